@@ -1,0 +1,332 @@
+//! Finds the conversations files in what the person handed over, and reads them under bounds.
+//!
+//! The input is recognised by its first bytes, never its name: a ZIP (the export as downloaded),
+//! a bare JSON document, or a gzip of one. In a ZIP only `conversations.json` and its shards
+//! `conversations-NNN.json` are read, in name order; everything else (chat.html, images, …) is
+//! never opened. Entry names that escape the archive and symlinks are refused, and every read is
+//! bounded in size and compression ratio, so a ZIP bomb costs milliseconds, not gigabytes.
+
+use std::cell::Cell;
+use std::io::{self, Read, Seek, SeekFrom};
+use std::rc::Rc;
+
+use flate2::read::GzDecoder;
+
+use super::summary::Summary;
+use super::ExportError;
+
+/// Bounds on what one archive entry may cost.
+#[derive(Debug, Clone, Copy)]
+pub struct EntryLimits {
+    /// Largest uncompressed conversations file.
+    pub max_entry_bytes: u64,
+    /// Largest uncompressed ÷ compressed ratio, checked once an entry has produced
+    /// [`RATIO_GRACE`] bytes. Real exports compress about 5–20×; a bomb of spaces, 1000×.
+    pub max_ratio: u64,
+}
+
+/// Output allowed before the ratio is judged: small entries compress erratically.
+pub const RATIO_GRACE: u64 = 16 << 20;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Container {
+    Zip,
+    Json,
+    Gzip,
+}
+
+/// Recognises the container from the first bytes.
+pub fn sniff(head: &[u8]) -> Result<Container, ExportError> {
+    if head.starts_with(b"PK\x03\x04") || head.starts_with(b"PK\x05\x06") {
+        return Ok(Container::Zip);
+    }
+    if head.starts_with(&[0x1f, 0x8b]) {
+        return Ok(Container::Gzip);
+    }
+    let body = head.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(head);
+    match body.iter().find(|b| !b.is_ascii_whitespace()) {
+        Some(b'[' | b'{') | None => Ok(Container::Json),
+        Some(_) => Err(ExportError::NotAnExport {
+            found: describe_head(head),
+        }),
+    }
+}
+
+fn describe_head(head: &[u8]) -> String {
+    let known: &[(&[u8], &str)] = &[
+        (b"%PDF", "a PDF document"),
+        (b"<!DOCTYPE", "an HTML page"),
+        (b"<html", "an HTML page"),
+        (b"Rar!", "a RAR archive"),
+        (b"7z\xBC\xAF", "a 7-Zip archive"),
+        (b"\x89PNG", "a PNG image"),
+    ];
+    for (magic, what) in known {
+        if head.len() >= magic.len() && head[..magic.len()].eq_ignore_ascii_case(magic) {
+            return (*what).to_owned();
+        }
+    }
+    let shown: String = String::from_utf8_lossy(&head[..head.len().min(12)])
+        .chars()
+        .map(|c| if c.is_control() { '.' } else { c })
+        .collect();
+    format!("bytes {shown:?}")
+}
+
+/// Whether an entry name is a conversations file: `conversations.json` or
+/// `conversations-NNN.json`, in any folder.
+pub fn is_conversations_file(name: &str) -> bool {
+    let base = name.rsplit('/').next().unwrap_or(name);
+    if base == "conversations.json" {
+        return true;
+    }
+    base.strip_prefix("conversations-")
+        .and_then(|rest| rest.strip_suffix(".json"))
+        .is_some_and(|digits| !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit()))
+}
+
+/// Calls `read` once per conversations file, in order, with the file's name (`bare_name` for
+/// input that is not an archive) and a bounded reader of its uncompressed bytes; `read` deals
+/// with a file's own errors. Entries refused are recorded in `summary_ignored`.
+pub fn each_source<R, F>(
+    mut input: R,
+    limits: EntryLimits,
+    consumed: Rc<Cell<u64>>,
+    bare_name: &str,
+    summary_ignored: &mut Summary,
+    mut read: F,
+) -> Result<(), ExportError>
+where
+    R: Read + Seek,
+    F: FnMut(&str, &mut dyn Read),
+{
+    let mut head = [0u8; 64];
+    let n = read_up_to(&mut input, &mut head).map_err(ExportError::Io)?;
+    input.seek(SeekFrom::Start(0)).map_err(ExportError::Io)?;
+    let input = Counting {
+        inner: input,
+        count: consumed.clone(),
+    };
+    match sniff(&head[..n])? {
+        Container::Json => {
+            let mut input = Bounded::new(input, limits, None, consumed);
+            read(bare_name, &mut input);
+        }
+        Container::Gzip => {
+            let mut input = Bounded::new(GzDecoder::new(input), limits, Some(0), consumed);
+            read(bare_name, &mut input);
+        }
+        Container::Zip => zip_sources(input, limits, consumed, summary_ignored, read)?,
+    }
+    Ok(())
+}
+
+fn zip_sources<R, F>(
+    input: Counting<R>,
+    limits: EntryLimits,
+    consumed: Rc<Cell<u64>>,
+    summary: &mut Summary,
+    mut read: F,
+) -> Result<(), ExportError>
+where
+    R: Read + Seek,
+    F: FnMut(&str, &mut dyn Read),
+{
+    let mut archive = zip::ZipArchive::new(input).map_err(|e| ExportError::BadZip {
+        detail: e.to_string(),
+    })?;
+    let mut chosen: Vec<(String, usize)> = Vec::new();
+    let mut others = Vec::new();
+    for i in 0..archive.len() {
+        let entry = match archive.by_index_raw(i) {
+            Ok(entry) => entry,
+            Err(e) => {
+                summary.ignore(&format!("entry #{i}"), format!("unreadable entry header: {e}"));
+                continue;
+            }
+        };
+        let name = match entry.name() {
+            Ok(name) => name.into_owned(),
+            Err(_) => String::from_utf8_lossy(entry.name_raw()).into_owned(),
+        };
+        if entry.enclosed_name().is_none() {
+            summary.ignore(&name, "name escapes the archive");
+        } else if entry.is_symlink() {
+            summary.ignore(&name, "symbolic link");
+        } else if entry.is_file() && is_conversations_file(&name) {
+            chosen.push((name, i));
+        } else if others.len() < 8 && entry.is_file() {
+            others.push(name);
+        }
+    }
+    if chosen.is_empty() {
+        return Err(ExportError::NoConversationsFile {
+            entries: archive.len(),
+            examples: others,
+        });
+    }
+    chosen.sort();
+    for (name, i) in chosen {
+        match archive.by_index(i) {
+            Ok(entry) => {
+                let compressed_at = consumed.get();
+                let mut entry = Bounded::new(entry, limits, Some(compressed_at), consumed.clone());
+                read(&name, &mut entry);
+            }
+            Err(e) => read(&name, &mut Failing(Some(e.to_string()))),
+        }
+    }
+    Ok(())
+}
+
+fn read_up_to(input: &mut impl Read, buf: &mut [u8]) -> io::Result<usize> {
+    let mut filled = 0;
+    while filled < buf.len() {
+        match input.read(&mut buf[filled..]) {
+            Ok(0) => break,
+            Ok(n) => filled += n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(filled)
+}
+
+/// Counts the bytes read from the file itself, for progress and the compression ratio.
+struct Counting<R> {
+    inner: R,
+    count: Rc<Cell<u64>>,
+}
+
+impl<R: Read> Read for Counting<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.count.set(self.count.get() + n as u64);
+        Ok(n)
+    }
+}
+
+impl<R: Seek> Seek for Counting<R> {
+    fn seek(&mut self, pos: SeekFrom) -> io::Result<u64> {
+        self.inner.seek(pos)
+    }
+}
+
+/// Stops a decompressing reader that produces too much, or too much per compressed byte.
+struct Bounded<R> {
+    inner: R,
+    limits: EntryLimits,
+    out: u64,
+    /// Compressed bytes consumed when the entry started; `None` for uncompressed input.
+    compressed_at: Option<u64>,
+    consumed: Rc<Cell<u64>>,
+}
+
+impl<R> Bounded<R> {
+    fn new(inner: R, limits: EntryLimits, compressed_at: Option<u64>, consumed: Rc<Cell<u64>>) -> Self {
+        Bounded {
+            inner,
+            limits,
+            out: 0,
+            compressed_at,
+            consumed,
+        }
+    }
+}
+
+/// The error a bound produces; [`BoundError::from_io`] finds it again behind an `io::Error`.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum BoundError {
+    #[error("it is larger than {limit} bytes uncompressed (raise --max-entry-gib if it is genuine)")]
+    TooLarge { limit: u64 },
+    #[error(
+        "it decompresses more than {ratio}× (after {out} bytes from {compressed}): \
+         this looks like a ZIP bomb, not an export"
+    )]
+    Ratio { ratio: u64, out: u64, compressed: u64 },
+}
+
+impl BoundError {
+    pub fn from_io(err: &io::Error) -> Option<&BoundError> {
+        err.get_ref().and_then(|e| e.downcast_ref::<BoundError>())
+    }
+}
+
+impl<R: Read> Read for Bounded<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.out += n as u64;
+        if self.out > self.limits.max_entry_bytes {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidData,
+                BoundError::TooLarge {
+                    limit: self.limits.max_entry_bytes,
+                },
+            ));
+        }
+        if let Some(start) = self.compressed_at {
+            let compressed = self.consumed.get().saturating_sub(start).max(1);
+            if self.out > RATIO_GRACE && self.out / compressed > self.limits.max_ratio {
+                return Err(io::Error::new(
+                    io::ErrorKind::InvalidData,
+                    BoundError::Ratio {
+                        ratio: self.limits.max_ratio,
+                        out: self.out,
+                        compressed,
+                    },
+                ));
+            }
+        }
+        Ok(n)
+    }
+}
+
+/// An entry that could not be opened: its reader fails at once with the reason.
+struct Failing(Option<String>);
+
+impl Read for Failing {
+    fn read(&mut self, _: &mut [u8]) -> io::Result<usize> {
+        Err(io::Error::other(
+            self.0.take().unwrap_or_else(|| "cannot be opened".into()),
+        ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn conversations_files_are_recognised_by_name_pattern() {
+        for yes in [
+            "conversations.json",
+            "export/conversations.json",
+            "conversations-000.json",
+            "conversations-12.json",
+        ] {
+            assert!(is_conversations_file(yes), "{yes}");
+        }
+        for no in [
+            "chat.html",
+            "user.json",
+            "conversations.json.bak",
+            "conversations-.json",
+            "conversations-01a.json",
+            "shared_conversations.json",
+        ] {
+            assert!(!is_conversations_file(no), "{no}");
+        }
+    }
+
+    #[test]
+    fn containers_are_recognised_by_magic_bytes() {
+        assert_eq!(sniff(b"PK\x03\x04rest").unwrap(), Container::Zip);
+        assert_eq!(sniff(b"\x1f\x8b\x08").unwrap(), Container::Gzip);
+        assert_eq!(sniff(b"\xEF\xBB\xBF  [").unwrap(), Container::Json);
+        assert_eq!(sniff(b"\n{\"conversations\"").unwrap(), Container::Json);
+        let err = sniff(b"%PDF-1.7").unwrap_err().to_string();
+        assert!(err.contains("a PDF document"), "{err}");
+        let err = sniff(b"hello world").unwrap_err().to_string();
+        assert!(err.contains("hello world"), "{err}");
+    }
+}

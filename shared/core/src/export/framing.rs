@@ -1,0 +1,604 @@
+//! Cuts a stream of JSON bytes into one byte frame per conversation.
+//!
+//! A conversations file is one huge array. Parsing it as a whole holds it all in memory (the
+//! defect of the system we replace); parsing it as a stream gives up on everything after the first
+//! broken conversation. The framer does neither: it tracks only strings, escapes and nesting depth,
+//! which is enough to find where each element of the array begins and ends, so each conversation
+//! can be parsed on its own, in parallel, and a broken one is skipped without losing its
+//! neighbours. Memory is the largest conversation; time is a `memchr` over string bodies.
+//!
+//! Accepted documents: a top-level array of conversations, or an object whose `"conversations"`
+//! member is that array (other members are skipped unread). A UTF-8 byte-order mark is ignored.
+
+use memchr::memchr2;
+
+/// Limits that keep one hostile element from costing unbounded memory.
+#[derive(Debug, Clone, Copy)]
+pub struct FrameLimits {
+    /// Largest conversation kept, in bytes of JSON. Larger ones are skipped and reported.
+    pub max_conversation_bytes: u64,
+    /// Largest single JSON string, in bytes. A conversation holding a longer one is skipped.
+    pub max_string_bytes: u64,
+}
+
+/// One element of the conversations array.
+#[derive(Debug)]
+pub struct Frame {
+    /// Position in the array, from 0.
+    pub index: u64,
+    /// Byte offset of the element's first byte in the (uncompressed) file.
+    pub offset: u64,
+    pub bytes: Vec<u8>,
+}
+
+/// What the framer finds.
+#[derive(Debug)]
+pub enum FrameEvent {
+    Conversation(Frame),
+    /// An element that broke a limit: its bytes were not kept.
+    Oversized {
+        index: u64,
+        offset: u64,
+        why: Oversize,
+    },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Oversize {
+    Conversation { limit: u64 },
+    String { at: u64, limit: u64 },
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum FramingError {
+    #[error("the file is empty")]
+    Empty,
+    #[error("byte {offset}: expected a JSON array of conversations, found {found}")]
+    NotJson { offset: u64, found: String },
+    #[error(
+        "byte {offset}: expected ',' or ']' after conversation #{index}, found {found}; \
+         the rest of this file was not read"
+    )]
+    BetweenElements {
+        offset: u64,
+        index: u64,
+        found: String,
+    },
+    #[error("the top-level object has no \"conversations\" array")]
+    NoConversationsKey,
+    #[error(
+        "the file ends at byte {end}, inside conversation #{index} (which starts at byte {offset})"
+    )]
+    TruncatedInside { end: u64, index: u64, offset: u64 },
+    #[error("the file ends at byte {end}, before the array of conversations is closed")]
+    TruncatedBetween { end: u64 },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum State {
+    Start,
+    WrapperKey,
+    WrapperKeyString,
+    WrapperColon,
+    WrapperValue,
+    WrapperSkip,
+    WrapperAfterValue,
+    ArrayElement,
+    InElement,
+    ArrayAfterElement,
+    Done,
+}
+
+/// Streaming framer: feed it chunks with [`Framer::push`], then call [`Framer::finish`].
+pub struct Framer {
+    limits: FrameLimits,
+    state: State,
+    scanner: ValueScanner,
+    /// Absolute offset of the next byte to be pushed.
+    offset: u64,
+    index: u64,
+    element_offset: u64,
+    frame: Vec<u8>,
+    /// The current element broke a limit: its bytes are being discarded.
+    oversize: Option<Oversize>,
+    key: Vec<u8>,
+    key_escaped: bool,
+}
+
+const MAX_KEY: usize = 64;
+
+impl Framer {
+    pub fn new(limits: FrameLimits) -> Self {
+        Framer {
+            limits,
+            state: State::Start,
+            scanner: ValueScanner::new(limits.max_string_bytes),
+            offset: 0,
+            index: 0,
+            element_offset: 0,
+            frame: Vec::new(),
+            oversize: None,
+            key: Vec::new(),
+            key_escaped: false,
+        }
+    }
+
+    /// Conversations framed so far (including oversized ones).
+    pub fn elements(&self) -> u64 {
+        self.index
+    }
+
+    /// Bytes consumed so far.
+    pub fn offset(&self) -> u64 {
+        self.offset
+    }
+
+    /// Consumes the next chunk of the file. After an error the framer must not be fed again.
+    pub fn push(
+        &mut self,
+        chunk: &[u8],
+        emit: &mut impl FnMut(FrameEvent),
+    ) -> Result<(), FramingError> {
+        let base = self.offset;
+        let result = self.push_inner(chunk, base, emit);
+        self.offset = base + chunk.len() as u64;
+        result
+    }
+
+    fn push_inner(
+        &mut self,
+        chunk: &[u8],
+        base: u64,
+        emit: &mut impl FnMut(FrameEvent),
+    ) -> Result<(), FramingError> {
+        let mut pos = 0;
+        while pos < chunk.len() {
+            let at = base + pos as u64;
+            match self.state {
+                State::Done => return Ok(()),
+                State::InElement => {
+                    let start = pos;
+                    match self.scanner.scan(chunk, pos, base) {
+                        Some(end) => {
+                            self.keep(&chunk[start..end]);
+                            self.end_element(emit);
+                            self.state = State::ArrayAfterElement;
+                            pos = end;
+                        }
+                        None => {
+                            self.keep(&chunk[start..]);
+                            return Ok(());
+                        }
+                    }
+                }
+                State::WrapperSkip => match self.scanner.scan(chunk, pos, base) {
+                    Some(end) => {
+                        self.state = State::WrapperAfterValue;
+                        pos = end;
+                    }
+                    None => return Ok(()),
+                },
+                State::WrapperKeyString => {
+                    let b = chunk[pos];
+                    pos += 1;
+                    if self.key_escaped {
+                        self.key_escaped = false;
+                        self.key.push(b);
+                    } else if b == b'\\' {
+                        self.key_escaped = true;
+                        self.key.push(b);
+                    } else if b == b'"' {
+                        self.state = State::WrapperColon;
+                    } else if self.key.len() <= MAX_KEY {
+                        self.key.push(b);
+                    }
+                }
+                _ => {
+                    let b = chunk[pos];
+                    if is_whitespace(b) || (self.state == State::Start && at < 3 && is_bom(b)) {
+                        pos += 1;
+                        continue;
+                    }
+                    pos = self.structural(b, at, chunk, pos)?;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Handles one non-whitespace byte outside any element; returns the next position.
+    fn structural(
+        &mut self,
+        b: u8,
+        at: u64,
+        chunk: &[u8],
+        pos: usize,
+    ) -> Result<usize, FramingError> {
+        match (self.state, b) {
+            (State::Start, b'[') => self.state = State::ArrayElement,
+            (State::Start, b'{') => self.state = State::WrapperKey,
+            (State::Start, _) => {
+                return Err(FramingError::NotJson {
+                    offset: at,
+                    found: describe(chunk, pos),
+                })
+            }
+            (State::WrapperKey, b'"') => {
+                self.key.clear();
+                self.state = State::WrapperKeyString;
+            }
+            (State::WrapperKey | State::WrapperAfterValue, b'}') => {
+                return Err(FramingError::NoConversationsKey)
+            }
+            (State::WrapperAfterValue, b',') => self.state = State::WrapperKey,
+            (State::WrapperColon, b':') => self.state = State::WrapperValue,
+            (State::WrapperValue, b'[') if self.key == b"conversations" => {
+                self.state = State::ArrayElement
+            }
+            (State::WrapperValue, _) => {
+                self.scanner.reset();
+                self.state = State::WrapperSkip;
+                return Ok(pos);
+            }
+            (State::ArrayElement | State::ArrayAfterElement, b']') => self.state = State::Done,
+            (State::ArrayAfterElement, b',') => self.state = State::ArrayElement,
+            (State::ArrayElement, _) => {
+                self.scanner.reset();
+                self.element_offset = at;
+                self.frame = Vec::new();
+                self.oversize = None;
+                self.state = State::InElement;
+                return Ok(pos);
+            }
+            (State::ArrayAfterElement, _) => {
+                return Err(FramingError::BetweenElements {
+                    offset: at,
+                    index: self.index.saturating_sub(1),
+                    found: describe(chunk, pos),
+                })
+            }
+            _ => {
+                return Err(FramingError::NotJson {
+                    offset: at,
+                    found: describe(chunk, pos),
+                })
+            }
+        }
+        Ok(pos + 1)
+    }
+
+    fn keep(&mut self, bytes: &[u8]) {
+        if self.oversize.is_none() {
+            if let Some(at) = self.scanner.long_string_at {
+                self.drop_frame(Oversize::String {
+                    at,
+                    limit: self.limits.max_string_bytes,
+                });
+            } else if (self.frame.len() + bytes.len()) as u64 > self.limits.max_conversation_bytes
+            {
+                self.drop_frame(Oversize::Conversation {
+                    limit: self.limits.max_conversation_bytes,
+                });
+            } else {
+                self.frame.extend_from_slice(bytes);
+            }
+        }
+    }
+
+    fn drop_frame(&mut self, why: Oversize) {
+        self.oversize = Some(why);
+        self.frame = Vec::new();
+    }
+
+    fn end_element(&mut self, emit: &mut impl FnMut(FrameEvent)) {
+        let index = self.index;
+        self.index += 1;
+        let offset = self.element_offset;
+        match self.oversize.take() {
+            Some(why) => emit(FrameEvent::Oversized { index, offset, why }),
+            None => emit(FrameEvent::Conversation(Frame {
+                index,
+                offset,
+                bytes: std::mem::take(&mut self.frame),
+            })),
+        }
+    }
+
+    /// Declares the end of the file.
+    pub fn finish(self) -> Result<(), FramingError> {
+        let end = self.offset;
+        match self.state {
+            State::Done => Ok(()),
+            State::Start if end == 0 => Err(FramingError::Empty),
+            State::Start => Err(FramingError::NotJson {
+                offset: end,
+                found: "only whitespace".into(),
+            }),
+            State::InElement => Err(FramingError::TruncatedInside {
+                end,
+                index: self.index,
+                offset: self.element_offset,
+            }),
+            _ => Err(FramingError::TruncatedBetween { end }),
+        }
+    }
+}
+
+/// Finds where one JSON value ends, tracking only strings and nesting.
+struct ValueScanner {
+    fresh: bool,
+    depth: u32,
+    in_string: bool,
+    escape: bool,
+    scalar: bool,
+    max_string: u64,
+    string_start: u64,
+    long_string_at: Option<u64>,
+}
+
+impl ValueScanner {
+    fn new(max_string: u64) -> Self {
+        ValueScanner {
+            fresh: true,
+            depth: 0,
+            in_string: false,
+            escape: false,
+            scalar: false,
+            max_string,
+            string_start: 0,
+            long_string_at: None,
+        }
+    }
+
+    fn reset(&mut self) {
+        *self = ValueScanner::new(self.max_string);
+    }
+
+    fn open_string(&mut self, at: u64) {
+        self.in_string = true;
+        self.string_start = at;
+    }
+
+    fn check_string(&mut self, upto: u64) {
+        if self.long_string_at.is_none() && upto - self.string_start > self.max_string {
+            self.long_string_at = Some(self.string_start);
+        }
+    }
+
+    /// Scans `chunk[pos..]`; returns the position just past the value's end, or `None` when the
+    /// value goes on into the next chunk. A scalar ends before its delimiter.
+    fn scan(&mut self, chunk: &[u8], mut pos: usize, base: u64) -> Option<usize> {
+        if self.fresh && pos < chunk.len() {
+            self.fresh = false;
+            match chunk[pos] {
+                b'{' | b'[' => self.depth = 1,
+                b'"' => self.open_string(base + pos as u64 + 1),
+                _ => self.scalar = true,
+            }
+            if !self.scalar {
+                pos += 1;
+            }
+        }
+        loop {
+            if self.in_string {
+                if self.escape {
+                    if pos >= chunk.len() {
+                        return None;
+                    }
+                    self.escape = false;
+                    pos += 1;
+                    continue;
+                }
+                match memchr2(b'"', b'\\', &chunk[pos..]) {
+                    None => {
+                        self.check_string(base + chunk.len() as u64);
+                        return None;
+                    }
+                    Some(i) => {
+                        let p = pos + i;
+                        pos = p + 1;
+                        if chunk[p] == b'\\' {
+                            self.escape = true;
+                        } else {
+                            self.in_string = false;
+                            self.check_string(base + p as u64);
+                            if self.depth == 0 {
+                                return Some(pos);
+                            }
+                        }
+                    }
+                }
+            } else if self.scalar {
+                return chunk[pos..]
+                    .iter()
+                    .position(|&b| matches!(b, b',' | b']' | b'}') || is_whitespace(b))
+                    .map(|i| pos + i);
+            } else {
+                loop {
+                    let Some(&b) = chunk.get(pos) else {
+                        return None;
+                    };
+                    pos += 1;
+                    match b {
+                        b'"' => {
+                            self.open_string(base + pos as u64);
+                            break;
+                        }
+                        b'{' | b'[' => self.depth += 1,
+                        b'}' | b']' => {
+                            self.depth -= 1;
+                            if self.depth == 0 {
+                                return Some(pos);
+                            }
+                        }
+                        _ => {}
+                    }
+                }
+            }
+        }
+    }
+}
+
+fn is_whitespace(b: u8) -> bool {
+    matches!(b, b' ' | b'\t' | b'\n' | b'\r')
+}
+
+fn is_bom(b: u8) -> bool {
+    matches!(b, 0xEF | 0xBB | 0xBF)
+}
+
+/// A short, printable description of the bytes at `pos`, for error messages.
+fn describe(chunk: &[u8], pos: usize) -> String {
+    let end = (pos + 16).min(chunk.len());
+    let text = String::from_utf8_lossy(&chunk[pos..end]);
+    format!("{text:?}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const LIMITS: FrameLimits = FrameLimits {
+        max_conversation_bytes: 1 << 20,
+        max_string_bytes: 1 << 16,
+    };
+
+    fn frames_with(
+        input: &[u8],
+        chunk: usize,
+        limits: FrameLimits,
+    ) -> (Vec<FrameEvent>, Result<(), FramingError>) {
+        let mut framer = Framer::new(limits);
+        let mut out = Vec::new();
+        for piece in input.chunks(chunk) {
+            if let Err(e) = framer.push(piece, &mut |e| out.push(e)) {
+                return (out, Err(e));
+            }
+        }
+        (out, framer.finish())
+    }
+
+    fn texts(events: &[FrameEvent]) -> Vec<String> {
+        events
+            .iter()
+            .map(|e| match e {
+                FrameEvent::Conversation(f) => String::from_utf8(f.bytes.clone()).unwrap(),
+                FrameEvent::Oversized { index, .. } => format!("<oversized {index}>"),
+            })
+            .collect()
+    }
+
+    #[test]
+    fn frames_are_the_same_whatever_the_chunk_size() {
+        let doc = "\u{feff} [ {\"a\":\"x]}\\\"\",\"b\":[1,{\"c\":null}]}, {\"d\":\"\\\\\"} ,7,\"s\" ]";
+        let expected = vec![
+            r#"{"a":"x]}\"","b":[1,{"c":null}]}"#.to_string(),
+            r#"{"d":"\\"}"#.to_string(),
+            "7".to_string(),
+            "\"s\"".to_string(),
+        ];
+        for chunk in 1..doc.len() + 1 {
+            let (events, end) = frames_with(doc.as_bytes(), chunk, LIMITS);
+            assert_eq!(end, Ok(()), "chunk {chunk}");
+            assert_eq!(texts(&events), expected, "chunk {chunk}");
+        }
+    }
+
+    #[test]
+    fn offsets_point_at_each_element() {
+        let doc = br#"[{"a":1},  {"b":2}]"#;
+        let (events, _) = frames_with(doc, 4, LIMITS);
+        let offsets: Vec<u64> = events
+            .iter()
+            .map(|e| match e {
+                FrameEvent::Conversation(f) => f.offset,
+                FrameEvent::Oversized { offset, .. } => *offset,
+            })
+            .collect();
+        assert_eq!(offsets, vec![1, 11]);
+    }
+
+    #[test]
+    fn the_conversations_member_of_a_wrapper_object_is_read() {
+        let doc = br#"{"meta": {"x": [1, "]"]}, "conversations": [{"id":"a"}], "tail": 1}"#;
+        for chunk in [1, 3, 100] {
+            let (events, end) = frames_with(doc, chunk, LIMITS);
+            assert_eq!(end, Ok(()));
+            assert_eq!(texts(&events), vec![r#"{"id":"a"}"#]);
+        }
+        let (_, end) = frames_with(br#"{"other": []}"#, 5, LIMITS);
+        assert_eq!(end, Err(FramingError::NoConversationsKey));
+    }
+
+    #[test]
+    fn truncation_says_where() {
+        let (events, end) = frames_with(br#"[{"a":1}, {"b":"#, 3, LIMITS);
+        assert_eq!(events.len(), 1);
+        assert_eq!(
+            end,
+            Err(FramingError::TruncatedInside {
+                end: 15,
+                index: 1,
+                offset: 10
+            })
+        );
+        let (_, end) = frames_with(br#"[{"a":1},"#, 3, LIMITS);
+        assert_eq!(end, Err(FramingError::TruncatedBetween { end: 9 }));
+        let (_, end) = frames_with(b"", 3, LIMITS);
+        assert_eq!(end, Err(FramingError::Empty));
+    }
+
+    #[test]
+    fn garbage_is_refused_with_its_offset() {
+        let (_, end) = frames_with(b"  PK\x03\x04", 2, LIMITS);
+        assert!(matches!(end, Err(FramingError::NotJson { offset: 2, .. })));
+        let (events, end) = frames_with(br#"[{"a":1} {"b":2}]"#, 64, LIMITS);
+        assert_eq!(events.len(), 1);
+        assert!(matches!(
+            end,
+            Err(FramingError::BetweenElements { offset: 9, .. })
+        ));
+    }
+
+    #[test]
+    fn oversized_elements_are_skipped_without_keeping_their_bytes() {
+        let limits = FrameLimits {
+            max_conversation_bytes: 20,
+            max_string_bytes: 8,
+        };
+        let doc = br#"[{"a":"0123456789"},{"b":[1,2,3,4,5,6,7,8,9,10,11]},{"c":1}]"#;
+        for chunk in [1, 5, 200] {
+            let (events, end) = frames_with(doc, chunk, limits);
+            assert_eq!(end, Ok(()));
+            assert_eq!(events.len(), 3);
+            assert!(matches!(
+                events[0],
+                FrameEvent::Oversized {
+                    index: 0,
+                    why: Oversize::String { at: 7, limit: 8 },
+                    ..
+                }
+            ));
+            assert!(matches!(
+                events[1],
+                FrameEvent::Oversized {
+                    index: 1,
+                    why: Oversize::Conversation { .. },
+                    ..
+                }
+            ));
+            assert_eq!(texts(&events[2..]), vec![r#"{"c":1}"#]);
+        }
+    }
+
+    #[test]
+    fn deep_nesting_costs_no_memory() {
+        let mut doc = b"[".to_vec();
+        doc.extend(std::iter::repeat_n(b'[', 100_000));
+        doc.extend(std::iter::repeat_n(b']', 100_000));
+        doc.push(b']');
+        let (events, end) = frames_with(&doc, 4096, LIMITS);
+        assert_eq!(end, Ok(()));
+        assert_eq!(events.len(), 1);
+    }
+}

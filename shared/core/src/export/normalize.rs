@@ -1,0 +1,415 @@
+//! One conversation's JSON → a normalised [`Conversation`].
+//!
+//! Keeps what the person and the assistant visibly said on the active path; sets aside what the
+//! export knows about the person (custom instructions, ChatGPT's memory); counts everything it
+//! leaves out, by reason.
+
+use std::borrow::Cow;
+use std::collections::HashMap;
+
+use crate::conversation::{
+    time_from_epoch_seconds, Conversation, CustomInstructions, Memory, MemorySource, Message,
+    ProfileSignals, Role, FORMAT_VERSION,
+};
+
+use super::active_path::active_path;
+use super::citations;
+use super::model::{Part, RawConversation, RawMessage, RawNode, Str};
+use super::repair::repair;
+use super::summary::{clip, Tally};
+
+/// A normalised conversation and what deduplication needs to know of it.
+#[derive(Debug)]
+pub struct Normalized {
+    pub conversation: Conversation,
+    /// `update_time` as written (duplicates keep the newer).
+    pub update_time: Option<f64>,
+    /// Nodes in `mapping` (duplicates with equal times keep the larger).
+    pub nodes: usize,
+    pub repaired: bool,
+    pub used_newest_leaf: bool,
+    pub cycle: bool,
+}
+
+/// Why a conversation could not be normalised.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ConversationError {
+    /// `offset` is the byte, within the conversation's JSON, where it broke.
+    #[error("{detail}")]
+    Invalid { offset: u64, detail: String },
+    #[error("no visible message on its active path")]
+    Empty { id: String },
+}
+
+impl ConversationError {
+    /// A short, stable kind for counting.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            ConversationError::Invalid { .. } => "invalid JSON or structure",
+            ConversationError::Empty { .. } => "no visible message",
+        }
+    }
+}
+
+/// Content types that are never conversation: tool plumbing, hidden reasoning, browsing.
+const NOT_CONVERSATION: &[&str] = &[
+    "execution_output",
+    "tether_browsing_display",
+    "tether_quote",
+    "sonic_webpage",
+    "thoughts",
+    "reasoning_recap",
+    "system_error",
+    "computer_output",
+    "super_widget",
+    "app_pairing_content",
+];
+
+/// Normalises the JSON of one conversation. `fallback_id` names it when the export gives no id.
+pub fn normalize(
+    frame: &[u8],
+    fallback_id: impl FnOnce() -> String,
+    skipped: &mut Tally,
+) -> Result<Normalized, ConversationError> {
+    match serde_json::from_slice::<RawConversation>(frame) {
+        Ok(raw) => build(raw, false, fallback_id, skipped),
+        Err(first) => {
+            let Some(fixed) = repair(frame) else {
+                return Err(invalid(frame, &first));
+            };
+            match serde_json::from_slice::<RawConversation>(&fixed) {
+                Ok(raw) => build(raw, true, fallback_id, skipped),
+                Err(_) => Err(invalid(frame, &first)),
+            }
+        }
+    }
+}
+
+fn invalid(frame: &[u8], err: &serde_json::Error) -> ConversationError {
+    let offset = byte_offset(frame, err.line(), err.column());
+    let first = frame.iter().copied().find(|b| !b.is_ascii_whitespace());
+    let detail = if first != Some(b'{') {
+        "not a conversation object".to_owned()
+    } else {
+        let text = err.to_string();
+        match text.rfind(" at line ") {
+            Some(cut) => text[..cut].to_owned(),
+            None => text,
+        }
+    };
+    ConversationError::Invalid {
+        offset: offset as u64,
+        detail,
+    }
+}
+
+/// serde_json reports 1-based line and column; turn them into a byte offset in the frame.
+fn byte_offset(frame: &[u8], line: usize, column: usize) -> usize {
+    let line_start = if line <= 1 {
+        0
+    } else {
+        memchr::memchr_iter(b'\n', frame)
+            .nth(line - 2)
+            .map_or(frame.len(), |p| p + 1)
+    };
+    (line_start + column.saturating_sub(1)).min(frame.len())
+}
+
+fn build(
+    raw: RawConversation<'_>,
+    repaired: bool,
+    fallback_id: impl FnOnce() -> String,
+    skipped: &mut Tally,
+) -> Result<Normalized, ConversationError> {
+    let id = raw
+        .id
+        .get()
+        .or(raw.conversation_id.get())
+        .filter(|s| !s.is_empty())
+        .map_or_else(fallback_id, str::to_owned);
+    let mapping = raw.mapping.unwrap_or_default();
+    let path = active_path(&mapping, raw.current_node.get());
+
+    let mut messages: Vec<Message> = Vec::new();
+    for node in &path.nodes {
+        let Some(message) = &node.message else {
+            continue;
+        };
+        let Some((role, text)) = visible(message, skipped) else {
+            continue;
+        };
+        let created_at = message.create_time.0.and_then(time_from_epoch_seconds);
+        match messages.last_mut() {
+            // Consecutive assistant nodes are continuations of one reply.
+            Some(last) if role == Role::Assistant && last.role == Role::Assistant => {
+                last.text.push_str("\n\n");
+                last.text.push_str(&text);
+            }
+            _ => messages.push(Message {
+                id: message.id.get().unwrap_or_default().to_owned(),
+                role,
+                text,
+                created_at,
+            }),
+        }
+    }
+    let profile_signals = signals(&mapping);
+    if messages.is_empty() && profile_signals.is_empty() {
+        return Err(ConversationError::Empty { id });
+    }
+    Ok(Normalized {
+        conversation: Conversation {
+            format_version: FORMAT_VERSION,
+            id,
+            title: raw.title.get().map(str::to_owned),
+            created_at: raw.create_time.0.and_then(time_from_epoch_seconds),
+            updated_at: raw.update_time.0.and_then(time_from_epoch_seconds),
+            do_not_remember: raw.is_do_not_remember.get(),
+            messages,
+            profile_signals,
+        },
+        update_time: raw.update_time.0,
+        nodes: mapping.len(),
+        repaired,
+        used_newest_leaf: path.used_newest_leaf,
+        cycle: path.cycle,
+    })
+}
+
+/// The role and text of a message the person saw, or `None` (counted in `skipped` unless it
+/// is a profile signal, which is gathered separately).
+fn visible(message: &RawMessage<'_>, skipped: &mut Tally) -> Option<(Role, String)> {
+    let Some(content) = &message.content else {
+        skipped.add("message without content", 1);
+        return None;
+    };
+    let content_type = content.content_type.get().unwrap_or("text");
+    if is_signal(message) {
+        return None;
+    }
+    let role = match message.author.as_ref().and_then(|a| a.role.get()) {
+        Some("user") => Role::User,
+        Some("assistant") => Role::Assistant,
+        Some("system") => {
+            skipped.add("system message", 1);
+            return None;
+        }
+        Some("tool" | "function") => {
+            skipped.add("tool message", 1);
+            return None;
+        }
+        _ => {
+            skipped.add("message with an unknown author role", 1);
+            return None;
+        }
+    };
+    let metadata = message.metadata.as_ref();
+    if metadata.is_some_and(|m| m.is_visually_hidden_from_conversation.get()) {
+        skipped.add("hidden message", 1);
+        return None;
+    }
+    if message.recipient.get().is_some_and(|r| r != "all") {
+        skipped.add("message addressed to a tool", 1);
+        return None;
+    }
+    if metadata.is_some_and(|m| m.is_thinking_preamble.get()) {
+        skipped.add("thinking preamble", 1);
+        return None;
+    }
+    let text = match content_type {
+        "text" | "multimodal_text" => parts_text(content.parts.as_deref().unwrap_or(&[]), skipped),
+        "code" => code_text(content.language.get(), content.text.get().unwrap_or_default()),
+        known if NOT_CONVERSATION.contains(&known) => {
+            skipped.add(format!("content type `{known}`"), 1);
+            return None;
+        }
+        unknown => {
+            skipped.add(format!("unknown content type `{}`", clip(unknown, 40)), 1);
+            return None;
+        }
+    };
+    let text = citations::strip(&text).trim().to_owned();
+    if text.is_empty() {
+        skipped.add("empty message", 1);
+        return None;
+    }
+    Some((role, text))
+}
+
+fn parts_text(parts: &[Part<'_>], skipped: &mut Tally) -> String {
+    let mut pieces: Vec<Cow<'_, str>> = Vec::with_capacity(parts.len());
+    for part in parts {
+        match part {
+            Part::Text(s) => pieces.push(Cow::Borrowed(s.as_ref())),
+            Part::Object { content_type, text } => match content_type.as_deref() {
+                Some("image_asset_pointer") => pieces.push(Cow::Borrowed("[image]")),
+                Some("video_container_asset_pointer") => pieces.push(Cow::Borrowed("[video]")),
+                // Spoken words arrive as a transcription part; the audio pointer adds nothing.
+                Some("audio_asset_pointer" | "real_time_user_audio_video_asset_pointer") => {}
+                _ => match text {
+                    Some(t) => pieces.push(Cow::Borrowed(t.as_ref())),
+                    None => skipped.add(
+                        format!(
+                            "part `{}`",
+                            clip(content_type.as_deref().unwrap_or("without type"), 40)
+                        ),
+                        1,
+                    ),
+                },
+            },
+            Part::Other => skipped.add("non-string part", 1),
+        }
+    }
+    pieces.retain(|p| !p.trim().is_empty());
+    pieces.join("\n")
+}
+
+fn code_text(language: Option<&str>, code: &str) -> String {
+    let language = language.filter(|l| *l != "unknown").unwrap_or("");
+    format!("```{language}\n{}\n```", code.trim_end())
+}
+
+/// Messages that carry what ChatGPT knew about the person rather than conversation.
+fn is_signal(message: &RawMessage<'_>) -> bool {
+    let content_type = message
+        .content
+        .as_ref()
+        .and_then(|c| c.content_type.get());
+    matches!(
+        content_type,
+        Some("user_editable_context" | "model_editable_context")
+    ) || message
+        .metadata
+        .as_ref()
+        .is_some_and(|m| m.is_user_system_message.get())
+        || is_bio_write(message)
+}
+
+/// A write to ChatGPT's memory tool: addressed to `bio` (2023–25), or authored as `bio` by the
+/// assistant (2026 exports have no `recipient`). The tool's own reply is not a write.
+fn is_bio_write(message: &RawMessage<'_>) -> bool {
+    let author = message.author.as_ref();
+    let role = author.and_then(|a| a.role.get());
+    message.recipient.get() == Some("bio")
+        || (author.and_then(|a| a.name.get()) == Some("bio") && role != Some("tool"))
+}
+
+/// Custom instructions and memory entries anywhere in the tree (branches included: a memory
+/// write happened even if the reply around it was regenerated), deduplicated, in time order.
+fn signals(mapping: &HashMap<Str<'_>, RawNode<'_>>) -> ProfileSignals {
+    let mut out = ProfileSignals::default();
+    for node in mapping.values() {
+        let Some(message) = &node.message else {
+            continue;
+        };
+        if !is_signal(message) {
+            continue;
+        }
+        let created_at = message.create_time.0.and_then(time_from_epoch_seconds);
+        let content = message.content.as_ref();
+        let content_type = content.and_then(|c| c.content_type.get());
+        let user_context = message
+            .metadata
+            .as_ref()
+            .and_then(|m| m.user_context_message_data.as_ref());
+        if content_type == Some("user_editable_context") {
+            let c = content.expect("content_type implies content");
+            push_instructions(
+                &mut out,
+                c.user_profile.get().map(|t| unwrap_boilerplate(t, "User profile:")),
+                c.user_instructions.get().map(|t| unwrap_boilerplate(t, "User's Instructions:")),
+                created_at,
+            );
+        } else if let Some(data) = user_context {
+            push_instructions(
+                &mut out,
+                data.about_user_message.get().map(str::to_owned),
+                data.about_model_message.get().map(str::to_owned),
+                created_at,
+            );
+        } else if content_type == Some("model_editable_context") {
+            let c = content.expect("content_type implies content");
+            push_memory(&mut out, c.model_set_context.get(), MemorySource::ModelSetContext, created_at);
+        } else if is_bio_write(message) {
+            let text = content.map(|c| match c.text.get() {
+                Some(code) => code.to_owned(),
+                None => parts_text(c.parts.as_deref().unwrap_or(&[]), &mut Tally::default()),
+            });
+            push_memory(&mut out, text.as_deref(), MemorySource::BioTool, created_at);
+        }
+    }
+    out.custom_instructions.sort_by(|a, b| {
+        (a.created_at, &a.about_user, &a.about_model).cmp(&(b.created_at, &b.about_user, &b.about_model))
+    });
+    out.custom_instructions.dedup_by(|a, b| a.about_user == b.about_user && a.about_model == b.about_model);
+    out.memories.sort_by(|a, b| (a.created_at, &a.text).cmp(&(b.created_at, &b.text)));
+    out.memories.dedup_by(|a, b| a.text == b.text);
+    out
+}
+
+fn push_instructions(
+    out: &mut ProfileSignals,
+    about_user: Option<String>,
+    about_model: Option<String>,
+    created_at: Option<time::OffsetDateTime>,
+) {
+    let about_user = about_user.filter(|s| !s.trim().is_empty());
+    let about_model = about_model.filter(|s| !s.trim().is_empty());
+    if about_user.is_some() || about_model.is_some() {
+        out.custom_instructions.push(CustomInstructions {
+            about_user,
+            about_model,
+            created_at,
+        });
+    }
+}
+
+fn push_memory(
+    out: &mut ProfileSignals,
+    text: Option<&str>,
+    source: MemorySource,
+    created_at: Option<time::OffsetDateTime>,
+) {
+    if let Some(text) = text.map(str::trim).filter(|t| !t.is_empty()) {
+        out.memories.push(Memory {
+            text: text.to_owned(),
+            source,
+            created_at,
+        });
+    }
+}
+
+/// ChatGPT wraps custom instructions in a preamble addressed to the model and a code fence;
+/// keep only what the person wrote.
+fn unwrap_boilerplate(text: &str, marker: &str) -> String {
+    let body = text.find(marker).map_or(text, |at| &text[at + marker.len()..]);
+    let body = body.trim();
+    let body = body
+        .strip_prefix("```")
+        .and_then(|b| b.strip_suffix("```"))
+        .unwrap_or(body);
+    body.trim().to_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn byte_offsets_follow_lines_and_columns() {
+        let frame = b"{\n  \"a\": 1,\n  \"b\": x\n}";
+        let err = serde_json::from_slice::<serde_json::Value>(frame).unwrap_err();
+        let at = byte_offset(frame, err.line(), err.column());
+        assert_eq!(frame[at], b'x');
+    }
+
+    #[test]
+    fn custom_instruction_preambles_are_removed() {
+        let text = "The user provided the following information about themselves.\nUser profile:\n```Preferred name: Ada\nRole: engineer```";
+        assert_eq!(
+            unwrap_boilerplate(text, "User profile:"),
+            "Preferred name: Ada\nRole: engineer"
+        );
+        assert_eq!(unwrap_boilerplate("plain words", "User profile:"), "plain words");
+    }
+}

@@ -1,0 +1,487 @@
+//! The reading pipeline: one thread inflates and frames, workers normalise, the caller's thread
+//! writes in order and drops duplicates.
+//!
+//! ```text
+//! inflate+frame ──batches──▶ normalise × N ──results──▶ write (in order) → spill → out
+//! ```
+//! A fixed number of batches is in flight at once (a batch takes a slot when it is framed and
+//! gives it back when it is written), so memory stays bounded however far one stage runs ahead.
+//! Lines go to a spill file first: a duplicate later in the export may replace one already
+//! written, so only once every file is read are the kept lines copied, in order, to `out`.
+
+use std::cell::Cell;
+use std::collections::{BTreeMap, HashMap};
+use std::io::{self, BufReader, BufWriter, Read, Seek, SeekFrom, Write};
+use std::rc::Rc;
+use std::sync::Arc;
+
+use crossbeam_channel::{bounded, unbounded, Receiver, Sender};
+
+use super::archive::{each_source, BoundError, EntryLimits};
+use super::framing::{Frame, FrameEvent, FrameLimits, Framer, FramingError, Oversize};
+use super::normalize::{normalize, ConversationError};
+use super::summary::{SkippedConversation, SourceSummary, Summary, Tally};
+use super::ExportError;
+
+/// Limits and parallelism of [`read_export`].
+#[derive(Debug, Clone)]
+pub struct ReadOptions {
+    pub frames: FrameLimits,
+    pub entries: EntryLimits,
+    /// Threads normalising conversations; 0 means one per core.
+    pub workers: usize,
+    /// How a bare JSON input is named in messages.
+    pub input_name: String,
+}
+
+impl Default for ReadOptions {
+    fn default() -> Self {
+        ReadOptions {
+            frames: FrameLimits {
+                max_conversation_bytes: 128 << 20,
+                max_string_bytes: 32 << 20,
+            },
+            entries: EntryLimits {
+                max_entry_bytes: 64 << 30,
+                max_ratio: 100,
+            },
+            workers: 0,
+            input_name: "conversations.json".into(),
+        }
+    }
+}
+
+/// How far reading has got, reported as it goes.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Progress {
+    /// Bytes of the input file read (compressed, for a ZIP).
+    pub input_bytes: u64,
+    /// Uncompressed JSON bytes read.
+    pub json_bytes: u64,
+    pub conversations: u64,
+}
+
+const CHUNK: usize = 256 << 10;
+const BATCH_BYTES: usize = 512 << 10;
+
+/// Reads the export in `input`, writes its normalised conversations to `out` as JSON Lines (one
+/// [`crate::conversation::Conversation`] a line) and returns what was found.
+///
+/// `spill` is scratch space for the lines before duplicates are dropped (a temporary file);
+/// its previous content is overwritten.
+pub fn read_export<R, S, W>(
+    input: R,
+    options: &ReadOptions,
+    spill: &mut S,
+    out: &mut W,
+    progress: &(dyn Fn(Progress) + Sync),
+) -> Result<Summary, ExportError>
+where
+    R: Read + Seek + Send,
+    S: Read + Write + Seek,
+    W: Write,
+{
+    let workers = match options.workers {
+        0 => std::thread::available_parallelism().map_or(2, |n| n.get()),
+        n => n,
+    };
+    let slots = 2 * workers + 2;
+    let (work_tx, work_rx) = bounded::<Batch>(slots);
+    let (main_tx, main_rx) = unbounded::<ToMain>();
+    let (slot_tx, slot_rx) = bounded::<()>(slots);
+    for _ in 0..slots {
+        slot_tx.send(()).expect("receiver alive");
+    }
+
+    spill.seek(SeekFrom::Start(0)).map_err(ExportError::Io)?;
+    let (inflated, written) = std::thread::scope(|scope| {
+        let inflate = {
+            let main_tx = main_tx.clone();
+            scope.spawn(move || inflate(input, options, work_tx, main_tx, slot_rx, progress))
+        };
+        for _ in 0..workers {
+            let work_rx = work_rx.clone();
+            let main_tx = main_tx.clone();
+            scope.spawn(move || normalise_batches(work_rx, main_tx));
+        }
+        drop((work_rx, main_tx));
+        let written = write_in_order(main_rx, slot_tx, spill);
+        let inflated = inflate.join().expect("the inflate thread does not panic");
+        (inflated, written)
+    });
+    let mut summary = inflated?;
+    let index = written.map_err(ExportError::Io)?;
+    index.finish(&mut summary, spill, out).map_err(ExportError::Io)?;
+    judge(summary)
+}
+
+/// Decides whether what was read is an export at all.
+fn judge(summary: Summary) -> Result<Summary, ExportError> {
+    if summary.conversations_found == 0 {
+        if let Some(source) = summary.sources.iter().find(|s| s.problem.is_some()) {
+            let detail = source.problem.clone().unwrap_or_default();
+            let hint = if detail.contains("ends at byte") {
+                "The file is cut short: download the export again"
+            } else if detail.contains("expected") {
+                "Is this a ChatGPT conversations.json?"
+            } else {
+                "Check the export and try again"
+            };
+            return Err(ExportError::Unreadable {
+                file: source.name.clone(),
+                detail,
+                hint,
+            });
+        }
+    } else if summary.conversations_written == 0 {
+        return Err(ExportError::AllSkipped {
+            count: summary.conversations_skipped,
+            first: summary
+                .skipped_examples
+                .first()
+                .map_or_else(|| "unknown".into(), |s| s.to_string()),
+        });
+    }
+    Ok(summary)
+}
+
+struct Batch {
+    seq: u64,
+    source: Arc<str>,
+    frames: Vec<Frame>,
+}
+
+enum ToMain {
+    Normalised(Normalised),
+    Skipped(SkippedConversation, &'static str),
+    SourceDone(SourceSummary),
+}
+
+/// What a worker made of one batch.
+struct Normalised {
+    seq: u64,
+    lines: Vec<u8>,
+    records: Vec<Record>,
+    skipped: Vec<(SkippedConversation, &'static str)>,
+    messages_skipped: Tally,
+}
+
+/// One written line, as deduplication and the counts need it.
+struct Record {
+    id: Box<str>,
+    len: u64,
+    update_time: Option<f64>,
+    nodes: usize,
+    messages: u64,
+    do_not_remember: bool,
+    custom_instructions: u64,
+    memories: u64,
+    repaired: bool,
+    used_newest_leaf: bool,
+    cycle: bool,
+}
+
+fn inflate<R: Read + Seek>(
+    input: R,
+    options: &ReadOptions,
+    work_tx: Sender<Batch>,
+    main_tx: Sender<ToMain>,
+    slot_rx: Receiver<()>,
+    progress: &(dyn Fn(Progress) + Sync),
+) -> Result<Summary, ExportError> {
+    let consumed = Rc::new(Cell::new(0u64));
+    let mut ignored = Summary::default();
+    let mut seq = 0u64;
+    let mut json_total = 0u64;
+    let mut conversations_total = 0u64;
+    let mut buf = vec![0u8; CHUNK];
+    let mut send_batch = |batch: &mut Vec<Frame>, source: &Arc<str>| -> bool {
+        if batch.is_empty() {
+            return true;
+        }
+        if slot_rx.recv().is_err() {
+            return false;
+        }
+        let frames = std::mem::take(batch);
+        seq += 1;
+        work_tx
+            .send(Batch {
+                seq: seq - 1,
+                source: source.clone(),
+                frames,
+            })
+            .is_ok()
+    };
+    each_source(
+        input,
+        options.entries,
+        consumed.clone(),
+        &options.input_name,
+        &mut ignored,
+        |name, reader| {
+            let source: Arc<str> = Arc::from(name);
+            let mut framer = Framer::new(options.frames);
+            let mut batch: Vec<Frame> = Vec::new();
+            let mut batch_bytes = 0usize;
+            let mut problem = None;
+            let mut alive = true;
+            loop {
+                let n = match reader.read(&mut buf) {
+                    Ok(0) => break,
+                    Ok(n) => n,
+                    Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                    Err(e) => {
+                        problem = Some(read_problem(&e, framer.offset()));
+                        break;
+                    }
+                };
+                let mut oversized = Vec::new();
+                let pushed = framer.push(&buf[..n], &mut |event| match event {
+                    FrameEvent::Conversation(frame) => {
+                        batch_bytes += frame.bytes.len();
+                        batch.push(frame);
+                    }
+                    FrameEvent::Oversized { index, offset, why } => {
+                        oversized.push((index, offset, why))
+                    }
+                });
+                for (index, offset, why) in oversized {
+                    let skipped = oversize_skip(&source, index, offset, why);
+                    alive &= main_tx.send(ToMain::Skipped(skipped, "too large")).is_ok();
+                }
+                json_total += n as u64;
+                conversations_total = framer.elements();
+                progress(Progress {
+                    input_bytes: consumed.get(),
+                    json_bytes: json_total,
+                    conversations: conversations_total,
+                });
+                if let Err(e) = pushed {
+                    problem = Some(e.to_string());
+                    break;
+                }
+                if batch_bytes >= BATCH_BYTES {
+                    alive &= send_batch(&mut batch, &source);
+                    batch_bytes = 0;
+                }
+                if !alive {
+                    return;
+                }
+            }
+            let bytes = framer.offset();
+            let conversations = framer.elements();
+            if problem.is_none() {
+                if let Err(e) = framer.finish() {
+                    problem = Some(match e {
+                        FramingError::TruncatedInside { .. } if conversations > 0 => format!(
+                            "{e}; the {conversations} conversations before it were read"
+                        ),
+                        e => e.to_string(),
+                    });
+                }
+            }
+            if send_batch(&mut batch, &source) {
+                let _ = main_tx.send(ToMain::SourceDone(SourceSummary {
+                    name: source.to_string(),
+                    bytes,
+                    conversations,
+                    problem,
+                }));
+            }
+        },
+    )?;
+    Ok(ignored)
+}
+
+fn read_problem(err: &io::Error, offset: u64) -> String {
+    match BoundError::from_io(err) {
+        Some(bound) => format!("not read past byte {offset}: {bound}"),
+        None => format!("reading stopped at byte {offset}: {err}"),
+    }
+}
+
+fn oversize_skip(source: &str, index: u64, offset: u64, why: Oversize) -> SkippedConversation {
+    let (offset, reason) = match why {
+        Oversize::Conversation { limit } => (
+            offset,
+            format!(
+                "larger than {} MiB (raise --max-conversation-mib to read it)",
+                limit >> 20
+            ),
+        ),
+        Oversize::String { at, limit } => (
+            at,
+            format!("holds a string longer than {} MiB", limit >> 20),
+        ),
+    };
+    SkippedConversation {
+        file: source.to_owned(),
+        index,
+        offset,
+        id: None,
+        reason,
+    }
+}
+
+fn normalise_batches(work_rx: Receiver<Batch>, main_tx: Sender<ToMain>) {
+    for batch in work_rx {
+        let mut done = Normalised {
+            seq: batch.seq,
+            lines: Vec::with_capacity(BATCH_BYTES),
+            records: Vec::with_capacity(batch.frames.len()),
+            skipped: Vec::new(),
+            messages_skipped: Tally::default(),
+        };
+        for frame in batch.frames {
+            let fallback = || format!("{}#{}", batch.source, frame.index);
+            match normalize(&frame.bytes, fallback, &mut done.messages_skipped) {
+                Ok(n) => {
+                    let start = done.lines.len();
+                    serde_json::to_writer(&mut done.lines, &n.conversation)
+                        .expect("a conversation always serialises");
+                    done.lines.push(b'\n');
+                    let signals = &n.conversation.profile_signals;
+                    done.records.push(Record {
+                        id: n.conversation.id.as_str().into(),
+                        len: (done.lines.len() - start) as u64,
+                        update_time: n.update_time,
+                        nodes: n.nodes,
+                        messages: n.conversation.messages.len() as u64,
+                        do_not_remember: n.conversation.do_not_remember,
+                        custom_instructions: signals.custom_instructions.len() as u64,
+                        memories: signals.memories.len() as u64,
+                        repaired: n.repaired,
+                        used_newest_leaf: n.used_newest_leaf,
+                        cycle: n.cycle,
+                    });
+                }
+                Err(err) => {
+                    let (offset, id) = match &err {
+                        ConversationError::Invalid { offset, .. } => (frame.offset + offset, None),
+                        ConversationError::Empty { id } => (frame.offset, Some(id.clone())),
+                    };
+                    let skipped = SkippedConversation {
+                        file: batch.source.to_string(),
+                        index: frame.index,
+                        offset,
+                        id,
+                        reason: err.to_string(),
+                    };
+                    done.skipped.push((skipped, err.kind()));
+                }
+            }
+        }
+        if main_tx.send(ToMain::Normalised(done)).is_err() {
+            return;
+        }
+    }
+}
+
+/// Receives results, writes them to the spill in batch order and indexes them.
+fn write_in_order<S: Write + Seek>(
+    main_rx: Receiver<ToMain>,
+    slot_tx: Sender<()>,
+    spill: &mut S,
+) -> io::Result<Index> {
+    let mut index = Index::default();
+    let mut pending = BTreeMap::new();
+    let mut next = 0u64;
+    let mut writer = BufWriter::with_capacity(1 << 20, spill);
+    for message in main_rx {
+        match message {
+            ToMain::Normalised(done) => {
+                pending.insert(done.seq, done);
+                while let Some(done) = pending.remove(&next) {
+                    next += 1;
+                    writer.write_all(&done.lines)?;
+                    index.add(done);
+                    let _ = slot_tx.send(());
+                }
+            }
+            ToMain::Skipped(skipped, kind) => index.skipped.push((skipped, kind)),
+            ToMain::SourceDone(source) => index.sources.push(source),
+        }
+    }
+    writer.flush()?;
+    Ok(index)
+}
+
+/// Every written line, and which copy of each conversation id is kept.
+#[derive(Default)]
+struct Index {
+    records: Vec<(Record, bool)>,
+    by_id: HashMap<Box<str>, usize>,
+    duplicates: u64,
+    skipped: Vec<(SkippedConversation, &'static str)>,
+    messages_skipped: Tally,
+    sources: Vec<SourceSummary>,
+}
+
+impl Index {
+    fn add(&mut self, done: Normalised) {
+        self.skipped.extend(done.skipped);
+        self.messages_skipped.merge(done.messages_skipped);
+        for record in done.records {
+            let at = self.records.len();
+            let mut keep = true;
+            if let Some(&earlier) = self.by_id.get(&record.id) {
+                self.duplicates += 1;
+                let old = &self.records[earlier].0;
+                let newer = (record.update_time.unwrap_or(f64::NEG_INFINITY), record.nodes)
+                    > (old.update_time.unwrap_or(f64::NEG_INFINITY), old.nodes);
+                if newer {
+                    self.records[earlier].1 = false;
+                    self.by_id.insert(record.id.clone(), at);
+                } else {
+                    keep = false;
+                }
+            } else {
+                self.by_id.insert(record.id.clone(), at);
+            }
+            self.records.push((record, keep));
+        }
+    }
+
+    /// Copies the kept lines to `out` and fills in the summary.
+    fn finish<S: Read + Seek, W: Write>(
+        mut self,
+        summary: &mut Summary,
+        spill: &mut S,
+        out: &mut W,
+    ) -> io::Result<()> {
+        spill.seek(SeekFrom::Start(0))?;
+        let mut spill = BufReader::with_capacity(1 << 20, spill);
+        for (record, keep) in &self.records {
+            if *keep {
+                let copied = io::copy(&mut (&mut spill).take(record.len), out)?;
+                if copied != record.len {
+                    return Err(io::Error::new(
+                        io::ErrorKind::UnexpectedEof,
+                        "the spill file is shorter than what was written to it",
+                    ));
+                }
+                summary.conversations_written += 1;
+                summary.messages_written += record.messages;
+                summary.do_not_remember += u64::from(record.do_not_remember);
+                summary.custom_instructions += record.custom_instructions;
+                summary.memories += record.memories;
+                summary.repaired_conversations += u64::from(record.repaired);
+                summary.newest_leaf_used += u64::from(record.used_newest_leaf);
+                summary.parent_cycles += u64::from(record.cycle);
+            } else {
+                spill.seek_relative(record.len as i64)?;
+            }
+        }
+        out.flush()?;
+        self.skipped
+            .sort_by(|a, b| (&a.0.file, a.0.index).cmp(&(&b.0.file, b.0.index)));
+        for (skipped, kind) in self.skipped {
+            summary.skip(kind, skipped);
+        }
+        summary.duplicates_dropped = self.duplicates;
+        summary.messages_skipped = self.messages_skipped;
+        summary.conversations_found = self.sources.iter().map(|s| s.conversations).sum();
+        summary.sources = self.sources;
+        Ok(())
+    }
+}
