@@ -6,7 +6,7 @@
 
 use std::collections::{HashMap, HashSet};
 
-use super::model::{RawNode, Str};
+use super::model::{Mapping, RawNode, Str};
 
 /// The nodes of the active path, root first.
 pub struct ActivePath<'m, 'a> {
@@ -24,7 +24,7 @@ impl std::borrow::Borrow<str> for Str<'_> {
 }
 
 pub fn active_path<'m, 'a>(
-    mapping: &'m HashMap<Str<'a>, RawNode<'a>>,
+    mapping: &'m Mapping<'a>,
     current_node: Option<&str>,
 ) -> ActivePath<'m, 'a> {
     let parents = Parents::new(mapping);
@@ -62,7 +62,7 @@ struct Parents<'m> {
 }
 
 impl<'m> Parents<'m> {
-    fn new<'a>(mapping: &'m HashMap<Str<'a>, RawNode<'a>>) -> Self {
+    fn new<'a>(mapping: &'m Mapping<'a>) -> Self {
         let mut from_children = HashMap::new();
         if mapping.values().any(|n| n.parent.is_none()) {
             for (key, node) in mapping {
@@ -87,7 +87,7 @@ impl<'m> Parents<'m> {
 /// The leaf whose message is newest; ties (and timeless trees) go to the greatest id, so the
 /// choice is deterministic.
 fn newest_leaf<'m, 'a>(
-    mapping: &'m HashMap<Str<'a>, RawNode<'a>>,
+    mapping: &'m Mapping<'a>,
     parents: &Parents<'m>,
 ) -> Option<&'m str> {
     let has_child: HashSet<&str> = mapping

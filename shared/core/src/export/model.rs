@@ -5,7 +5,6 @@
 //! Strings borrow from the frame when they hold no escapes, so most text is never copied twice.
 
 use std::borrow::Cow;
-use std::collections::HashMap;
 use std::fmt;
 
 use serde::de::{self, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
@@ -24,12 +23,16 @@ pub struct RawConversation<'a> {
     #[serde(default)]
     pub update_time: Seconds,
     #[serde(borrow, default)]
-    pub mapping: Option<HashMap<Str<'a>, RawNode<'a>>>,
+    pub mapping: Option<Mapping<'a>>,
     #[serde(borrow, default)]
     pub current_node: Text<'a>,
     #[serde(default)]
     pub is_do_not_remember: Flag,
 }
+
+/// Node id → node. Ids are the export's own, so a fast non-keyed hash is safe enough: a hostile
+/// export can only slow its own conversation, which the size limits bound.
+pub type Mapping<'a> = rustc_hash::FxHashMap<Str<'a>, RawNode<'a>>;
 
 #[derive(Debug, Default, Deserialize)]
 pub struct RawNode<'a> {

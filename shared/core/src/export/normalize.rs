@@ -5,7 +5,6 @@
 //! leaves out, by reason.
 
 use std::borrow::Cow;
-use std::collections::HashMap;
 
 use crate::conversation::{
     time_from_epoch_seconds, Conversation, CustomInstructions, Memory, MemorySource, Message,
@@ -14,7 +13,7 @@ use crate::conversation::{
 
 use super::active_path::active_path;
 use super::citations;
-use super::model::{Part, RawConversation, RawMessage, RawNode, Str};
+use super::model::{Mapping, Part, RawConversation, RawMessage};
 use super::repair::repair;
 use super::summary::{clip, Tally};
 
@@ -71,7 +70,12 @@ pub fn normalize(
     fallback_id: impl FnOnce() -> String,
     skipped: &mut Tally,
 ) -> Result<Normalized, ConversationError> {
-    match serde_json::from_slice::<RawConversation>(frame) {
+    // One SIMD validation of the whole frame lets serde_json skip validating each string.
+    let parsed = match simdutf8::basic::from_utf8(frame) {
+        Ok(text) => serde_json::from_str::<RawConversation>(text),
+        Err(_) => serde_json::from_slice::<RawConversation>(frame),
+    };
+    match parsed {
         Ok(raw) => build(raw, false, fallback_id, skipped),
         Err(first) => {
             let Some(fixed) = repair(frame) else {
@@ -296,7 +300,7 @@ fn is_bio_write(message: &RawMessage<'_>) -> bool {
 
 /// Custom instructions and memory entries anywhere in the tree (branches included: a memory
 /// write happened even if the reply around it was regenerated), deduplicated, in time order.
-fn signals(mapping: &HashMap<Str<'_>, RawNode<'_>>) -> ProfileSignals {
+fn signals(mapping: &Mapping<'_>) -> ProfileSignals {
     let mut out = ProfileSignals::default();
     for node in mapping.values() {
         let Some(message) = &node.message else {

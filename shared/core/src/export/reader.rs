@@ -1,16 +1,18 @@
 //! The reading pipeline: one thread inflates and frames, workers normalise, the caller's thread
-//! writes in order and drops duplicates.
+//! spills results as they come and, at the end, writes the kept lines in export order.
 //!
 //! ```text
-//! inflate+frame ──batches──▶ normalise × N ──results──▶ write (in order) → spill → out
+//! inflate+frame ──batches──▶ normalise × N ──results──▶ spill (as they come) ──in order──▶ out
 //! ```
 //! A fixed number of batches is in flight at once (a batch takes a slot when it is framed and
-//! gives it back when it is written), so memory stays bounded however far one stage runs ahead.
-//! Lines go to a spill file first: a duplicate later in the export may replace one already
-//! written, so only once every file is read are the kept lines copied, in order, to `out`.
+//! gives it back when it is spilled), so memory stays bounded however far one stage runs ahead.
+//! Results are spilled in the order they finish, so one giant conversation never holds up the
+//! workers behind it. Lines go to a spill file first for a second reason: a duplicate later in
+//! the export may replace one already seen, so only once every file is read are the kept lines
+//! copied, in export order, to `out`.
 
 use std::cell::Cell;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use std::io::{self, BufReader, BufWriter, Read, Seek, SeekFrom, Write};
 use std::rc::Rc;
 use std::sync::Arc;
@@ -81,6 +83,7 @@ where
     S: Read + Write + Seek,
     W: Write,
 {
+    let started = std::time::Instant::now();
     let workers = match options.workers {
         0 => std::thread::available_parallelism().map_or(2, |n| n.get()),
         n => n,
@@ -97,21 +100,31 @@ where
     let (inflated, written) = std::thread::scope(|scope| {
         let inflate = {
             let main_tx = main_tx.clone();
-            scope.spawn(move || inflate(input, options, work_tx, main_tx, slot_rx, progress))
+            std::thread::Builder::new()
+                .name("sp-inflate".into())
+                .spawn_scoped(scope, move || {
+                    inflate(input, options, work_tx, main_tx, slot_rx, progress)
+                })
+                .map_err(ExportError::Io)?
         };
         for _ in 0..workers {
             let work_rx = work_rx.clone();
             let main_tx = main_tx.clone();
-            scope.spawn(move || normalise_batches(work_rx, main_tx));
+            std::thread::Builder::new()
+                .name("sp-normalise".into())
+                .spawn_scoped(scope, move || normalise_batches(work_rx, main_tx))
+                .map_err(ExportError::Io)?;
         }
         drop((work_rx, main_tx));
         let written = write_in_order(main_rx, slot_tx, spill);
         let inflated = inflate.join().expect("the inflate thread does not panic");
-        (inflated, written)
-    });
+        Ok((inflated, written))
+    })?;
     let mut summary = inflated?;
     let index = written.map_err(ExportError::Io)?;
+    tracing::debug!(elapsed_ms = started.elapsed().as_millis() as u64, "all files read");
     index.finish(&mut summary, spill, out).map_err(ExportError::Io)?;
+    tracing::debug!(elapsed_ms = started.elapsed().as_millis() as u64, "kept lines written");
     judge(summary)
 }
 
@@ -166,9 +179,13 @@ struct Normalised {
     messages_skipped: Tally,
 }
 
-/// One written line, as deduplication and the counts need it.
+/// One spilled line, as deduplication, ordering and the counts need it.
 struct Record {
     id: Box<str>,
+    /// Position in the export: (batch, place in batch).
+    order: (u64, u32),
+    /// Where the line is in the spill (set when spilled).
+    offset: u64,
     len: u64,
     update_time: Option<f64>,
     nodes: usize,
@@ -343,6 +360,8 @@ fn normalise_batches(work_rx: Receiver<Batch>, main_tx: Sender<ToMain>) {
                     let signals = &n.conversation.profile_signals;
                     done.records.push(Record {
                         id: n.conversation.id.as_str().into(),
+                        order: (batch.seq, done.records.len() as u32),
+                        offset: start as u64,
                         len: (done.lines.len() - start) as u64,
                         update_time: n.update_time,
                         nodes: n.nodes,
@@ -377,36 +396,34 @@ fn normalise_batches(work_rx: Receiver<Batch>, main_tx: Sender<ToMain>) {
     }
 }
 
-/// Receives results, writes them to the spill in batch order and indexes them.
+/// Receives results, spills them as they come and indexes them.
 fn write_in_order<S: Write + Seek>(
     main_rx: Receiver<ToMain>,
     slot_tx: Sender<()>,
     spill: &mut S,
 ) -> io::Result<Index> {
     let mut index = Index::default();
-    let mut pending = BTreeMap::new();
-    let mut next = 0u64;
-    let mut writer = BufWriter::with_capacity(1 << 20, spill);
+    let mut spilled = 0u64;
     for message in main_rx {
         match message {
-            ToMain::Normalised(done) => {
-                pending.insert(done.seq, done);
-                while let Some(done) = pending.remove(&next) {
-                    next += 1;
-                    writer.write_all(&done.lines)?;
-                    index.add(done);
-                    let _ = slot_tx.send(());
+            ToMain::Normalised(mut done) => {
+                spill.write_all(&done.lines)?;
+                for record in &mut done.records {
+                    record.offset += spilled;
                 }
+                spilled += done.lines.len() as u64;
+                index.add(done);
+                let _ = slot_tx.send(());
             }
             ToMain::Skipped(skipped, kind) => index.skipped.push((skipped, kind)),
             ToMain::SourceDone(source) => index.sources.push(source),
         }
     }
-    writer.flush()?;
+    spill.flush()?;
     Ok(index)
 }
 
-/// Every written line, and which copy of each conversation id is kept.
+/// Every spilled line, and which copy of each conversation id is kept.
 #[derive(Default)]
 struct Index {
     records: Vec<(Record, bool)>,
@@ -427,9 +444,7 @@ impl Index {
             if let Some(&earlier) = self.by_id.get(&record.id) {
                 self.duplicates += 1;
                 let old = &self.records[earlier].0;
-                let newer = (record.update_time.unwrap_or(f64::NEG_INFINITY), record.nodes)
-                    > (old.update_time.unwrap_or(f64::NEG_INFINITY), old.nodes);
-                if newer {
+                if preferred(&record, old) {
                     self.records[earlier].1 = false;
                     self.by_id.insert(record.id.clone(), at);
                 } else {
@@ -442,35 +457,38 @@ impl Index {
         }
     }
 
-    /// Copies the kept lines to `out` and fills in the summary.
+    /// Copies the kept lines to `out`, in export order, and fills in the summary.
     fn finish<S: Read + Seek, W: Write>(
         mut self,
         summary: &mut Summary,
         spill: &mut S,
         out: &mut W,
     ) -> io::Result<()> {
+        self.records.retain(|(_, keep)| *keep);
+        self.records.sort_unstable_by_key(|(r, _)| r.order);
         spill.seek(SeekFrom::Start(0))?;
         let mut spill = BufReader::with_capacity(1 << 20, spill);
-        for (record, keep) in &self.records {
-            if *keep {
-                let copied = io::copy(&mut (&mut spill).take(record.len), out)?;
-                if copied != record.len {
-                    return Err(io::Error::new(
-                        io::ErrorKind::UnexpectedEof,
-                        "the spill file is shorter than what was written to it",
-                    ));
-                }
-                summary.conversations_written += 1;
-                summary.messages_written += record.messages;
-                summary.do_not_remember += u64::from(record.do_not_remember);
-                summary.custom_instructions += record.custom_instructions;
-                summary.memories += record.memories;
-                summary.repaired_conversations += u64::from(record.repaired);
-                summary.newest_leaf_used += u64::from(record.used_newest_leaf);
-                summary.parent_cycles += u64::from(record.cycle);
-            } else {
-                spill.seek_relative(record.len as i64)?;
+        let mut position = 0u64;
+        for (record, _) in &self.records {
+            if record.offset != position {
+                spill.seek(SeekFrom::Start(record.offset))?;
             }
+            let copied = io::copy(&mut (&mut spill).take(record.len), out)?;
+            if copied != record.len {
+                return Err(io::Error::new(
+                    io::ErrorKind::UnexpectedEof,
+                    "the spill file is shorter than what was written to it",
+                ));
+            }
+            position = record.offset + record.len;
+            summary.conversations_written += 1;
+            summary.messages_written += record.messages;
+            summary.do_not_remember += u64::from(record.do_not_remember);
+            summary.custom_instructions += record.custom_instructions;
+            summary.memories += record.memories;
+            summary.repaired_conversations += u64::from(record.repaired);
+            summary.newest_leaf_used += u64::from(record.used_newest_leaf);
+            summary.parent_cycles += u64::from(record.cycle);
         }
         out.flush()?;
         self.skipped
@@ -484,4 +502,15 @@ impl Index {
         summary.sources = self.sources;
         Ok(())
     }
+}
+
+/// Of two copies of a conversation: the newer `update_time`, then the one with more nodes,
+/// then the one earlier in the export (results arrive out of order; the choice must not).
+fn preferred(new: &Record, old: &Record) -> bool {
+    let time = |r: &Record| r.update_time.unwrap_or(f64::NEG_INFINITY);
+    time(new)
+        .total_cmp(&time(old))
+        .then(new.nodes.cmp(&old.nodes))
+        .then(old.order.cmp(&new.order))
+        .is_gt()
 }
