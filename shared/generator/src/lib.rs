@@ -18,7 +18,7 @@ mod text;
 use std::io::{self, Seek, Write};
 
 use fastrand::Rng;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use zip::write::SimpleFileOptions;
 
 use conversation::{Builder, Generated, Shape, LONE_SURROGATE, RAW_INVALID_UTF8};
@@ -73,7 +73,7 @@ impl ExportSpec {
 }
 
 /// What a correct reader must find in the generated export.
-#[derive(Debug, Clone, Default, Serialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct Report {
     pub files: Vec<String>,
     /// Distinct conversations.

@@ -8,9 +8,9 @@ use std::collections::{HashMap, HashSet};
 
 use super::model::{Mapping, RawNode, Str};
 
-/// The nodes of the active path, root first.
-pub struct ActivePath<'m, 'a> {
-    pub nodes: Vec<&'m RawNode<'a>>,
+/// The node ids of the active path, root first.
+pub struct ActivePath<'a> {
+    pub ids: Vec<Str<'a>>,
     /// `current_node` was missing or dangling: the newest leaf was used.
     pub used_newest_leaf: bool,
     /// The walk met a node twice and stopped there.
@@ -23,16 +23,13 @@ impl std::borrow::Borrow<str> for Str<'_> {
     }
 }
 
-pub fn active_path<'m, 'a>(
-    mapping: &'m Mapping<'a>,
-    current_node: Option<&str>,
-) -> ActivePath<'m, 'a> {
+pub fn active_path<'a>(mapping: &Mapping<'a>, current_node: Option<&str>) -> ActivePath<'a> {
     let parents = Parents::new(mapping);
     let (start, used_newest_leaf) = match current_node.filter(|id| mapping.contains_key(*id)) {
         Some(id) => (Some(id), false),
         None => (newest_leaf(mapping, &parents), true),
     };
-    let mut nodes = Vec::new();
+    let mut ids = Vec::new();
     let mut seen = HashSet::new();
     let mut cycle = false;
     let mut next = start;
@@ -44,12 +41,12 @@ pub fn active_path<'m, 'a>(
             cycle = true;
             break;
         }
-        nodes.push(node);
+        ids.push(key.clone());
         next = parents.of(key.0.as_ref(), node);
     }
-    nodes.reverse();
+    ids.reverse();
     ActivePath {
-        nodes,
+        ids,
         used_newest_leaf,
         cycle,
     }
@@ -119,10 +116,11 @@ mod tests {
         let mapping = raw.mapping.unwrap();
         let path = active_path(&mapping, raw.current_node.get());
         let ids = path
-            .nodes
+            .ids
             .iter()
-            .map(|n| {
-                n.message
+            .map(|id| {
+                mapping[id]
+                    .message
                     .as_ref()
                     .and_then(|m| m.id.get())
                     .unwrap_or("-")

@@ -123,6 +123,20 @@ pub enum Part<'a> {
     Other,
 }
 
+impl Part<'_> {
+    /// A copy that borrows from this one.
+    pub fn borrowed(&self) -> Part<'_> {
+        match self {
+            Part::Text(s) => Part::Text(Cow::Borrowed(s)),
+            Part::Object { content_type, text } => Part::Object {
+                content_type: content_type.as_deref().map(Cow::Borrowed),
+                text: text.as_deref().map(Cow::Borrowed),
+            },
+            Part::Other => Part::Other,
+        }
+    }
+}
+
 /// A map key: always a string in JSON. Borrows from the input when it holds no escapes.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Str<'a>(pub Cow<'a, str>);

@@ -131,18 +131,22 @@ fn build(
         .or(raw.conversation_id.get())
         .filter(|s| !s.is_empty())
         .map_or_else(fallback_id, str::to_owned);
-    let mapping = raw.mapping.unwrap_or_default();
+    let mut mapping = raw.mapping.unwrap_or_default();
+    let nodes = mapping.len();
     let path = active_path(&mapping, raw.current_node.get());
+    let profile_signals = signals(&mapping);
 
     let mut messages: Vec<Message> = Vec::new();
-    for node in &path.nodes {
-        let Some(message) = &node.message else {
-            continue;
-        };
-        let Some((role, text)) = visible(message, skipped) else {
+    for id in &path.ids {
+        // Taken by value: text the parser already owns moves into the output uncopied.
+        let Some(message) = mapping.remove(id).and_then(|node| node.message) else {
             continue;
         };
         let created_at = message.create_time.0.and_then(time_from_epoch_seconds);
+        let message_id = message.id.get().unwrap_or_default().to_owned();
+        let Some((role, text)) = visible(message, skipped) else {
+            continue;
+        };
         match messages.last_mut() {
             // Consecutive assistant nodes are continuations of one reply.
             Some(last) if role == Role::Assistant && last.role == Role::Assistant => {
@@ -150,14 +154,13 @@ fn build(
                 last.text.push_str(&text);
             }
             _ => messages.push(Message {
-                id: message.id.get().unwrap_or_default().to_owned(),
+                id: message_id,
                 role,
                 text,
                 created_at,
             }),
         }
     }
-    let profile_signals = signals(&mapping);
     if messages.is_empty() && profile_signals.is_empty() {
         return Err(ConversationError::Empty { id });
     }
@@ -173,7 +176,7 @@ fn build(
             profile_signals,
         },
         update_time: raw.update_time.0,
-        nodes: mapping.len(),
+        nodes,
         repaired,
         used_newest_leaf: path.used_newest_leaf,
         cycle: path.cycle,
@@ -182,15 +185,15 @@ fn build(
 
 /// The role and text of a message the person saw, or `None` (counted in `skipped` unless it
 /// is a profile signal, which is gathered separately).
-fn visible(message: &RawMessage<'_>, skipped: &mut Tally) -> Option<(Role, String)> {
-    let Some(content) = &message.content else {
+fn visible(message: RawMessage<'_>, skipped: &mut Tally) -> Option<(Role, String)> {
+    if is_signal(&message) {
+        return None;
+    }
+    let Some(content) = message.content else {
         skipped.add("message without content", 1);
         return None;
     };
     let content_type = content.content_type.get().unwrap_or("text");
-    if is_signal(message) {
-        return None;
-    }
     let role = match message.author.as_ref().and_then(|a| a.role.get()) {
         Some("user") => Role::User,
         Some("assistant") => Role::Assistant,
@@ -221,7 +224,7 @@ fn visible(message: &RawMessage<'_>, skipped: &mut Tally) -> Option<(Role, Strin
         return None;
     }
     let text = match content_type {
-        "text" | "multimodal_text" => parts_text(content.parts.as_deref().unwrap_or(&[]), skipped),
+        "text" | "multimodal_text" => parts_text(content.parts.unwrap_or_default(), skipped),
         "code" => code_text(content.language.get(), content.text.get().unwrap_or_default()),
         known if NOT_CONVERSATION.contains(&known) => {
             skipped.add(format!("content type `{known}`"), 1);
@@ -232,7 +235,7 @@ fn visible(message: &RawMessage<'_>, skipped: &mut Tally) -> Option<(Role, Strin
             return None;
         }
     };
-    let text = citations::strip(&text).trim().to_owned();
+    let text = tidy(text);
     if text.is_empty() {
         skipped.add("empty message", 1);
         return None;
@@ -240,18 +243,33 @@ fn visible(message: &RawMessage<'_>, skipped: &mut Tally) -> Option<(Role, Strin
     Some((role, text))
 }
 
-fn parts_text(parts: &[Part<'_>], skipped: &mut Tally) -> String {
+/// The message text without citation machinery or surrounding blank space, reusing the
+/// allocation when nothing changes (the usual case).
+fn tidy(text: String) -> String {
+    let cleaned = match citations::strip(&text) {
+        Cow::Borrowed(_) => None,
+        Cow::Owned(cleaned) => Some(cleaned),
+    };
+    let text = cleaned.unwrap_or(text);
+    if text.trim().len() == text.len() {
+        text
+    } else {
+        text.trim().to_owned()
+    }
+}
+
+fn parts_text(parts: Vec<Part<'_>>, skipped: &mut Tally) -> String {
     let mut pieces: Vec<Cow<'_, str>> = Vec::with_capacity(parts.len());
     for part in parts {
         match part {
-            Part::Text(s) => pieces.push(Cow::Borrowed(s.as_ref())),
+            Part::Text(s) => pieces.push(s),
             Part::Object { content_type, text } => match content_type.as_deref() {
                 Some("image_asset_pointer") => pieces.push(Cow::Borrowed("[image]")),
                 Some("video_container_asset_pointer") => pieces.push(Cow::Borrowed("[video]")),
                 // Spoken words arrive as a transcription part; the audio pointer adds nothing.
                 Some("audio_asset_pointer" | "real_time_user_audio_video_asset_pointer") => {}
                 _ => match text {
-                    Some(t) => pieces.push(Cow::Borrowed(t.as_ref())),
+                    Some(t) => pieces.push(t),
                     None => skipped.add(
                         format!(
                             "part `{}`",
@@ -265,6 +283,9 @@ fn parts_text(parts: &[Part<'_>], skipped: &mut Tally) -> String {
         }
     }
     pieces.retain(|p| !p.trim().is_empty());
+    if pieces.len() == 1 {
+        return pieces.pop().map(Cow::into_owned).unwrap_or_default();
+    }
     pieces.join("\n")
 }
 
@@ -337,7 +358,10 @@ fn signals(mapping: &Mapping<'_>) -> ProfileSignals {
         } else if is_bio_write(message) {
             let text = content.map(|c| match c.text.get() {
                 Some(code) => code.to_owned(),
-                None => parts_text(c.parts.as_deref().unwrap_or(&[]), &mut Tally::default()),
+                None => {
+                    let parts = c.parts.iter().flatten().map(Part::borrowed).collect();
+                    parts_text(parts, &mut Tally::default())
+                }
             });
             push_memory(&mut out, text.as_deref(), MemorySource::BioTool, created_at);
         }

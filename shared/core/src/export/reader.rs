@@ -13,7 +13,7 @@
 
 use std::cell::Cell;
 use std::collections::HashMap;
-use std::io::{self, BufReader, BufWriter, Read, Seek, SeekFrom, Write};
+use std::io::{self, BufReader, Read, Seek, SeekFrom, Write};
 use std::rc::Rc;
 use std::sync::Arc;
 
@@ -172,7 +172,6 @@ enum ToMain {
 
 /// What a worker made of one batch.
 struct Normalised {
-    seq: u64,
     lines: Vec<u8>,
     records: Vec<Record>,
     skipped: Vec<(SkippedConversation, &'static str)>,
@@ -343,7 +342,6 @@ fn oversize_skip(source: &str, index: u64, offset: u64, why: Oversize) -> Skippe
 fn normalise_batches(work_rx: Receiver<Batch>, main_tx: Sender<ToMain>) {
     for batch in work_rx {
         let mut done = Normalised {
-            seq: batch.seq,
             lines: Vec::with_capacity(BATCH_BYTES),
             records: Vec::with_capacity(batch.frames.len()),
             skipped: Vec::new(),
