@@ -6,7 +6,9 @@
 
 use std::collections::{HashMap, HashSet};
 
-use super::model::{Mapping, RawNode, Str};
+use std::borrow::Cow;
+
+use super::model::{Mapping, RawNode, Str, Text};
 
 /// The node ids of the active path, root first.
 pub struct ActivePath<'a> {
@@ -63,8 +65,10 @@ impl<'m> Parents<'m> {
         let mut from_children = HashMap::new();
         if mapping.values().any(|n| n.parent.is_none()) {
             for (key, node) in mapping {
-                for child in node.children.iter().flatten() {
-                    if let Some(child) = child.get() {
+                let children = node.children.map(|raw| raw.get()).unwrap_or("[]");
+                let children: Vec<Text<'m>> = serde_json::from_str(children).unwrap_or_default();
+                for child in children {
+                    if let Some(Cow::Borrowed(child)) = child.0 {
                         from_children.entry(child).or_insert(key.0.as_ref());
                     }
                 }

@@ -6,6 +6,9 @@
 //! second element of its JSON list), a `url` keeps its label, every other kind goes whole.
 
 use std::borrow::Cow;
+use std::sync::LazyLock;
+
+use memchr::memmem::Finder;
 
 const OPEN: char = '\u{E200}';
 const CLOSE: char = '\u{E201}';
@@ -54,9 +57,10 @@ pub fn strip(text: &str) -> Cow<'_, str> {
 /// A byte-level pre-check (every marker starts with `EE 88` or is `【`), so that clean text,
 /// nearly all of it, costs one SIMD scan.
 fn has_markers(text: &str) -> bool {
+    static PRIVATE_USE: LazyLock<Finder<'static>> = LazyLock::new(|| Finder::new(b"\xEE\x88"));
+    static OLD_STYLE: LazyLock<Finder<'static>> = LazyLock::new(|| Finder::new("【".as_bytes()));
     let bytes = text.as_bytes();
-    memchr::memmem::find(bytes, "\u{E200}".as_bytes()[..2].as_ref()).is_some()
-        || memchr::memmem::find(bytes, "【".as_bytes()).is_some()
+    PRIVATE_USE.find(bytes).is_some() || OLD_STYLE.find(bytes).is_some()
 }
 
 /// `【…†…】` with no line break inside: returns its length.

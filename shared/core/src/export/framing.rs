@@ -19,26 +19,37 @@ pub struct FrameLimits {
     pub max_string_bytes: u64,
 }
 
-/// One element of the conversations array.
-#[derive(Debug)]
+/// One element of the conversations array, within a [`FrameBatch`].
+#[derive(Debug, Clone)]
 pub struct Frame {
     /// Position in the array, from 0.
     pub index: u64,
     /// Byte offset of the element's first byte in the (uncompressed) file.
     pub offset: u64,
-    pub bytes: Vec<u8>,
+    /// Where its bytes are in the batch.
+    pub range: std::ops::Range<usize>,
 }
 
-/// What the framer finds.
-#[derive(Debug)]
-pub enum FrameEvent {
-    Conversation(Frame),
-    /// An element that broke a limit: its bytes were not kept.
-    Oversized {
-        index: u64,
-        offset: u64,
-        why: Oversize,
-    },
+/// Whole elements, their bytes side by side in one buffer: one allocation per batch rather
+/// than one (and its regrowth) per conversation.
+#[derive(Debug, Default)]
+pub struct FrameBatch {
+    pub bytes: Vec<u8>,
+    pub frames: Vec<Frame>,
+}
+
+impl FrameBatch {
+    pub fn bytes_of(&self, frame: &Frame) -> &[u8] {
+        &self.bytes[frame.range.clone()]
+    }
+}
+
+/// An element that broke a limit: its bytes were not kept.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Oversized {
+    pub index: u64,
+    pub offset: u64,
+    pub why: Oversize,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -87,7 +98,8 @@ enum State {
     Done,
 }
 
-/// Streaming framer: feed it chunks with [`Framer::push`], then call [`Framer::finish`].
+/// Streaming framer: feed it chunks with [`Framer::push`], collect whole elements with
+/// [`Framer::take_batch`] and [`Framer::take_oversized`], then call [`Framer::finish`].
 pub struct Framer {
     limits: FrameLimits,
     state: State,
@@ -96,7 +108,11 @@ pub struct Framer {
     offset: u64,
     index: u64,
     element_offset: u64,
-    frame: Vec<u8>,
+    /// Bytes of whole elements, then of the element in progress (from `element_start`).
+    buf: Vec<u8>,
+    element_start: usize,
+    frames: Vec<Frame>,
+    oversized: Vec<Oversized>,
     /// The current element broke a limit: its bytes are being discarded.
     oversize: Option<Oversize>,
     key: Vec<u8>,
@@ -114,7 +130,10 @@ impl Framer {
             offset: 0,
             index: 0,
             element_offset: 0,
-            frame: Vec::new(),
+            buf: Vec::new(),
+            element_start: 0,
+            frames: Vec::new(),
+            oversized: Vec::new(),
             oversize: None,
             key: Vec::new(),
             key_escaped: false,
@@ -131,24 +150,39 @@ impl Framer {
         self.offset
     }
 
+    /// Bytes of whole elements waiting in the next batch.
+    pub fn ready_bytes(&self) -> usize {
+        self.frames.last().map_or(0, |f| f.range.end)
+    }
+
+    /// The whole elements framed so far; the element in progress stays behind.
+    pub fn take_batch(&mut self) -> FrameBatch {
+        let cut = self.ready_bytes();
+        let mut rest = Vec::with_capacity(self.buf.capacity().max(self.buf.len() - cut));
+        rest.extend_from_slice(&self.buf[cut..]);
+        let mut bytes = std::mem::replace(&mut self.buf, rest);
+        bytes.truncate(cut);
+        self.element_start -= cut.min(self.element_start);
+        FrameBatch {
+            bytes,
+            frames: std::mem::take(&mut self.frames),
+        }
+    }
+
+    /// Elements skipped for breaking a limit since the last call.
+    pub fn take_oversized(&mut self) -> Vec<Oversized> {
+        std::mem::take(&mut self.oversized)
+    }
+
     /// Consumes the next chunk of the file. After an error the framer must not be fed again.
-    pub fn push(
-        &mut self,
-        chunk: &[u8],
-        emit: &mut impl FnMut(FrameEvent),
-    ) -> Result<(), FramingError> {
+    pub fn push(&mut self, chunk: &[u8]) -> Result<(), FramingError> {
         let base = self.offset;
-        let result = self.push_inner(chunk, base, emit);
+        let result = self.push_inner(chunk, base);
         self.offset = base + chunk.len() as u64;
         result
     }
 
-    fn push_inner(
-        &mut self,
-        chunk: &[u8],
-        base: u64,
-        emit: &mut impl FnMut(FrameEvent),
-    ) -> Result<(), FramingError> {
+    fn push_inner(&mut self, chunk: &[u8], base: u64) -> Result<(), FramingError> {
         let mut pos = 0;
         while pos < chunk.len() {
             let at = base + pos as u64;
@@ -159,7 +193,7 @@ impl Framer {
                     match self.scanner.scan(chunk, pos, base) {
                         Some(end) => {
                             self.keep(&chunk[start..end]);
-                            self.end_element(emit);
+                            self.end_element();
                             self.state = State::ArrayAfterElement;
                             pos = end;
                         }
@@ -243,7 +277,7 @@ impl Framer {
             (State::ArrayElement, _) => {
                 self.scanner.reset();
                 self.element_offset = at;
-                self.frame = Vec::new();
+                self.element_start = self.buf.len();
                 self.oversize = None;
                 self.state = State::InElement;
                 return Ok(pos);
@@ -272,34 +306,39 @@ impl Framer {
                     at,
                     limit: self.limits.max_string_bytes,
                 });
-            } else if (self.frame.len() + bytes.len()) as u64 > self.limits.max_conversation_bytes
+            } else if (self.buf.len() - self.element_start + bytes.len()) as u64
+                > self.limits.max_conversation_bytes
             {
                 self.drop_frame(Oversize::Conversation {
                     limit: self.limits.max_conversation_bytes,
                 });
             } else {
-                self.frame.extend_from_slice(bytes);
+                self.buf.extend_from_slice(bytes);
             }
         }
     }
 
     fn drop_frame(&mut self, why: Oversize) {
         self.oversize = Some(why);
-        self.frame = Vec::new();
+        self.buf.truncate(self.element_start);
+        if self.buf.capacity() > 2 * self.buf.len() + (4 << 20) {
+            self.buf.shrink_to(self.buf.len() + (1 << 20));
+        }
     }
 
-    fn end_element(&mut self, emit: &mut impl FnMut(FrameEvent)) {
+    fn end_element(&mut self) {
         let index = self.index;
         self.index += 1;
         let offset = self.element_offset;
         match self.oversize.take() {
-            Some(why) => emit(FrameEvent::Oversized { index, offset, why }),
-            None => emit(FrameEvent::Conversation(Frame {
+            Some(why) => self.oversized.push(Oversized { index, offset, why }),
+            None => self.frames.push(Frame {
                 index,
                 offset,
-                bytes: std::mem::take(&mut self.frame),
-            })),
+                range: self.element_start..self.buf.len(),
+            }),
         }
+        self.element_start = self.buf.len();
     }
 
     /// Declares the end of the file.
@@ -472,27 +511,49 @@ mod tests {
         max_string_bytes: 1 << 16,
     };
 
+    /// What the framer finds, in order; a batch is taken after every chunk, so elements
+    /// spanning chunks are also carried across batches.
+    #[derive(Debug)]
+    enum Found {
+        Conversation { offset: u64, text: String },
+        Oversized(Oversized),
+    }
+
     fn frames_with(
         input: &[u8],
         chunk: usize,
         limits: FrameLimits,
-    ) -> (Vec<FrameEvent>, Result<(), FramingError>) {
+    ) -> (Vec<Found>, Result<(), FramingError>) {
         let mut framer = Framer::new(limits);
         let mut out = Vec::new();
+        let mut result = Ok(());
         for piece in input.chunks(chunk) {
-            if let Err(e) = framer.push(piece, &mut |e| out.push(e)) {
-                return (out, Err(e));
+            result = framer.push(piece);
+            let batch = framer.take_batch();
+            let mut found: Vec<(u64, Found)> = batch
+                .frames
+                .iter()
+                .map(|f| {
+                    let text = String::from_utf8(batch.bytes_of(f).to_vec()).unwrap();
+                    (f.index, Found::Conversation { offset: f.offset, text })
+                })
+                .collect();
+            found.extend(framer.take_oversized().into_iter().map(|o| (o.index, Found::Oversized(o))));
+            found.sort_by_key(|(i, _)| *i);
+            out.extend(found.into_iter().map(|(_, f)| f));
+            if result.is_err() {
+                return (out, result);
             }
         }
-        (out, framer.finish())
+        (out, result.and(framer.finish()))
     }
 
-    fn texts(events: &[FrameEvent]) -> Vec<String> {
-        events
+    fn texts(found: &[Found]) -> Vec<String> {
+        found
             .iter()
-            .map(|e| match e {
-                FrameEvent::Conversation(f) => String::from_utf8(f.bytes.clone()).unwrap(),
-                FrameEvent::Oversized { index, .. } => format!("<oversized {index}>"),
+            .map(|f| match f {
+                Found::Conversation { text, .. } => text.clone(),
+                Found::Oversized(o) => format!("<oversized {}>", o.index),
             })
             .collect()
     }
@@ -535,8 +596,8 @@ mod tests {
         let offsets: Vec<u64> = events
             .iter()
             .map(|e| match e {
-                FrameEvent::Conversation(f) => f.offset,
-                FrameEvent::Oversized { offset, .. } => *offset,
+                Found::Conversation { offset, .. } => *offset,
+                Found::Oversized(o) => o.offset,
             })
             .collect();
         assert_eq!(offsets, vec![1, 11]);
@@ -597,19 +658,19 @@ mod tests {
             assert_eq!(events.len(), 3);
             assert!(matches!(
                 events[0],
-                FrameEvent::Oversized {
+                Found::Oversized(Oversized {
                     index: 0,
                     why: Oversize::String { at: 7, limit: 8 },
                     ..
-                }
+                })
             ));
             assert!(matches!(
                 events[1],
-                FrameEvent::Oversized {
+                Found::Oversized(Oversized {
                     index: 1,
                     why: Oversize::Conversation { .. },
                     ..
-                }
+                })
             ));
             assert_eq!(texts(&events[2..]), vec![r#"{"c":1}"#]);
         }

@@ -41,8 +41,10 @@ pub struct RawNode<'a> {
     /// `None`: no `parent` key at all (rebuild from `children`); `Some(Text(None))`: a root.
     #[serde(borrow, default, deserialize_with = "present")]
     pub parent: Option<Text<'a>>,
+    /// Left unparsed: only the variant without `parent` needs it, and parsing a list per node
+    /// costs an allocation per node in every other export.
     #[serde(borrow, default)]
-    pub children: Option<Vec<Text<'a>>>,
+    pub children: Option<&'a serde_json::value::RawValue>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -356,6 +358,7 @@ mod tests {
         assert!(!raw.is_do_not_remember.get());
         let node = &raw.mapping.as_ref().unwrap()[&Str(Cow::Borrowed("n"))];
         assert_eq!(node.parent, Some(Text(None)));
+        assert_eq!(node.children.map(|c| c.get()), Some(r#"[1, "c"]"#));
         let parts = node.message.as_ref().unwrap().content.as_ref().unwrap().parts.as_ref().unwrap();
         assert!(matches!(parts[0], Part::Text(_)));
         assert!(matches!(parts[1], Part::Other));

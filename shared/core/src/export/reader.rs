@@ -20,7 +20,7 @@ use std::sync::Arc;
 use crossbeam_channel::{bounded, unbounded, Receiver, Sender};
 
 use super::archive::{each_source, BoundError, EntryLimits};
-use super::framing::{Frame, FrameEvent, FrameLimits, Framer, FramingError, Oversize};
+use super::framing::{FrameBatch, FrameLimits, Framer, FramingError, Oversize, Oversized};
 use super::normalize::{normalize, ConversationError};
 use super::summary::{SkippedConversation, SourceSummary, Summary, Tally};
 use super::ExportError;
@@ -161,7 +161,7 @@ fn judge(summary: Summary) -> Result<Summary, ExportError> {
 struct Batch {
     seq: u64,
     source: Arc<str>,
-    frames: Vec<Frame>,
+    frames: FrameBatch,
 }
 
 enum ToMain {
@@ -209,17 +209,23 @@ fn inflate<R: Read + Seek>(
     let mut ignored = Summary::default();
     let mut seq = 0u64;
     let mut json_total = 0u64;
-    let mut conversations_total = 0u64;
     let mut buf = vec![0u8; CHUNK];
-    let mut send_batch = |batch: &mut Vec<Frame>, source: &Arc<str>| -> bool {
-        if batch.is_empty() {
+    // Hands the framer's whole elements to the workers; false once nobody listens any more.
+    let mut dispatch = |framer: &mut Framer, source: &Arc<str>| -> bool {
+        for o in framer.take_oversized() {
+            let skipped = oversize_skip(source, o);
+            if main_tx.send(ToMain::Skipped(skipped, "too large")).is_err() {
+                return false;
+            }
+        }
+        if framer.ready_bytes() == 0 {
             return true;
         }
         if slot_rx.recv().is_err() {
             return false;
         }
-        let frames = std::mem::take(batch);
         seq += 1;
+        let frames = framer.take_batch();
         work_tx
             .send(Batch {
                 seq: seq - 1,
@@ -237,10 +243,7 @@ fn inflate<R: Read + Seek>(
         |name, reader| {
             let source: Arc<str> = Arc::from(name);
             let mut framer = Framer::new(options.frames);
-            let mut batch: Vec<Frame> = Vec::new();
-            let mut batch_bytes = 0usize;
             let mut problem = None;
-            let mut alive = true;
             loop {
                 let n = match reader.read(&mut buf) {
                     Ok(0) => break,
@@ -251,38 +254,23 @@ fn inflate<R: Read + Seek>(
                         break;
                     }
                 };
-                let mut oversized = Vec::new();
-                let pushed = framer.push(&buf[..n], &mut |event| match event {
-                    FrameEvent::Conversation(frame) => {
-                        batch_bytes += frame.bytes.len();
-                        batch.push(frame);
-                    }
-                    FrameEvent::Oversized { index, offset, why } => {
-                        oversized.push((index, offset, why))
-                    }
-                });
-                for (index, offset, why) in oversized {
-                    let skipped = oversize_skip(&source, index, offset, why);
-                    alive &= main_tx.send(ToMain::Skipped(skipped, "too large")).is_ok();
-                }
+                let pushed = framer.push(&buf[..n]);
                 json_total += n as u64;
-                conversations_total = framer.elements();
                 progress(Progress {
                     input_bytes: consumed.get(),
                     json_bytes: json_total,
-                    conversations: conversations_total,
+                    conversations: framer.elements(),
                 });
                 if let Err(e) = pushed {
                     problem = Some(e.to_string());
                     break;
                 }
-                if batch_bytes >= BATCH_BYTES {
-                    alive &= send_batch(&mut batch, &source);
-                    batch_bytes = 0;
-                }
-                if !alive {
+                if framer.ready_bytes() >= BATCH_BYTES && !dispatch(&mut framer, &source) {
                     return;
                 }
+            }
+            if !dispatch(&mut framer, &source) {
+                return;
             }
             let bytes = framer.offset();
             let conversations = framer.elements();
@@ -296,14 +284,12 @@ fn inflate<R: Read + Seek>(
                     });
                 }
             }
-            if send_batch(&mut batch, &source) {
-                let _ = main_tx.send(ToMain::SourceDone(SourceSummary {
-                    name: source.to_string(),
-                    bytes,
-                    conversations,
-                    problem,
-                }));
-            }
+            let _ = main_tx.send(ToMain::SourceDone(SourceSummary {
+                name: source.to_string(),
+                bytes,
+                conversations,
+                problem,
+            }));
         },
     )?;
     Ok(ignored)
@@ -316,7 +302,8 @@ fn read_problem(err: &io::Error, offset: u64) -> String {
     }
 }
 
-fn oversize_skip(source: &str, index: u64, offset: u64, why: Oversize) -> SkippedConversation {
+fn oversize_skip(source: &str, o: Oversized) -> SkippedConversation {
+    let Oversized { index, offset, why } = o;
     let (offset, reason) = match why {
         Oversize::Conversation { limit } => (
             offset,
@@ -343,16 +330,17 @@ fn normalise_batches(work_rx: Receiver<Batch>, main_tx: Sender<ToMain>) {
     for batch in work_rx {
         let mut done = Normalised {
             lines: Vec::with_capacity(BATCH_BYTES),
-            records: Vec::with_capacity(batch.frames.len()),
+            records: Vec::with_capacity(batch.frames.frames.len()),
             skipped: Vec::new(),
             messages_skipped: Tally::default(),
         };
-        for frame in batch.frames {
+        for frame in &batch.frames.frames {
             let fallback = || format!("{}#{}", batch.source, frame.index);
-            match normalize(&frame.bytes, fallback, &mut done.messages_skipped) {
+            let bytes = batch.frames.bytes_of(frame);
+            match normalize(bytes, fallback, &mut done.messages_skipped) {
                 Ok(n) => {
                     let start = done.lines.len();
-                    serde_json::to_writer(&mut done.lines, &n.conversation)
+                    sonic_rs::to_writer(&mut done.lines, &n.conversation)
                         .expect("a conversation always serialises");
                     done.lines.push(b'\n');
                     let signals = &n.conversation.profile_signals;
