@@ -4,7 +4,7 @@
 //! last is the path from `current_node` up through `parent` to the root. Walking forward through
 //! `children[0]` instead picks abandoned branches, a known bug of several importers.
 
-use std::collections::{HashMap, HashSet};
+use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
 
 use std::borrow::Cow;
 
@@ -32,7 +32,7 @@ pub fn active_path<'a>(mapping: &Mapping<'a>, current_node: Option<&str>) -> Act
         None => (newest_leaf(mapping, &parents), true),
     };
     let mut ids = Vec::new();
-    let mut seen = HashSet::new();
+    let mut seen = HashSet::default();
     let mut cycle = false;
     let mut next = start;
     while let Some(id) = next {
@@ -62,7 +62,7 @@ struct Parents<'m> {
 
 impl<'m> Parents<'m> {
     fn new<'a>(mapping: &'m Mapping<'a>) -> Self {
-        let mut from_children = HashMap::new();
+        let mut from_children = HashMap::default();
         if mapping.values().any(|n| n.parent.is_none()) {
             for (key, node) in mapping {
                 let children = node.children.map(|raw| raw.get()).unwrap_or("[]");

@@ -155,12 +155,13 @@ impl Framer {
         self.frames.last().map_or(0, |f| f.range.end)
     }
 
-    /// The whole elements framed so far; the element in progress stays behind.
-    pub fn take_batch(&mut self) -> FrameBatch {
+    /// The whole elements framed so far; the element in progress stays behind, moved into
+    /// `spare` (a buffer handed back from an earlier batch, so none is allocated anew).
+    pub fn take_batch(&mut self, mut spare: Vec<u8>) -> FrameBatch {
         let cut = self.ready_bytes();
-        let mut rest = Vec::with_capacity(self.buf.capacity().max(self.buf.len() - cut));
-        rest.extend_from_slice(&self.buf[cut..]);
-        let mut bytes = std::mem::replace(&mut self.buf, rest);
+        spare.clear();
+        spare.extend_from_slice(&self.buf[cut..]);
+        let mut bytes = std::mem::replace(&mut self.buf, spare);
         bytes.truncate(cut);
         self.element_start -= cut.min(self.element_start);
         FrameBatch {
@@ -529,7 +530,7 @@ mod tests {
         let mut result = Ok(());
         for piece in input.chunks(chunk) {
             result = framer.push(piece);
-            let batch = framer.take_batch();
+            let batch = framer.take_batch(Vec::new());
             let mut found: Vec<(u64, Found)> = batch
                 .frames
                 .iter()

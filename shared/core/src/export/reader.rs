@@ -12,7 +12,7 @@
 //! copied, in export order, to `out`.
 
 use std::cell::Cell;
-use std::collections::HashMap;
+use rustc_hash::FxHashMap;
 use std::io::{self, BufReader, Read, Seek, SeekFrom, Write};
 use std::rc::Rc;
 use std::sync::Arc;
@@ -91,9 +91,9 @@ where
     let slots = 2 * workers + 2;
     let (work_tx, work_rx) = bounded::<Batch>(slots);
     let (main_tx, main_rx) = unbounded::<ToMain>();
-    let (slot_tx, slot_rx) = bounded::<()>(slots);
+    let (slot_tx, slot_rx) = bounded::<Buffers>(slots);
     for _ in 0..slots {
-        slot_tx.send(()).expect("receiver alive");
+        slot_tx.send(Buffers::default()).expect("receiver alive");
     }
 
     spill.seek(SeekFrom::Start(0)).map_err(ExportError::Io)?;
@@ -162,6 +162,28 @@ struct Batch {
     seq: u64,
     source: Arc<str>,
     frames: FrameBatch,
+    /// Where the worker writes its lines.
+    lines: Vec<u8>,
+}
+
+/// A batch slot: holding one is the right to have a batch in flight. It carries the buffers
+/// of a finished batch back to be filled again, so steady-state reading allocates no buffers
+/// (and takes no page faults for them).
+#[derive(Default)]
+struct Buffers {
+    frames: Vec<u8>,
+    lines: Vec<u8>,
+}
+
+impl Buffers {
+    /// Keeps buffers for reuse unless a giant conversation grew them far past a batch.
+    fn recycle(frames: Vec<u8>, lines: Vec<u8>) -> Self {
+        let keep = |b: Vec<u8>| if b.capacity() > 8 * BATCH_BYTES { Vec::new() } else { b };
+        Buffers {
+            frames: keep(frames),
+            lines: keep(lines),
+        }
+    }
 }
 
 enum ToMain {
@@ -173,6 +195,8 @@ enum ToMain {
 /// What a worker made of one batch.
 struct Normalised {
     lines: Vec<u8>,
+    /// The batch's frame buffer, on its way back to the framer.
+    frames: Vec<u8>,
     records: Vec<Record>,
     skipped: Vec<(SkippedConversation, &'static str)>,
     messages_skipped: Tally,
@@ -202,7 +226,7 @@ fn inflate<R: Read + Seek>(
     options: &ReadOptions,
     work_tx: Sender<Batch>,
     main_tx: Sender<ToMain>,
-    slot_rx: Receiver<()>,
+    slot_rx: Receiver<Buffers>,
     progress: &(dyn Fn(Progress) + Sync),
 ) -> Result<Summary, ExportError> {
     let consumed = Rc::new(Cell::new(0u64));
@@ -221,16 +245,17 @@ fn inflate<R: Read + Seek>(
         if framer.ready_bytes() == 0 {
             return true;
         }
-        if slot_rx.recv().is_err() {
+        let Ok(spare) = slot_rx.recv() else {
             return false;
-        }
+        };
         seq += 1;
-        let frames = framer.take_batch();
+        let frames = framer.take_batch(spare.frames);
         work_tx
             .send(Batch {
                 seq: seq - 1,
                 source: source.clone(),
                 frames,
+                lines: spare.lines,
             })
             .is_ok()
     };
@@ -328,8 +353,11 @@ fn oversize_skip(source: &str, o: Oversized) -> SkippedConversation {
 
 fn normalise_batches(work_rx: Receiver<Batch>, main_tx: Sender<ToMain>) {
     for batch in work_rx {
+        let mut lines = batch.lines;
+        lines.clear();
         let mut done = Normalised {
-            lines: Vec::with_capacity(BATCH_BYTES),
+            lines,
+            frames: Vec::new(),
             records: Vec::with_capacity(batch.frames.frames.len()),
             skipped: Vec::new(),
             messages_skipped: Tally::default(),
@@ -376,6 +404,7 @@ fn normalise_batches(work_rx: Receiver<Batch>, main_tx: Sender<ToMain>) {
                 }
             }
         }
+        done.frames = batch.frames.bytes;
         if main_tx.send(ToMain::Normalised(done)).is_err() {
             return;
         }
@@ -385,7 +414,7 @@ fn normalise_batches(work_rx: Receiver<Batch>, main_tx: Sender<ToMain>) {
 /// Receives results, spills them as they come and indexes them.
 fn write_in_order<S: Write + Seek>(
     main_rx: Receiver<ToMain>,
-    slot_tx: Sender<()>,
+    slot_tx: Sender<Buffers>,
     spill: &mut S,
 ) -> io::Result<Index> {
     let mut index = Index::default();
@@ -398,8 +427,12 @@ fn write_in_order<S: Write + Seek>(
                     record.offset += spilled;
                 }
                 spilled += done.lines.len() as u64;
+                let buffers = Buffers::recycle(
+                    std::mem::take(&mut done.frames),
+                    std::mem::take(&mut done.lines),
+                );
                 index.add(done);
-                let _ = slot_tx.send(());
+                let _ = slot_tx.send(buffers);
             }
             ToMain::Skipped(skipped, kind) => index.skipped.push((skipped, kind)),
             ToMain::SourceDone(source) => index.sources.push(source),
@@ -413,7 +446,7 @@ fn write_in_order<S: Write + Seek>(
 #[derive(Default)]
 struct Index {
     records: Vec<(Record, bool)>,
-    by_id: HashMap<Box<str>, usize>,
+    by_id: FxHashMap<Box<str>, usize>,
     duplicates: u64,
     skipped: Vec<(SkippedConversation, &'static str)>,
     messages_skipped: Tally,
