@@ -149,7 +149,7 @@ where
             Ok(name) => name.into_owned(),
             Err(_) => String::from_utf8_lossy(entry.name_raw()).into_owned(),
         };
-        if entry.enclosed_name().is_none() {
+        if escapes_archive(&name) || entry.enclosed_name().is_none() {
             summary.ignore(&name, "name escapes the archive");
         } else if entry.is_symlink() {
             summary.ignore(&name, "symbolic link");
@@ -177,6 +177,16 @@ where
         }
     }
     Ok(())
+}
+
+/// Absolute paths, drive letters and `..` components: a name that would land outside the
+/// folder the archive is unpacked in. SoulPrint unpacks nothing, but such an entry is no part
+/// of a real export and is refused, as convoviz does.
+fn escapes_archive(name: &str) -> bool {
+    let bytes = name.as_bytes();
+    name.starts_with(['/', '\\'])
+        || (bytes.len() > 1 && bytes[1] == b':')
+        || name.split(['/', '\\']).any(|part| part == "..")
 }
 
 fn read_up_to(input: &mut impl Read, buf: &mut [u8]) -> io::Result<usize> {
