@@ -120,7 +120,8 @@ pub fn generate<W: Write + Seek>(spec: &ExportSpec, out: W) -> io::Result<Report
             custom_instructions: rng.u8(..10) < 3,
             model_memory: rng.u8(..100) == 0,
             do_not_remember: rng.u8(..100) < 3,
-            bad_unicode: spec.invalid_unicode && rng.u16(..1000) == 0,
+            // The first conversation always, then about one in a thousand.
+            bad_unicode: spec.invalid_unicode && (index == 0 || rng.u16(..1000) == 0),
         };
         giant_done |= is_giant;
         let generated = Builder::new(&mut rng, spec.vintage).build(&shape);
@@ -132,8 +133,9 @@ pub fn generate<W: Write + Seek>(spec: &ExportSpec, out: W) -> io::Result<Report
         report.memories += generated.expected.memories;
         report.needs_repair += u64::from(generated.expected.needs_repair);
         report.largest_conversation_bytes = report.largest_conversation_bytes.max(bytes.len() as u64);
-        // One in 200 conversations also appears as an older, shorter snapshot.
-        if !is_giant && rng.u8(..200) == 0 {
+        // The second conversation and one in 200 after it also appear as an older, shorter
+        // snapshot.
+        if !is_giant && (index == 1 || rng.u8(..200) == 0) {
             let snapshot_shape = Shape {
                 exchanges: 1,
                 bad_unicode: false,
@@ -146,18 +148,21 @@ pub fn generate<W: Write + Seek>(spec: &ExportSpec, out: W) -> io::Result<Report
             pending_old.push(serialize(spec.vintage, &old)?);
             report.duplicates += 1;
         }
-        report.json_bytes += sink.conversation(&bytes)? as u64;
+        sink.conversation(&bytes)?;
+        report.json_bytes = sink.json_bytes;
         index += 1;
         if index % SHARD_SIZE == 0 {
             for old in pending_old.drain(..) {
-                report.json_bytes += sink.conversation(&old)? as u64;
+                sink.conversation(&old)?;
             }
         }
     }
     for old in pending_old.drain(..) {
-        report.json_bytes += sink.conversation(&old)? as u64;
+        sink.conversation(&old)?;
     }
-    report.files = sink.finish(&mut rng)?;
+    let (files, json_bytes) = sink.finish(&mut rng)?;
+    report.files = files;
+    report.json_bytes = json_bytes;
     Ok(report)
 }
 
@@ -192,6 +197,8 @@ struct Sink<W: Write + Seek> {
     json: Option<W>,
     files: Vec<String>,
     in_file: usize,
+    /// Bytes written to conversations files so far.
+    json_bytes: u64,
 }
 
 impl<W: Write + Seek> Sink<W> {
@@ -202,6 +209,7 @@ impl<W: Write + Seek> Sink<W> {
             json: None,
             files: Vec::new(),
             in_file: 0,
+            json_bytes: 0,
         };
         match spec.container {
             Container::Zip => sink.zip = Some(zip::ZipWriter::new(out)),
@@ -215,6 +223,7 @@ impl<W: Write + Seek> Sink<W> {
     }
 
     fn write(&mut self, bytes: &[u8]) -> io::Result<()> {
+        self.json_bytes += bytes.len() as u64;
         match (&mut self.zip, &mut self.json) {
             (Some(zip), _) => zip.write_all(bytes),
             (None, Some(json)) => json.write_all(bytes),
@@ -245,8 +254,7 @@ impl<W: Write + Seek> Sink<W> {
         self.write(b"\n]\n")
     }
 
-    /// Writes one conversation; returns the bytes written.
-    fn conversation(&mut self, bytes: &[u8]) -> io::Result<usize> {
+    fn conversation(&mut self, bytes: &[u8]) -> io::Result<()> {
         let sharded = self.zip.is_some() && self.vintage == Vintage::Slim2026;
         if self.zip.is_some() && (self.files.is_empty() || (sharded && self.in_file == SHARD_SIZE)) {
             if !self.files.is_empty() {
@@ -258,14 +266,16 @@ impl<W: Write + Seek> Sink<W> {
         self.write(sep)?;
         self.write(bytes)?;
         self.in_file += 1;
-        Ok(bytes.len() + sep.len())
+        Ok(())
     }
 
-    fn finish(mut self, rng: &mut Rng) -> io::Result<Vec<String>> {
+    /// Closes the export; returns its files and the bytes of its conversations files.
+    fn finish(mut self, rng: &mut Rng) -> io::Result<(Vec<String>, u64)> {
         if self.files.is_empty() && self.zip.is_some() {
             self.open_shard()?;
         }
         self.close_shard()?;
+        let json_bytes = self.json_bytes;
         if let Some(mut zip) = self.zip.take() {
             let extras: [(&str, Vec<u8>); 5] = [
                 ("user.json", br#"{"id": "user-abc", "email": "sam@example.com", "chatgpt_plus_user": true}"#.to_vec()),
@@ -283,6 +293,6 @@ impl<W: Write + Seek> Sink<W> {
         } else if let Some(mut json) = self.json.take() {
             json.flush()?;
         }
-        Ok(self.files)
+        Ok((self.files, json_bytes))
     }
 }

@@ -1,0 +1,42 @@
+//! Archives built to hurt: they must cost milliseconds and a clear message, nothing more.
+
+use soulprint_core::export::ReadOptions;
+use soulprint_e2e::bombs::{deflated_spaces, gzip_of, zip_with_entry};
+use soulprint_e2e::read;
+
+const GIB: u64 = 1 << 30;
+
+/// The byte count a ratio error reports: how far the reader went before stopping.
+fn stopped_after(message: &str) -> u64 {
+    let after = message.split("after ").nth(1).expect("the message says how far it read");
+    after.split(' ').next().unwrap().parse().expect("a byte count")
+}
+
+#[test]
+fn a_six_gib_entry_of_spaces_is_stopped_within_the_first_megabytes() {
+    let deflated = deflated_spaces(6 * 1024);
+    assert!(deflated.len() < 64 << 20, "the bomb itself is small");
+    let zip = zip_with_entry("conversations.json", &deflated, 6 * GIB);
+    let err = read(zip, &ReadOptions::default()).unwrap_err().to_string();
+    assert!(err.contains("looks like a ZIP bomb"), "{err}");
+    assert!(err.contains("conversations.json"), "{err}");
+    assert!(stopped_after(&err) < 64 << 20, "{err}");
+}
+
+#[test]
+fn a_gzip_bomb_is_stopped_the_same_way() {
+    let gz = gzip_of(&deflated_spaces(2 * 1024));
+    let err = read(gz, &ReadOptions::default()).unwrap_err().to_string();
+    assert!(err.contains("looks like a ZIP bomb"), "{err}");
+    assert!(stopped_after(&err) < 64 << 20, "{err}");
+}
+
+#[test]
+fn an_entry_larger_than_the_limit_is_refused() {
+    let zip = zip_with_entry("conversations.json", &deflated_spaces(40), 40 << 20);
+    let mut options = ReadOptions::default();
+    options.entries.max_entry_bytes = 8 << 20;
+    options.entries.max_ratio = u64::MAX;
+    let err = read(zip, &options).unwrap_err().to_string();
+    assert!(err.contains("larger than 8388608 bytes"), "{err}");
+}
