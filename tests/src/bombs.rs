@@ -16,7 +16,11 @@ pub fn deflated_spaces(blocks: usize) -> Vec<u8> {
     compress
         .compress_vec(&input, &mut block, FlushCompress::Full)
         .expect("compress");
-    assert_eq!(compress.total_in(), BLOCK as u64, "one call takes the whole block");
+    assert_eq!(
+        compress.total_in(),
+        BLOCK as u64,
+        "one call takes the whole block"
+    );
     let mut out = Vec::with_capacity(block.len() * blocks + 2);
     for _ in 0..blocks {
         out.extend_from_slice(&block);

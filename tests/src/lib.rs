@@ -8,7 +8,10 @@ use soulprint_core::conversation::{from_json_line, Conversation};
 use soulprint_core::export::{read_export, ExportError, ReadOptions, Summary};
 
 /// Reads an export held in memory; returns the conversations written and the summary.
-pub fn read(input: Vec<u8>, options: &ReadOptions) -> Result<(Vec<Conversation>, Summary), ExportError> {
+pub fn read(
+    input: Vec<u8>,
+    options: &ReadOptions,
+) -> Result<(Vec<Conversation>, Summary), ExportError> {
     let mut spill = Cursor::new(Vec::new());
     let mut out = Vec::new();
     let summary = read_export(Cursor::new(input), options, &mut spill, &mut out, &|_| {})?;

@@ -33,20 +33,31 @@ fn every_vintage_and_container_reads_as_the_generator_says() {
         assert!(report.needs_repair > 0 && report.duplicates > 0);
         let (conversations, summary) = read(bytes, &ReadOptions::default()).unwrap();
         let case = format!("{vintage:?} {container:?}");
-        assert_eq!(summary.conversations_written, report.conversations, "{case}");
+        assert_eq!(
+            summary.conversations_written, report.conversations,
+            "{case}"
+        );
         assert_eq!(conversations.len() as u64, report.conversations, "{case}");
         assert_eq!(summary.duplicates_dropped, report.duplicates, "{case}");
         assert_eq!(summary.messages_written, report.visible_messages, "{case}");
         assert_eq!(summary.do_not_remember, report.do_not_remember, "{case}");
-        assert_eq!(summary.custom_instructions, report.custom_instructions, "{case}");
+        assert_eq!(
+            summary.custom_instructions, report.custom_instructions,
+            "{case}"
+        );
         assert_eq!(summary.memories, report.memories, "{case}");
-        assert_eq!(summary.repaired_conversations, report.needs_repair, "{case}");
+        assert_eq!(
+            summary.repaired_conversations, report.needs_repair,
+            "{case}"
+        );
         assert_eq!(summary.conversations_skipped, 0, "{case}: {summary}");
         assert_eq!(summary.json_bytes(), report.json_bytes, "{case}");
         for c in &conversations {
             for m in &c.messages {
                 assert!(!m.text.contains(DROPPED), "{case}: {}", m.text);
-                assert!(!m.text.contains(|ch: char| ('\u{E200}'..='\u{E206}').contains(&ch)));
+                assert!(!m
+                    .text
+                    .contains(|ch: char| ('\u{E200}'..='\u{E206}').contains(&ch)));
                 assert!(!m.text.is_empty());
             }
         }

@@ -8,8 +8,16 @@ const GIB: u64 = 1 << 30;
 
 /// The byte count a ratio error reports: how far the reader went before stopping.
 fn stopped_after(message: &str) -> u64 {
-    let after = message.split("after ").nth(1).expect("the message says how far it read");
-    after.split(' ').next().unwrap().parse().expect("a byte count")
+    let after = message
+        .split("after ")
+        .nth(1)
+        .expect("the message says how far it read");
+    after
+        .split(' ')
+        .next()
+        .unwrap()
+        .parse()
+        .expect("a byte count")
 }
 
 #[test]

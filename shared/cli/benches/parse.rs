@@ -32,7 +32,9 @@ fn main() {
     let size: bytesize::ByteSize = env_or("SOULPRINT_BENCH_SIZE", "300MiB")
         .parse()
         .expect("SOULPRINT_BENCH_SIZE like 300MiB");
-    let runs: usize = env_or("SOULPRINT_BENCH_RUNS", "3").parse().expect("a number");
+    let runs: usize = env_or("SOULPRINT_BENCH_RUNS", "3")
+        .parse()
+        .expect("a number");
     let largest = std::env::var("SOULPRINT_BENCH_LARGEST")
         .ok()
         .map(|s| s.parse::<bytesize::ByteSize>().expect("a size").as_u64());
@@ -44,7 +46,14 @@ fn main() {
 
     println!(
         "{:<8} {:>9} {:>8} {:>10} {:>10} {:>11} {:>11} {:>7}",
-        "vintage", "JSON MiB", "largest", "ours MB/s", "ijson MB/s", "ours RSS", "ijson RSS", "ratio"
+        "vintage",
+        "JSON MiB",
+        "largest",
+        "ours MB/s",
+        "ijson MB/s",
+        "ours RSS",
+        "ijson RSS",
+        "ratio"
     );
     for vintage in env_or("SOULPRINT_BENCH_VINTAGES", "2025,2026").split(',') {
         let name = format!(
@@ -79,7 +88,9 @@ fn main() {
         let mut baseline = Vec::new();
         for _ in 0..runs {
             ours.push(measure(
-                Command::new(soulprint).args(["parse", "--summary", "none"]).arg(&path),
+                Command::new(soulprint)
+                    .args(["parse", "--summary", "none"])
+                    .arg(&path),
             ));
             baseline.push(measure(
                 Command::new(&python)
@@ -89,7 +100,8 @@ fn main() {
         }
         let mb = report.json_bytes as f64 / 1e6;
         let best = |runs: &[Run]| runs.iter().map(|r| r.seconds).fold(f64::INFINITY, f64::min);
-        let rss = |runs: &[Run]| runs.iter().map(|r| r.max_rss_kib).max().unwrap_or(0) as f64 / 1024.0;
+        let rss =
+            |runs: &[Run]| runs.iter().map(|r| r.max_rss_kib).max().unwrap_or(0) as f64 / 1024.0;
         let (ours_speed, ijson_speed) = (mb / best(&ours), mb / best(&baseline));
         println!(
             "{:<8} {:>9.0} {:>7.1}M {:>10.0} {:>10.0} {:>9.1}Mi {:>9.1}Mi {:>6.2}×",
@@ -112,6 +124,7 @@ fn env_or(key: &str, default: &str) -> String {
 /// Runs a command to completion with stdout discarded; wall time and peak RSS from `wait4`.
 fn measure(command: &mut Command) -> Run {
     let started = Instant::now();
+    #[allow(clippy::zombie_processes)] // reaped by wait4 below, which also gives its rusage
     let child = command
         .stdout(Stdio::null())
         .stderr(Stdio::inherit())

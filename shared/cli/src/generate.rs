@@ -60,8 +60,8 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         largest_conversation: args.largest.map(|s| s.as_u64()),
         invalid_unicode: !args.valid_unicode,
     };
-    let file = File::create(&args.out)
-        .with_context(|| format!("cannot create {}", args.out.display()))?;
+    let file =
+        File::create(&args.out).with_context(|| format!("cannot create {}", args.out.display()))?;
     let report = generate(&spec, BufWriter::with_capacity(1 << 20, file))
         .with_context(|| format!("cannot write {}", args.out.display()))?;
     println!("{}", serde_json::to_string_pretty(&report)?);

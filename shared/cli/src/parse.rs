@@ -89,8 +89,8 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     };
     let result = match &args.output {
         Some(path) => {
-            let file = File::create(path)
-                .with_context(|| format!("cannot create {}", path.display()))?;
+            let file =
+                File::create(path).with_context(|| format!("cannot create {}", path.display()))?;
             let mut out = BufWriter::with_capacity(1 << 20, file);
             read_export(input, &options, &mut spill, &mut out, &on_progress)
         }
@@ -106,6 +106,10 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         Ok(summary) => summary,
         Err(ExportError::Io(e)) if e.kind() == io::ErrorKind::BrokenPipe => {
             return Ok(ExitCode::SUCCESS)
+        }
+        Err(err) if err.names_a_file() => {
+            eprintln!("error: {err}");
+            return Ok(ExitCode::FAILURE);
         }
         Err(err) => {
             eprintln!("error: {}: {err}", args.export.display());

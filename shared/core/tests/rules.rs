@@ -6,7 +6,10 @@ use soulprint_core::conversation::{from_json_line, Conversation, MemorySource, R
 use soulprint_core::export::{read_export, ExportError, ReadOptions, Summary};
 use zip::write::SimpleFileOptions;
 
-fn read_with(input: Vec<u8>, options: &ReadOptions) -> Result<(Vec<Conversation>, Summary), ExportError> {
+fn read_with(
+    input: Vec<u8>,
+    options: &ReadOptions,
+) -> Result<(Vec<Conversation>, Summary), ExportError> {
     let mut spill = Cursor::new(Vec::new());
     let mut out = Vec::new();
     let summary = read_export(Cursor::new(input), options, &mut spill, &mut out, &|_| {})?;
@@ -46,7 +49,9 @@ fn linear(id: &str, update_time: f64, turns: &[(&str, &str, &str, f64)]) -> Stri
     )];
     let mut parent = "root".to_string();
     for (i, (node, role, text, time)) in turns.iter().enumerate() {
-        let child = turns.get(i + 1).map_or(String::new(), |t| format!("\"{}\"", t.0));
+        let child = turns
+            .get(i + 1)
+            .map_or(String::new(), |t| format!("\"{}\"", t.0));
         nodes.push(format!(
             r#""{node}": {{"id": "{node}", "parent": "{parent}", "children": [{child}], "message": {{
                 "id": "{node}", "author": {{"role": "{role}"}}, "create_time": {time},
@@ -63,7 +68,10 @@ fn linear(id: &str, update_time: f64, turns: &[(&str, &str, &str, f64)]) -> Stri
 }
 
 fn texts(c: &Conversation) -> Vec<(Role, &str)> {
-    c.messages.iter().map(|m| (m.role, m.text.as_str())).collect()
+    c.messages
+        .iter()
+        .map(|m| (m.role, m.text.as_str()))
+        .collect()
 }
 
 const FULL_2025: &str = include_str!("fixtures/full_2025.json");
@@ -82,8 +90,14 @@ fn a_zip_and_a_bare_json_are_told_apart_by_their_bytes_not_their_name() {
 
 #[test]
 fn every_shard_is_read_and_other_files_are_never_opened() {
-    let a = format!("[{}]", linear("a", 1.0, &[("u", "user", "from shard 0", 1.0)]));
-    let b = format!("[{}]", linear("b", 1.0, &[("u", "user", "from shard 1", 1.0)]));
+    let a = format!(
+        "[{}]",
+        linear("a", 1.0, &[("u", "user", "from shard 0", 1.0)])
+    );
+    let b = format!(
+        "[{}]",
+        linear("b", 1.0, &[("u", "user", "from shard 1", 1.0)])
+    );
     let export = zip_of(&[
         ("chat.html", b"<html>not json at all"),
         ("conversations-001.json", b.as_bytes()),
@@ -95,7 +109,10 @@ fn every_shard_is_read_and_other_files_are_never_opened() {
     let ids: Vec<&str> = conversations.iter().map(|c| c.id.as_str()).collect();
     assert_eq!(ids, vec!["a", "b"], "shards in name order");
     let names: Vec<&str> = summary.sources.iter().map(|s| s.name.as_str()).collect();
-    assert_eq!(names, vec!["conversations-000.json", "conversations-001.json"]);
+    assert_eq!(
+        names,
+        vec!["conversations-000.json", "conversations-001.json"]
+    );
 }
 
 #[test]
@@ -116,11 +133,20 @@ fn of_two_copies_the_newer_is_kept_and_on_a_tie_the_larger() {
     let large = linear(
         "tie",
         5.0,
-        &[("u", "user", "large", 1.0), ("a", "assistant", "reply", 2.0)],
+        &[
+            ("u", "user", "large", 1.0),
+            ("a", "assistant", "reply", 2.0),
+        ],
     );
     let export = zip_of(&[
-        ("conversations-000.json", format!("[{new},{small}]").as_bytes()),
-        ("conversations-001.json", format!("[{old},{large}]").as_bytes()),
+        (
+            "conversations-000.json",
+            format!("[{new},{small}]").as_bytes(),
+        ),
+        (
+            "conversations-001.json",
+            format!("[{old},{large}]").as_bytes(),
+        ),
     ]);
     let (conversations, summary) = read(export);
     assert_eq!(summary.duplicates_dropped, 2);
@@ -190,7 +216,10 @@ fn only_what_the_person_and_the_assistant_visibly_said_is_kept() {
     assert_eq!(
         texts(c),
         vec![
-            (Role::User, "I moved to Lisbon last month. How do I register?"),
+            (
+                Role::User,
+                "I moved to Lisbon last month. How do I register?"
+            ),
             (
                 Role::Assistant,
                 "Register at the AIMA office. Bring your passport.\n\nYou will also need a NIF."
@@ -203,7 +232,14 @@ fn only_what_the_person_and_the_assistant_visibly_said_is_kept() {
         ]
     );
     let all: String = c.messages.iter().map(|m| m.text.as_str()).collect();
-    for hidden in ["TOOL", "HIDDEN", "BROWSING", "SYSTEM ERROR", "UNKNOWN TYPE", "Model set context"] {
+    for hidden in [
+        "TOOL",
+        "HIDDEN",
+        "BROWSING",
+        "SYSTEM ERROR",
+        "UNKNOWN TYPE",
+        "Model set context",
+    ] {
         assert!(!all.contains(hidden), "{hidden} leaked: {all}");
     }
     assert!(!all.contains(|c: char| ('\u{E200}'..='\u{E206}').contains(&c)));
@@ -236,7 +272,10 @@ fn null_timestamps_stay_null() {
               "content": {"content_type": "text", "parts": ["no time"]}}}}}]"#;
     let (conversations, _) = read(json);
     let c = &conversations[0];
-    assert_eq!((c.created_at, c.updated_at, c.messages[0].created_at), (None, None, None));
+    assert_eq!(
+        (c.created_at, c.updated_at, c.messages[0].created_at),
+        (None, None, None)
+    );
 }
 
 #[test]
@@ -252,16 +291,35 @@ fn what_the_export_knows_about_the_person_is_kept_beside_the_messages() {
     let (full, summary) = read(FULL_2025);
     let signals = &full[0].profile_signals;
     assert_eq!(signals.custom_instructions.len(), 1);
-    assert_eq!(signals.custom_instructions[0].about_user.as_deref(), Some("Preferred name: Ana"));
-    assert_eq!(signals.custom_instructions[0].about_model.as_deref(), Some("Be brief."));
+    assert_eq!(
+        signals.custom_instructions[0].about_user.as_deref(),
+        Some("Preferred name: Ana")
+    );
+    assert_eq!(
+        signals.custom_instructions[0].about_model.as_deref(),
+        Some("Be brief.")
+    );
     assert_eq!(signals.memories.len(), 1);
-    assert_eq!(signals.memories[0].text, "User moved to Lisbon in April 2024.");
+    assert_eq!(
+        signals.memories[0].text,
+        "User moved to Lisbon in April 2024."
+    );
     assert_eq!(signals.memories[0].source, MemorySource::BioTool);
     assert!(full[0].do_not_remember);
-    assert_eq!((summary.custom_instructions, summary.memories, summary.do_not_remember), (1, 1, 1));
+    assert_eq!(
+        (
+            summary.custom_instructions,
+            summary.memories,
+            summary.do_not_remember
+        ),
+        (1, 1, 1)
+    );
 
     let (slim, _) = read(SLIM_2026);
-    assert_eq!(slim[0].profile_signals.memories, signals.memories, "2026: the author names bio");
+    assert_eq!(
+        slim[0].profile_signals.memories, signals.memories,
+        "2026: the author names bio"
+    );
 
     let json = r#"[{"id": "m", "current_node": "s", "mapping": {
         "s": {"parent": null, "message": {"id": "s", "author": {"role": "system"},
@@ -272,7 +330,10 @@ fn what_the_export_knows_about_the_person_is_kept_beside_the_messages() {
             "content": {"content_type": "model_editable_context", "model_set_context": "1. Teaches maths."}}}}}]"#;
     let (c, _) = read(json);
     let signals = &c[0].profile_signals;
-    assert_eq!(signals.custom_instructions[0].about_user.as_deref(), Some("I teach maths."));
+    assert_eq!(
+        signals.custom_instructions[0].about_user.as_deref(),
+        Some("I teach maths.")
+    );
     assert_eq!(signals.memories[0].source, MemorySource::ModelSetContext);
     assert!(c[0].messages.is_empty());
 }
@@ -291,7 +352,10 @@ fn invalid_unicode_becomes_replacement_characters_and_the_conversation_survives(
     let (conversations, summary) = read(json);
     assert_eq!(conversations.len(), 2);
     let text = &conversations[1].messages[0].text;
-    assert!(text.starts_with("lone \u{FFFD} half, pair 😀, raw \u{FFFD}"), "{text}");
+    assert!(
+        text.starts_with("lone \u{FFFD} half, pair 😀, raw \u{FFFD}"),
+        "{text}"
+    );
     assert!(text.ends_with(r"literal \ud83d"), "{text}");
     assert_eq!(summary.repaired_conversations, 1);
 }
@@ -306,9 +370,11 @@ fn entries_escaping_the_archive_and_symlinks_are_refused() {
     let options = SimpleFileOptions::default();
     zip.start_file("../../conversations.json", options).unwrap();
     zip.write_all(evil.as_bytes()).unwrap();
-    zip.start_file("/abs/conversations-002.json", options).unwrap();
+    zip.start_file("/abs/conversations-002.json", options)
+        .unwrap();
     zip.write_all(evil.as_bytes()).unwrap();
-    zip.add_symlink("conversations-001.json", "/etc/passwd", options).unwrap();
+    zip.add_symlink("conversations-001.json", "/etc/passwd", options)
+        .unwrap();
     zip.start_file("conversations-000.json", options).unwrap();
     zip.write_all(good.as_bytes()).unwrap();
     let export = zip.finish().unwrap().into_inner();
@@ -316,7 +382,11 @@ fn entries_escaping_the_archive_and_symlinks_are_refused() {
     assert_eq!(conversations.len(), 1);
     assert_eq!(conversations[0].id, "ok");
     assert_eq!(summary.entries_ignored, 3);
-    let reasons: Vec<&str> = summary.ignored_examples.iter().map(|e| e.reason.as_str()).collect();
+    let reasons: Vec<&str> = summary
+        .ignored_examples
+        .iter()
+        .map(|e| e.reason.as_str())
+        .collect();
     assert!(reasons.contains(&"symbolic link"), "{reasons:?}");
     assert!(reasons.contains(&"name escapes the archive"), "{reasons:?}");
 }
@@ -342,7 +412,11 @@ fn deep_nesting_costs_nothing_and_long_strings_are_refused() {
     // parse, serde_json's recursion limit refuses it.
     let deep = linear("deep", 1.0, &[("u", "user", "kept despite the junk", 1.0)]).replacen(
         "\"title\"",
-        &format!("\"junk\": {}1{}, \"title\"", "[{\"a\":".repeat(50_000), "}]".repeat(50_000)),
+        &format!(
+            "\"junk\": {}1{}, \"title\"",
+            "[{\"a\":".repeat(50_000),
+            "}]".repeat(50_000)
+        ),
         1,
     );
     let long = format!(r#"{{"id": "long", "title": "{}"}}"#, "a".repeat(3 << 20));
@@ -355,7 +429,10 @@ fn deep_nesting_costs_nothing_and_long_strings_are_refused() {
     assert_eq!(ids, vec!["deep", "fine"], "{summary}");
     assert_eq!(summary.conversations_skipped, 1);
     let skipped = &summary.skipped_examples[0];
-    assert!(skipped.reason.contains("string longer than 1 MiB"), "{skipped}");
+    assert!(
+        skipped.reason.contains("string longer than 1 MiB"),
+        "{skipped}"
+    );
     assert_eq!(skipped.index, 1);
 }
 
@@ -374,13 +451,22 @@ fn a_file_cut_short_keeps_the_conversations_before_the_cut() {
 #[test]
 fn unusable_exports_fail_with_what_where_and_what_to_do() {
     let err = read_err(b"%PDF-1.7 ...".to_vec());
-    assert!(err.contains("not a ChatGPT export") && err.contains("PDF"), "{err}");
+    assert!(
+        err.contains("not a ChatGPT export") && err.contains("PDF"),
+        "{err}"
+    );
 
     let err = read_err(zip_of(&[("chat.html", b"<html>"), ("user.json", b"{}")]));
-    assert!(err.contains("no conversations file") && err.contains("chat.html"), "{err}");
+    assert!(
+        err.contains("no conversations file") && err.contains("chat.html"),
+        "{err}"
+    );
 
     let err = read_err(b"[{\"id\": \"a\", \"mapping\": {".to_vec());
-    assert!(err.contains("ends at byte 25") && err.contains("download the export again"), "{err}");
+    assert!(
+        err.contains("ends at byte 25") && err.contains("download the export again"),
+        "{err}"
+    );
 
     let err = read_err(b"[1, \"two\", {\"mapping\": 3}]".to_vec());
     assert!(err.contains("all 3 conversations were skipped"), "{err}");

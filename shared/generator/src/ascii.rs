@@ -43,7 +43,11 @@ impl Formatter for AsciiPretty<'_> {
     fn end_array<W: ?Sized + io::Write>(&mut self, w: &mut W) -> io::Result<()> {
         self.0.end_array(w)
     }
-    fn begin_array_value<W: ?Sized + io::Write>(&mut self, w: &mut W, first: bool) -> io::Result<()> {
+    fn begin_array_value<W: ?Sized + io::Write>(
+        &mut self,
+        w: &mut W,
+        first: bool,
+    ) -> io::Result<()> {
         self.0.begin_array_value(w, first)
     }
     fn end_array_value<W: ?Sized + io::Write>(&mut self, w: &mut W) -> io::Result<()> {
@@ -55,7 +59,11 @@ impl Formatter for AsciiPretty<'_> {
     fn end_object<W: ?Sized + io::Write>(&mut self, w: &mut W) -> io::Result<()> {
         self.0.end_object(w)
     }
-    fn begin_object_key<W: ?Sized + io::Write>(&mut self, w: &mut W, first: bool) -> io::Result<()> {
+    fn begin_object_key<W: ?Sized + io::Write>(
+        &mut self,
+        w: &mut W,
+        first: bool,
+    ) -> io::Result<()> {
         self.0.begin_object_key(w, first)
     }
     fn begin_object_value<W: ?Sized + io::Write>(&mut self, w: &mut W) -> io::Result<()> {
@@ -72,6 +80,9 @@ mod tests {
     fn non_ascii_becomes_escapes_and_emoji_surrogate_pairs() {
         let out = super::to_vec_pretty_ascii(&serde_json::json!({"b": "é😀", "a": 1})).unwrap();
         let text = String::from_utf8(out).unwrap();
-        assert_eq!(text, "{\n  \"a\": 1,\n  \"b\": \"\\u00e9\\ud83d\\ude00\"\n}");
+        assert_eq!(
+            text,
+            "{\n  \"a\": 1,\n  \"b\": \"\\u00e9\\ud83d\\ude00\"\n}"
+        );
     }
 }

@@ -291,7 +291,9 @@ impl<'r> Builder<'r> {
         } else {
             self.rng.usize(20..400)
         };
-        let answer_len = self.rng.usize(shape.answer_chars / 3..shape.answer_chars * 5 / 3 + 1);
+        let answer_len = self
+            .rng
+            .usize(shape.answer_chars / 3..shape.answer_chars * 5 / 3 + 1);
         let mut question = Text::new(self.rng).prose(user_len);
         if shape.bad_unicode && i == 0 {
             question.push_str(&format!(" {LONE_SURROGATE} and {RAW_INVALID_UTF8}"));
@@ -310,22 +312,34 @@ impl<'r> Builder<'r> {
         } else if kind < 10 {
             let image = json!({"content_type": "image_asset_pointer", "asset_pointer": "file-service://file-abc123", "size_bytes": 123456, "width": 800, "height": 600});
             let parts = vec![image, json!(question)];
-            self.visible(tip, "user", json!({"content_type": "multimodal_text", "parts": parts}))
+            self.visible(
+                tip,
+                "user",
+                json!({"content_type": "multimodal_text", "parts": parts}),
+            )
         } else if kind < 13 {
             let parts = vec![
                 json!({"content_type": "audio_transcription", "text": question, "direction": "in"}),
                 json!({"content_type": "audio_asset_pointer", "asset_pointer": "sediment://file_x", "size_bytes": 4000}),
             ];
-            self.visible(tip, "user", json!({"content_type": "multimodal_text", "parts": parts}))
+            self.visible(
+                tip,
+                "user",
+                json!({"content_type": "multimodal_text", "parts": parts}),
+            )
         } else if kind < 15 {
             // A non-string part among the strings: skipped, the text survives.
-            self.visible(tip, "user", json!({"content_type": "text", "parts": [question, 42]}))
+            self.visible(
+                tip,
+                "user",
+                json!({"content_type": "text", "parts": [question, 42]}),
+            )
         } else {
             self.visible(tip, "user", content)
         };
 
         let mut at = user;
-        if kind >= 15 && kind < 25 {
+        if (15..25).contains(&kind) {
             // A regeneration: the first answer is an abandoned sibling.
             let old = self.text(vec![json!(format!("{DROPPED} regenerated away"))]);
             self.hidden(user, "assistant", None, old, "all");
@@ -343,9 +357,7 @@ impl<'r> Builder<'r> {
             at = self.hidden(at, "assistant", None, future, "all");
         }
         let cited = if kind % 7 == 0 {
-            format!(
-                "\u{E203}{answer}\u{E204} \u{E200}cite\u{E202}turn0search{i}\u{E201}\u{E206}"
-            )
+            format!("\u{E203}{answer}\u{E204} \u{E200}cite\u{E202}turn0search{i}\u{E201}\u{E206}")
         } else {
             answer
         };

@@ -132,7 +132,8 @@ pub fn generate<W: Write + Seek>(spec: &ExportSpec, out: W) -> io::Result<Report
         report.custom_instructions += generated.expected.custom_instructions;
         report.memories += generated.expected.memories;
         report.needs_repair += u64::from(generated.expected.needs_repair);
-        report.largest_conversation_bytes = report.largest_conversation_bytes.max(bytes.len() as u64);
+        report.largest_conversation_bytes =
+            report.largest_conversation_bytes.max(bytes.len() as u64);
         // The second conversation and one in 200 after it also appear as an older, shorter
         // snapshot.
         if !is_giant && (index == 1 || rng.u8(..200) == 0) {
@@ -256,7 +257,8 @@ impl<W: Write + Seek> Sink<W> {
 
     fn conversation(&mut self, bytes: &[u8]) -> io::Result<()> {
         let sharded = self.zip.is_some() && self.vintage == Vintage::Slim2026;
-        if self.zip.is_some() && (self.files.is_empty() || (sharded && self.in_file == SHARD_SIZE)) {
+        if self.zip.is_some() && (self.files.is_empty() || (sharded && self.in_file == SHARD_SIZE))
+        {
             if !self.files.is_empty() {
                 self.close_shard()?;
             }
@@ -278,10 +280,24 @@ impl<W: Write + Seek> Sink<W> {
         let json_bytes = self.json_bytes;
         if let Some(mut zip) = self.zip.take() {
             let extras: [(&str, Vec<u8>); 5] = [
-                ("user.json", br#"{"id": "user-abc", "email": "sam@example.com", "chatgpt_plus_user": true}"#.to_vec()),
-                ("export_manifest.json", format!("{{\"shard_count\": {}}}", self.files.len()).into_bytes()),
+                (
+                    "user.json",
+                    br#"{"id": "user-abc", "email": "sam@example.com", "chatgpt_plus_user": true}"#
+                        .to_vec(),
+                ),
+                (
+                    "export_manifest.json",
+                    format!("{{\"shard_count\": {}}}", self.files.len()).into_bytes(),
+                ),
                 ("message_feedback.json", b"[]".to_vec()),
-                ("chat.html", b"<html><body>".iter().copied().chain(std::iter::repeat_n(b'x', 200_000)).collect()),
+                (
+                    "chat.html",
+                    b"<html><body>"
+                        .iter()
+                        .copied()
+                        .chain(std::iter::repeat_n(b'x', 200_000))
+                        .collect(),
+                ),
                 ("file-AbC123.png", (0..50_000).map(|_| rng.u8(..)).collect()),
             ];
             for (name, bytes) in extras {

@@ -87,10 +87,7 @@ impl<'m> Parents<'m> {
 
 /// The leaf whose message is newest; ties (and timeless trees) go to the greatest id, so the
 /// choice is deterministic.
-fn newest_leaf<'m, 'a>(
-    mapping: &'m Mapping<'a>,
-    parents: &Parents<'m>,
-) -> Option<&'m str> {
+fn newest_leaf<'m, 'a>(mapping: &'m Mapping<'a>, parents: &Parents<'m>) -> Option<&'m str> {
     let has_child: HashSet<&str> = mapping
         .iter()
         .filter_map(|(key, node)| parents.of(key.0.as_ref(), node))

@@ -141,7 +141,10 @@ where
         let entry = match archive.by_index_raw(i) {
             Ok(entry) => entry,
             Err(e) => {
-                summary.ignore(&format!("entry #{i}"), format!("unreadable entry header: {e}"));
+                summary.ignore(
+                    &format!("entry #{i}"),
+                    format!("unreadable entry header: {e}"),
+                );
                 continue;
             }
         };
@@ -233,7 +236,12 @@ struct Bounded<R> {
 }
 
 impl<R> Bounded<R> {
-    fn new(inner: R, limits: EntryLimits, compressed_at: Option<u64>, consumed: Rc<Cell<u64>>) -> Self {
+    fn new(
+        inner: R,
+        limits: EntryLimits,
+        compressed_at: Option<u64>,
+        consumed: Rc<Cell<u64>>,
+    ) -> Self {
         Bounded {
             inner,
             limits,
@@ -247,13 +255,19 @@ impl<R> Bounded<R> {
 /// The error a bound produces; [`BoundError::from_io`] finds it again behind an `io::Error`.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum BoundError {
-    #[error("it is larger than {limit} bytes uncompressed (raise --max-entry-gib if it is genuine)")]
+    #[error(
+        "it is larger than {limit} bytes uncompressed (raise --max-entry-gib if it is genuine)"
+    )]
     TooLarge { limit: u64 },
     #[error(
         "it decompresses more than {ratio}× (after {out} bytes from {compressed}): \
          this looks like a ZIP bomb, not an export"
     )]
-    Ratio { ratio: u64, out: u64, compressed: u64 },
+    Ratio {
+        ratio: u64,
+        out: u64,
+        compressed: u64,
+    },
 }
 
 impl BoundError {

@@ -536,10 +536,21 @@ mod tests {
                 .iter()
                 .map(|f| {
                     let text = String::from_utf8(batch.bytes_of(f).to_vec()).unwrap();
-                    (f.index, Found::Conversation { offset: f.offset, text })
+                    (
+                        f.index,
+                        Found::Conversation {
+                            offset: f.offset,
+                            text,
+                        },
+                    )
                 })
                 .collect();
-            found.extend(framer.take_oversized().into_iter().map(|o| (o.index, Found::Oversized(o))));
+            found.extend(
+                framer
+                    .take_oversized()
+                    .into_iter()
+                    .map(|o| (o.index, Found::Oversized(o))),
+            );
             found.sort_by_key(|(i, _)| *i);
             out.extend(found.into_iter().map(|(_, f)| f));
             if result.is_err() {
@@ -561,7 +572,8 @@ mod tests {
 
     #[test]
     fn frames_are_the_same_whatever_the_chunk_size() {
-        let doc = "\u{feff} [ {\"a\":\"x]}\\\"\",\"b\":[1,{\"c\":null}]}, {\"d\":\"\\\\\"} ,7,\"s\" ]";
+        let doc =
+            "\u{feff} [ {\"a\":\"x]}\\\"\",\"b\":[1,{\"c\":null}]}, {\"d\":\"\\\\\"} ,7,\"s\" ]";
         let expected = vec![
             r#"{"a":"x]}\"","b":[1,{"c":null}]}"#.to_string(),
             r#"{"d":"\\"}"#.to_string(),

@@ -60,6 +60,13 @@ pub enum ExportError {
     AllSkipped { count: u64, first: String },
 }
 
+impl ExportError {
+    /// Whether the message already names the file it is about (so a caller need not).
+    pub fn names_a_file(&self) -> bool {
+        matches!(self, ExportError::Unreadable { .. })
+    }
+}
+
 fn examples_note(examples: &[String]) -> String {
     if examples.is_empty() {
         String::new()

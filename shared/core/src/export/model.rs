@@ -359,11 +359,26 @@ mod tests {
         let node = &raw.mapping.as_ref().unwrap()[&Str(Cow::Borrowed("n"))];
         assert_eq!(node.parent, Some(Text(None)));
         assert_eq!(node.children.map(|c| c.get()), Some(r#"[1, "c"]"#));
-        let parts = node.message.as_ref().unwrap().content.as_ref().unwrap().parts.as_ref().unwrap();
+        let parts = node
+            .message
+            .as_ref()
+            .unwrap()
+            .content
+            .as_ref()
+            .unwrap()
+            .parts
+            .as_ref()
+            .unwrap();
         assert!(matches!(parts[0], Part::Text(_)));
         assert!(matches!(parts[1], Part::Other));
         assert!(matches!(parts[2], Part::Other));
-        assert!(matches!(parts[3], Part::Object { content_type: None, text: None }));
+        assert!(matches!(
+            parts[3],
+            Part::Object {
+                content_type: None,
+                text: None
+            }
+        ));
     }
 
     #[test]
@@ -374,7 +389,8 @@ mod tests {
 
     #[test]
     fn unescaped_strings_borrow_from_the_input() {
-        let raw: RawConversation = serde_json::from_str(r#"{"title": "plain", "id": "a\nb"}"#).unwrap();
+        let raw: RawConversation =
+            serde_json::from_str(r#"{"title": "plain", "id": "a\nb"}"#).unwrap();
         assert!(matches!(raw.title.0, Some(Cow::Borrowed("plain"))));
         assert!(matches!(raw.id.0, Some(Cow::Owned(_))));
     }

@@ -225,7 +225,10 @@ fn visible(message: RawMessage<'_>, skipped: &mut Tally) -> Option<(Role, String
     }
     let text = match content_type {
         "text" | "multimodal_text" => parts_text(content.parts.unwrap_or_default(), skipped),
-        "code" => code_text(content.language.get(), content.text.get().unwrap_or_default()),
+        "code" => code_text(
+            content.language.get(),
+            content.text.get().unwrap_or_default(),
+        ),
         known if NOT_CONVERSATION.contains(&known) => {
             skipped.add(format!("content type `{known}`"), 1);
             return None;
@@ -296,10 +299,7 @@ fn code_text(language: Option<&str>, code: &str) -> String {
 
 /// Messages that carry what ChatGPT knew about the person rather than conversation.
 fn is_signal(message: &RawMessage<'_>) -> bool {
-    let content_type = message
-        .content
-        .as_ref()
-        .and_then(|c| c.content_type.get());
+    let content_type = message.content.as_ref().and_then(|c| c.content_type.get());
     matches!(
         content_type,
         Some("user_editable_context" | "model_editable_context")
@@ -341,8 +341,12 @@ fn signals(mapping: &Mapping<'_>) -> ProfileSignals {
             let c = content.expect("content_type implies content");
             push_instructions(
                 &mut out,
-                c.user_profile.get().map(|t| unwrap_boilerplate(t, "User profile:")),
-                c.user_instructions.get().map(|t| unwrap_boilerplate(t, "User's Instructions:")),
+                c.user_profile
+                    .get()
+                    .map(|t| unwrap_boilerplate(t, "User profile:")),
+                c.user_instructions
+                    .get()
+                    .map(|t| unwrap_boilerplate(t, "User's Instructions:")),
                 created_at,
             );
         } else if let Some(data) = user_context {
@@ -354,7 +358,12 @@ fn signals(mapping: &Mapping<'_>) -> ProfileSignals {
             );
         } else if content_type == Some("model_editable_context") {
             let c = content.expect("content_type implies content");
-            push_memory(&mut out, c.model_set_context.get(), MemorySource::ModelSetContext, created_at);
+            push_memory(
+                &mut out,
+                c.model_set_context.get(),
+                MemorySource::ModelSetContext,
+                created_at,
+            );
         } else if is_bio_write(message) {
             let text = content.map(|c| match c.text.get() {
                 Some(code) => code.to_owned(),
@@ -367,10 +376,16 @@ fn signals(mapping: &Mapping<'_>) -> ProfileSignals {
         }
     }
     out.custom_instructions.sort_by(|a, b| {
-        (a.created_at, &a.about_user, &a.about_model).cmp(&(b.created_at, &b.about_user, &b.about_model))
+        (a.created_at, &a.about_user, &a.about_model).cmp(&(
+            b.created_at,
+            &b.about_user,
+            &b.about_model,
+        ))
     });
-    out.custom_instructions.dedup_by(|a, b| a.about_user == b.about_user && a.about_model == b.about_model);
-    out.memories.sort_by(|a, b| (a.created_at, &a.text).cmp(&(b.created_at, &b.text)));
+    out.custom_instructions
+        .dedup_by(|a, b| a.about_user == b.about_user && a.about_model == b.about_model);
+    out.memories
+        .sort_by(|a, b| (a.created_at, &a.text).cmp(&(b.created_at, &b.text)));
     out.memories.dedup_by(|a, b| a.text == b.text);
     out
 }
@@ -410,7 +425,9 @@ fn push_memory(
 /// ChatGPT wraps custom instructions in a preamble addressed to the model and a code fence;
 /// keep only what the person wrote.
 fn unwrap_boilerplate(text: &str, marker: &str) -> String {
-    let body = text.find(marker).map_or(text, |at| &text[at + marker.len()..]);
+    let body = text
+        .find(marker)
+        .map_or(text, |at| &text[at + marker.len()..]);
     let body = body.trim();
     let body = body
         .strip_prefix("```")
@@ -438,6 +455,9 @@ mod tests {
             unwrap_boilerplate(text, "User profile:"),
             "Preferred name: Ada\nRole: engineer"
         );
-        assert_eq!(unwrap_boilerplate("plain words", "User profile:"), "plain words");
+        assert_eq!(
+            unwrap_boilerplate("plain words", "User profile:"),
+            "plain words"
+        );
     }
 }

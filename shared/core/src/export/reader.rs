@@ -11,8 +11,8 @@
 //! the export may replace one already seen, so only once every file is read are the kept lines
 //! copied, in export order, to `out`.
 
-use std::cell::Cell;
 use rustc_hash::FxHashMap;
+use std::cell::Cell;
 use std::io::{self, BufReader, Read, Seek, SeekFrom, Write};
 use std::rc::Rc;
 use std::sync::Arc;
@@ -122,9 +122,17 @@ where
     })?;
     let mut summary = inflated?;
     let index = written.map_err(ExportError::Io)?;
-    tracing::debug!(elapsed_ms = started.elapsed().as_millis() as u64, "all files read");
-    index.finish(&mut summary, spill, out).map_err(ExportError::Io)?;
-    tracing::debug!(elapsed_ms = started.elapsed().as_millis() as u64, "kept lines written");
+    tracing::debug!(
+        elapsed_ms = started.elapsed().as_millis() as u64,
+        "all files read"
+    );
+    index
+        .finish(&mut summary, spill, out)
+        .map_err(ExportError::Io)?;
+    tracing::debug!(
+        elapsed_ms = started.elapsed().as_millis() as u64,
+        "kept lines written"
+    );
     judge(summary)
 }
 
@@ -178,7 +186,13 @@ struct Buffers {
 impl Buffers {
     /// Keeps buffers for reuse unless a giant conversation grew them far past a batch.
     fn recycle(frames: Vec<u8>, lines: Vec<u8>) -> Self {
-        let keep = |b: Vec<u8>| if b.capacity() > 8 * BATCH_BYTES { Vec::new() } else { b };
+        let keep = |b: Vec<u8>| {
+            if b.capacity() > 8 * BATCH_BYTES {
+                Vec::new()
+            } else {
+                b
+            }
+        };
         Buffers {
             frames: keep(frames),
             lines: keep(lines),
@@ -302,9 +316,9 @@ fn inflate<R: Read + Seek>(
             if problem.is_none() {
                 if let Err(e) = framer.finish() {
                     problem = Some(match e {
-                        FramingError::TruncatedInside { .. } if conversations > 0 => format!(
-                            "{e}; the {conversations} conversations before it were read"
-                        ),
+                        FramingError::TruncatedInside { .. } if conversations > 0 => {
+                            format!("{e}; the {conversations} conversations before it were read")
+                        }
                         e => e.to_string(),
                     });
                 }

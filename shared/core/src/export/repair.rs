@@ -97,7 +97,10 @@ mod tests {
     fn lone_surrogate_escapes_become_replacement_characters() {
         assert_eq!(fixed(br#"["a\ud83d b"]"#), r#"["a\ufffd b"]"#);
         assert_eq!(fixed(br#"["\ude00"]"#), r#"["\ufffd"]"#);
-        assert_eq!(fixed(br#"["\ud83d\ud83d\ude00"]"#), r#"["\ufffd\ud83d\ude00"]"#);
+        assert_eq!(
+            fixed(br#"["\ud83d\ud83d\ude00"]"#),
+            r#"["\ufffd\ud83d\ude00"]"#
+        );
         assert_eq!(fixed(br#"["end\ud83d"]"#), r#"["end\ufffd"]"#);
     }
 

@@ -168,12 +168,24 @@ impl fmt::Display for Summary {
             )?;
         }
         let signals = [
-            (self.do_not_remember, "marked do-not-remember (flagged, kept)"),
+            (
+                self.do_not_remember,
+                "marked do-not-remember (flagged, kept)",
+            ),
             (self.custom_instructions, "custom instruction set(s) found"),
             (self.memories, "ChatGPT memory entries found"),
-            (self.repaired_conversations, "conversation(s) with invalid text repaired (U+FFFD)"),
-            (self.newest_leaf_used, "conversation(s) without a usable current_node (used the newest leaf)"),
-            (self.parent_cycles, "conversation(s) with a parent cycle (walk stopped there)"),
+            (
+                self.repaired_conversations,
+                "conversation(s) with invalid text repaired (U+FFFD)",
+            ),
+            (
+                self.newest_leaf_used,
+                "conversation(s) without a usable current_node (used the newest leaf)",
+            ),
+            (
+                self.parent_cycles,
+                "conversation(s) with a parent cycle (walk stopped there)",
+            ),
         ];
         for (n, what) in signals {
             if n > 0 {
