@@ -102,6 +102,11 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     if let Some(bar) = bar {
         bar.finish_and_clear();
     }
+    if result.is_err() {
+        if let Some(path) = &args.output {
+            let _ = std::fs::remove_file(path); // leave no empty or partial output behind
+        }
+    }
     let summary = match result {
         Ok(summary) => summary,
         Err(ExportError::Io(e)) if e.kind() == io::ErrorKind::BrokenPipe => {
