@@ -18,6 +18,7 @@ fuzz_target!(|data: &[u8]| {
         entries: EntryLimits {
             max_entry_bytes: 4 << 20,
             max_ratio: 100,
+            ratio_grace_bytes: 64 << 10,
         },
         workers: 2,
         input_name: "fuzz.json".into(),

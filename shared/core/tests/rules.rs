@@ -483,3 +483,92 @@ fn an_export_without_conversations_is_read_and_says_so() {
     assert_eq!(summary.conversations_found, 0);
     assert!(summary.to_string().contains("holds no conversations"));
 }
+
+// --- Found by review ------------------------------------------------------------------------
+
+#[test]
+fn many_skips_keep_exact_counts_and_the_first_examples_in_export_order() {
+    let mut json = String::from("[");
+    for _ in 0..100_000 {
+        json.push_str("1,");
+    }
+    json.push_str(&linear("ok", 1.0, &[("u", "user", "kept", 1.0)]));
+    json.push(']');
+    let (conversations, summary) = read(json);
+    assert_eq!(conversations.len(), 1);
+    assert_eq!(summary.conversations_skipped, 100_000);
+    let indexes: Vec<u64> = summary.skipped_examples.iter().map(|s| s.index).collect();
+    assert_eq!(indexes, (0..20).collect::<Vec<u64>>());
+    assert!(summary.to_string().contains("(the first 20 listed)"));
+}
+
+#[test]
+fn an_empty_element_is_reported_not_lost() {
+    let err = read_err(b"[,]".to_vec());
+    assert!(err.contains("all 1 conversations were skipped"), "{err}");
+}
+
+#[test]
+fn an_empty_id_falls_back_to_conversation_id() {
+    let json = format!(
+        "[{}]",
+        linear("x", 1.0, &[("u", "user", "hi", 1.0)]).replacen(
+            r#""id": "x""#,
+            r#""id": "", "conversation_id": "real-id""#,
+            1
+        )
+    );
+    let (conversations, _) = read(json);
+    assert_eq!(conversations[0].id, "real-id");
+}
+
+#[test]
+fn links_rebuilt_from_children_survive_escaped_ids() {
+    let json = r#"[{"id": "c", "current_node": "b\u0062", "mapping": {
+        "r": {"children": ["b\u0062"], "message": {"id": "r", "author": {"role": "user"}, "content": {"content_type": "text", "parts": ["question"]}}},
+        "bb": {"children": [], "message": {"id": "bb", "author": {"role": "assistant"}, "content": {"content_type": "text", "parts": ["answer"]}}}}}]"#;
+    let (conversations, _) = read(json);
+    assert_eq!(
+        texts(&conversations[0]),
+        vec![(Role::User, "question"), (Role::Assistant, "answer")]
+    );
+}
+
+#[test]
+fn a_non_finite_time_does_not_win_deduplication() {
+    let real = linear("d", 100.0, &[("u", "user", "real copy", 1.0)]);
+    let nan = linear("d", 1.0, &[("u", "user", "nan copy", 1.0)]).replacen(
+        r#""update_time": 1"#,
+        r#""update_time": "NaN""#,
+        1,
+    );
+    let (conversations, _) = read(format!("[{real},{nan}]"));
+    assert_eq!(conversations[0].messages[0].text, "real copy");
+    assert_eq!(conversations.len(), 1);
+}
+
+#[test]
+fn each_memory_is_kept_once_even_when_repeated_apart() {
+    let memory = |id: &str, parent: &str, text: &str, time: u32| {
+        format!(
+            r#""{id}": {{"parent": "{parent}", "message": {{"id": "{id}", "author": {{"role": "assistant"}}, "recipient": "bio",
+                "create_time": {time}, "content": {{"content_type": "text", "parts": ["{text}"]}}}}}}"#
+        )
+    };
+    let json = format!(
+        r#"[{{"id": "m", "current_node": "u", "mapping": {{
+            "r": {{"parent": null, "message": null}}, {}, {}, {},
+            "u": {{"parent": "m3", "message": {{"id": "u", "author": {{"role": "user"}}, "content": {{"content_type": "text", "parts": ["hi"]}}}}}}}}}}]"#,
+        memory("m1", "r", "Lives in Oslo.", 1),
+        memory("m2", "m1", "Has a dog.", 2),
+        memory("m3", "m2", "Lives in Oslo.", 3)
+    );
+    let (conversations, _) = read(json);
+    let memories: Vec<&str> = conversations[0]
+        .profile_signals
+        .memories
+        .iter()
+        .map(|m| m.text.as_str())
+        .collect();
+    assert_eq!(memories, vec!["Lives in Oslo.", "Has a dog."]);
+}

@@ -57,7 +57,7 @@ pub fn active_path<'a>(mapping: &Mapping<'a>, current_node: Option<&str>) -> Act
 /// Parent links: the `parent` field where present, else rebuilt from the other nodes'
 /// `children` (one export variant has no `parent`, the 2026 one has no `children`).
 struct Parents<'m> {
-    from_children: HashMap<&'m str, &'m str>,
+    from_children: HashMap<Cow<'m, str>, &'m str>,
 }
 
 impl<'m> Parents<'m> {
@@ -67,10 +67,8 @@ impl<'m> Parents<'m> {
             for (key, node) in mapping {
                 let children = node.children.map(|raw| raw.get()).unwrap_or("[]");
                 let children: Vec<Text<'m>> = serde_json::from_str(children).unwrap_or_default();
-                for child in children {
-                    if let Some(Cow::Borrowed(child)) = child.0 {
-                        from_children.entry(child).or_insert(key.0.as_ref());
-                    }
+                for child in children.into_iter().filter_map(|c| c.0) {
+                    from_children.entry(child).or_insert(key.0.as_ref());
                 }
             }
         }

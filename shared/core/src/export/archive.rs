@@ -21,12 +21,11 @@ pub struct EntryLimits {
     /// Largest uncompressed conversations file.
     pub max_entry_bytes: u64,
     /// Largest uncompressed ÷ compressed ratio, checked once an entry has produced
-    /// [`RATIO_GRACE`] bytes. Real exports compress about 5–20×; a bomb of spaces, 1000×.
+    /// `ratio_grace_bytes`. Real exports compress about 5–20×; a bomb of spaces, 1000×.
     pub max_ratio: u64,
+    /// Output allowed before the ratio is judged: small entries compress erratically.
+    pub ratio_grace_bytes: u64,
 }
-
-/// Output allowed before the ratio is judged: small entries compress erratically.
-pub const RATIO_GRACE: u64 = 16 << 20;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Container {
@@ -290,7 +289,9 @@ impl<R: Read> Read for Bounded<R> {
         }
         if let Some(start) = self.compressed_at {
             let compressed = self.consumed.get().saturating_sub(start).max(1);
-            if self.out > RATIO_GRACE && self.out / compressed > self.limits.max_ratio {
+            if self.out > self.limits.ratio_grace_bytes
+                && self.out / compressed > self.limits.max_ratio
+            {
                 return Err(io::Error::new(
                     io::ErrorKind::InvalidData,
                     BoundError::Ratio {

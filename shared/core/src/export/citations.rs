@@ -23,6 +23,9 @@ pub fn strip(text: &str) -> Cow<'_, str> {
     }
     let mut out = String::with_capacity(text.len());
     let mut rest = text;
+    // Once no closing marker is left, later openings cannot have one: don't search again
+    // (searching from every opening would make a text of openings quadratic).
+    let mut closes_left = true;
     while let Some(pos) = rest.find(|c: char| c == '【' || c == OPEN || LOOSE.contains(&c)) {
         out.push_str(&rest[..pos]);
         let tail = &rest[pos..];
@@ -33,7 +36,9 @@ pub fn strip(text: &str) -> Cow<'_, str> {
                 c.len_utf8()
             })
         } else if c == OPEN {
-            match tail.find(CLOSE) {
+            let close = if closes_left { tail.find(CLOSE) } else { None };
+            closes_left = close.is_some();
+            match close {
                 Some(end) => {
                     let inner = &tail[OPEN.len_utf8()..end];
                     let kept = marker_words(inner);
@@ -63,12 +68,15 @@ fn has_markers(text: &str) -> bool {
     PRIVATE_USE.find(bytes).is_some() || OLD_STYLE.find(bytes).is_some()
 }
 
-/// `【…†…】` with no line break inside: returns its length.
+/// `【…†…】`, at most 64 bytes inside and no line break: returns its length. The search looks
+/// no further than that, so unclosed brackets cost nothing.
 fn old_style(tail: &str) -> Option<usize> {
-    let end = tail.find('】')?;
-    let inner = &tail['【'.len_utf8()..end];
-    (inner.contains('†') && inner.len() <= 64 && !inner.contains('\n'))
-        .then_some(end + '】'.len_utf8())
+    const MAX_INNER: usize = 64;
+    let open = '【'.len_utf8();
+    let window = &tail.as_bytes()[open..tail.len().min(open + MAX_INNER + '】'.len_utf8())];
+    let end = open + memchr::memmem::find(window, "】".as_bytes())?;
+    let inner = &tail[open..end];
+    (inner.contains('†') && !inner.contains('\n')).then_some(end + '】'.len_utf8())
 }
 
 /// The words a marker stands for: an entity's display name, a url's label, else nothing.
@@ -130,5 +138,13 @@ mod tests {
     #[test]
     fn an_unterminated_marker_loses_only_its_opening() {
         assert_eq!(strip("a \u{E200}cite b"), "a cite b");
+    }
+
+    #[test]
+    fn unclosed_openings_cost_linear_time() {
+        // Quadratic scanning would take minutes here.
+        let many = "【\u{E200}".repeat(1 << 20);
+        let stripped = strip(&many);
+        assert_eq!(stripped.chars().filter(|&c| c == '【').count(), 1 << 20);
     }
 }

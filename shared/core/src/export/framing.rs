@@ -155,6 +155,11 @@ impl Framer {
         self.frames.last().map_or(0, |f| f.range.end)
     }
 
+    /// Whole elements waiting in the next batch (some may be empty: `[,]`).
+    pub fn ready_frames(&self) -> usize {
+        self.frames.len()
+    }
+
     /// The whole elements framed so far; the element in progress stays behind, moved into
     /// `spare` (a buffer handed back from an earlier batch, so none is allocated anew).
     pub fn take_batch(&mut self, mut spare: Vec<u8>) -> FrameBatch {
@@ -163,7 +168,11 @@ impl Framer {
         spare.extend_from_slice(&self.buf[cut..]);
         let mut bytes = std::mem::replace(&mut self.buf, spare);
         bytes.truncate(cut);
-        self.element_start -= cut.min(self.element_start);
+        debug_assert!(
+            self.element_start >= cut,
+            "whole elements precede the one in progress"
+        );
+        self.element_start -= cut;
         FrameBatch {
             bytes,
             frames: std::mem::take(&mut self.frames),
@@ -214,15 +223,14 @@ impl Framer {
                 State::WrapperKeyString => {
                     let b = chunk[pos];
                     pos += 1;
-                    if self.key_escaped {
-                        self.key_escaped = false;
-                        self.key.push(b);
-                    } else if b == b'\\' {
-                        self.key_escaped = true;
-                        self.key.push(b);
-                    } else if b == b'"' {
+                    let escaped = std::mem::take(&mut self.key_escaped);
+                    if b == b'"' && !escaped {
                         self.state = State::WrapperColon;
-                    } else if self.key.len() <= MAX_KEY {
+                        continue;
+                    }
+                    self.key_escaped = b == b'\\' && !escaped;
+                    // Only the name "conversations" matters: longer keys are cut, not kept.
+                    if self.key.len() <= MAX_KEY {
                         self.key.push(b);
                     }
                 }
@@ -626,6 +634,10 @@ mod tests {
         }
         let (_, end) = frames_with(br#"{"other": []}"#, 5, LIMITS);
         assert_eq!(end, Err(FramingError::NoConversationsKey));
+        let escaped = br#"{"conv\"ersations": [{"a":1}], "conversations": [{"b":2}]}"#;
+        let (events, end) = frames_with(escaped, 2, LIMITS);
+        assert_eq!(end, Ok(()));
+        assert_eq!(texts(&events), vec![r#"{"b":2}"#]);
     }
 
     #[test]

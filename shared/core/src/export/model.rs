@@ -30,8 +30,8 @@ pub struct RawConversation<'a> {
     pub is_do_not_remember: Flag,
 }
 
-/// Node id → node. Ids are the export's own, so a fast non-keyed hash is safe enough: a hostile
-/// export can only slow its own conversation, which the size limits bound.
+/// Node id → node. A fast, unkeyed hash: ids chosen to collide can only slow the reading of
+/// the export that holds them, one person's, bounded by the conversation size limit.
 pub type Mapping<'a> = rustc_hash::FxHashMap<Str<'a>, RawNode<'a>>;
 
 #[derive(Debug, Default, Deserialize)]
@@ -281,7 +281,8 @@ impl<'de> Deserialize<'de> for Seconds {
             }
             /// Some tools write the number as a string.
             fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
-                Ok(Seconds(v.trim().parse().ok()))
+                let seconds = v.trim().parse::<f64>().ok();
+                Ok(Seconds(seconds.filter(|s| s.is_finite())))
             }
             absent!(Seconds(None); bool, unit, seq, map);
         }

@@ -5,6 +5,7 @@
 //! leaves out, by reason.
 
 use std::borrow::Cow;
+use std::collections::HashSet;
 
 use crate::conversation::{
     time_from_epoch_seconds, Conversation, CustomInstructions, Memory, MemorySource, Message,
@@ -13,7 +14,7 @@ use crate::conversation::{
 
 use super::active_path::active_path;
 use super::citations;
-use super::model::{Mapping, Part, RawConversation, RawMessage};
+use super::model::{Mapping, Part, RawConversation, RawMessage, Text};
 use super::repair::repair;
 use super::summary::{clip, Tally};
 
@@ -49,6 +50,10 @@ impl ConversationError {
         }
     }
 }
+
+/// Real ids are UUIDs; a longer one is not a conversation, and would cost memory in the
+/// duplicate index.
+const MAX_ID_BYTES: usize = 1024;
 
 /// Content types that are never conversation: tool plumbing, hidden reasoning, browsing.
 const NOT_CONVERSATION: &[&str] = &[
@@ -96,10 +101,11 @@ fn invalid(frame: &[u8], err: &serde_json::Error) -> ConversationError {
         "not a conversation object".to_owned()
     } else {
         let text = err.to_string();
-        match text.rfind(" at line ") {
-            Some(cut) => text[..cut].to_owned(),
-            None => text,
-        }
+        let text = text
+            .rfind(" at line ")
+            .map_or(&text[..], |cut| &text[..cut]);
+        // serde quotes the offending value, which may be megabytes long.
+        clip(text, 200)
     };
     ConversationError::Invalid {
         offset: offset as u64,
@@ -125,12 +131,20 @@ fn build(
     fallback_id: impl FnOnce() -> String,
     skipped: &mut Tally,
 ) -> Result<Normalized, ConversationError> {
-    let id = raw
-        .id
-        .get()
-        .or(raw.conversation_id.get())
-        .filter(|s| !s.is_empty())
-        .map_or_else(fallback_id, str::to_owned);
+    let present = |t: &'_ Text<'_>| {
+        t.0.as_ref()
+            .filter(|s| !s.is_empty())
+            .map(|s| s.to_string())
+    };
+    let id = present(&raw.id)
+        .or_else(|| present(&raw.conversation_id))
+        .unwrap_or_else(fallback_id);
+    if id.len() > MAX_ID_BYTES {
+        return Err(ConversationError::Invalid {
+            offset: 0,
+            detail: format!("its id is longer than {MAX_ID_BYTES} bytes"),
+        });
+    }
     let mut mapping = raw.mapping.unwrap_or_default();
     let nodes = mapping.len();
     let path = active_path(&mapping, raw.current_node.get());
@@ -375,18 +389,16 @@ fn signals(mapping: &Mapping<'_>) -> ProfileSignals {
             push_memory(&mut out, text.as_deref(), MemorySource::BioTool, created_at);
         }
     }
-    out.custom_instructions.sort_by(|a, b| {
-        (a.created_at, &a.about_user, &a.about_model).cmp(&(
-            b.created_at,
-            &b.about_user,
-            &b.about_model,
-        ))
-    });
+    // In time order, each one once (its earliest occurrence).
     out.custom_instructions
-        .dedup_by(|a, b| a.about_user == b.about_user && a.about_model == b.about_model);
+        .sort_by(|a, b| (a.created_at, &a.about_user).cmp(&(b.created_at, &b.about_user)));
+    let mut seen = HashSet::new();
+    out.custom_instructions
+        .retain(|c| seen.insert((c.about_user.clone(), c.about_model.clone())));
     out.memories
         .sort_by(|a, b| (a.created_at, &a.text).cmp(&(b.created_at, &b.text)));
-    out.memories.dedup_by(|a, b| a.text == b.text);
+    let mut seen = HashSet::new();
+    out.memories.retain(|m| seen.insert(m.text.clone()));
     out
 }
 

@@ -22,7 +22,7 @@ use crossbeam_channel::{bounded, unbounded, Receiver, Sender};
 use super::archive::{each_source, BoundError, EntryLimits};
 use super::framing::{FrameBatch, FrameLimits, Framer, FramingError, Oversize, Oversized};
 use super::normalize::{normalize, ConversationError};
-use super::summary::{SkippedConversation, SourceSummary, Summary, Tally};
+use super::summary::{SkippedConversation, SourceSummary, Summary, Tally, MAX_EXAMPLES};
 use super::ExportError;
 
 /// Limits and parallelism of [`read_export`].
@@ -46,6 +46,7 @@ impl Default for ReadOptions {
             entries: EntryLimits {
                 max_entry_bytes: 64 << 30,
                 max_ratio: 100,
+                ratio_grace_bytes: 16 << 20,
             },
             workers: 0,
             input_name: "conversations.json".into(),
@@ -95,6 +96,11 @@ where
     for _ in 0..slots {
         slot_tx.send(Buffers::default()).expect("receiver alive");
     }
+    // At most one batch holding a giant conversation is in flight, so memory is bounded by
+    // the largest conversation (a few times over: its JSON, what is parsed from it, its line),
+    // not by the number of slots.
+    let (heavy_tx, heavy_rx) = bounded::<()>(1);
+    heavy_tx.send(()).expect("receiver alive");
 
     spill.seek(SeekFrom::Start(0)).map_err(ExportError::Io)?;
     let (inflated, written) = std::thread::scope(|scope| {
@@ -103,7 +109,11 @@ where
             std::thread::Builder::new()
                 .name("sp-inflate".into())
                 .spawn_scoped(scope, move || {
-                    inflate(input, options, work_tx, main_tx, slot_rx, progress)
+                    let tokens = Tokens {
+                        slots: slot_rx,
+                        heavy: heavy_rx,
+                    };
+                    inflate(input, options, work_tx, main_tx, tokens, progress)
                 })
                 .map_err(ExportError::Io)?
         };
@@ -116,7 +126,7 @@ where
                 .map_err(ExportError::Io)?;
         }
         drop((work_rx, main_tx));
-        let written = write_in_order(main_rx, slot_tx, spill);
+        let written = spill_as_they_come(main_rx, slot_tx, heavy_tx, spill);
         let inflated = inflate.join().expect("the inflate thread does not panic");
         Ok((inflated, written))
     })?;
@@ -140,18 +150,10 @@ where
 fn judge(summary: Summary) -> Result<Summary, ExportError> {
     if summary.conversations_found == 0 {
         if let Some(source) = summary.sources.iter().find(|s| s.problem.is_some()) {
-            let detail = source.problem.clone().unwrap_or_default();
-            let hint = if detail.contains("ends at byte") {
-                "The file is cut short: download the export again"
-            } else if detail.contains("expected") {
-                "Is this a ChatGPT conversations.json?"
-            } else {
-                "Check the export and try again"
-            };
             return Err(ExportError::Unreadable {
                 file: source.name.clone(),
-                detail,
-                hint,
+                detail: source.problem.clone().unwrap_or_default(),
+                hint: source.hint.unwrap_or("Check the export and try again"),
             });
         }
     } else if summary.conversations_written == 0 {
@@ -167,9 +169,12 @@ fn judge(summary: Summary) -> Result<Summary, ExportError> {
 }
 
 struct Batch {
-    seq: u64,
+    /// Which conversations file, counting from 0: with a frame's index, its export order.
+    source_no: u32,
     source: Arc<str>,
     frames: FrameBatch,
+    /// Holds the one heavy token (see `read_export`).
+    heavy: bool,
     /// Where the worker writes its lines.
     lines: Vec<u8>,
 }
@@ -202,25 +207,42 @@ impl Buffers {
 
 enum ToMain {
     Normalised(Normalised),
-    Skipped(SkippedConversation, &'static str),
+    Skipped(Skip),
     SourceDone(SourceSummary),
 }
+
+/// A conversation not written: its place in the export, a kind for counting, the example.
+struct Skip {
+    order: (u32, u64),
+    kind: &'static str,
+    example: SkippedConversation,
+}
+
+/// What the inflate thread waits for before handing out a batch.
+struct Tokens {
+    slots: Receiver<Buffers>,
+    heavy: Receiver<()>,
+}
+
+/// A batch this large holds a giant conversation.
+const HEAVY_BYTES: usize = 8 << 20;
 
 /// What a worker made of one batch.
 struct Normalised {
     lines: Vec<u8>,
     /// The batch's frame buffer, on its way back to the framer.
     frames: Vec<u8>,
+    heavy: bool,
     records: Vec<Record>,
-    skipped: Vec<(SkippedConversation, &'static str)>,
+    skipped: Vec<Skip>,
     messages_skipped: Tally,
 }
 
 /// One spilled line, as deduplication, ordering and the counts need it.
 struct Record {
     id: Box<str>,
-    /// Position in the export: (batch, place in batch).
-    order: (u64, u32),
+    /// Position in the export: (file, index in the file).
+    order: (u32, u64),
     /// Where the line is in the spill (set when spilled).
     offset: u64,
     len: u64,
@@ -240,35 +262,43 @@ fn inflate<R: Read + Seek>(
     options: &ReadOptions,
     work_tx: Sender<Batch>,
     main_tx: Sender<ToMain>,
-    slot_rx: Receiver<Buffers>,
+    tokens: Tokens,
     progress: &(dyn Fn(Progress) + Sync),
 ) -> Result<Summary, ExportError> {
     let consumed = Rc::new(Cell::new(0u64));
     let mut ignored = Summary::default();
-    let mut seq = 0u64;
+    let mut source_no = 0u32;
     let mut json_total = 0u64;
+    let mut conversations_before = 0u64;
     let mut buf = vec![0u8; CHUNK];
     // Hands the framer's whole elements to the workers; false once nobody listens any more.
-    let mut dispatch = |framer: &mut Framer, source: &Arc<str>| -> bool {
+    let dispatch = |framer: &mut Framer, source_no: u32, source: &Arc<str>| -> bool {
         for o in framer.take_oversized() {
-            let skipped = oversize_skip(source, o);
-            if main_tx.send(ToMain::Skipped(skipped, "too large")).is_err() {
+            let skip = Skip {
+                order: (source_no, o.index),
+                kind: "too large",
+                example: oversize_skip(source, o),
+            };
+            if main_tx.send(ToMain::Skipped(skip)).is_err() {
                 return false;
             }
         }
-        if framer.ready_bytes() == 0 {
+        if framer.ready_frames() == 0 {
             return true;
         }
-        let Ok(spare) = slot_rx.recv() else {
+        let Ok(spare) = tokens.slots.recv() else {
             return false;
         };
-        seq += 1;
-        let frames = framer.take_batch(spare.frames);
+        let heavy = framer.ready_bytes() > HEAVY_BYTES;
+        if heavy && tokens.heavy.recv().is_err() {
+            return false;
+        }
         work_tx
             .send(Batch {
-                seq: seq - 1,
+                source_no,
                 source: source.clone(),
-                frames,
+                frames: framer.take_batch(spare.frames),
+                heavy,
                 lines: spare.lines,
             })
             .is_ok()
@@ -298,46 +328,69 @@ fn inflate<R: Read + Seek>(
                 progress(Progress {
                     input_bytes: consumed.get(),
                     json_bytes: json_total,
-                    conversations: framer.elements(),
+                    conversations: conversations_before + framer.elements(),
                 });
                 if let Err(e) = pushed {
-                    problem = Some(e.to_string());
+                    problem = Some((e.to_string(), framing_hint(&e)));
                     break;
                 }
-                if framer.ready_bytes() >= BATCH_BYTES && !dispatch(&mut framer, &source) {
+                if framer.ready_bytes() >= BATCH_BYTES && !dispatch(&mut framer, source_no, &source)
+                {
                     return;
                 }
             }
-            if !dispatch(&mut framer, &source) {
+            if !dispatch(&mut framer, source_no, &source) {
                 return;
             }
             let bytes = framer.offset();
             let conversations = framer.elements();
             if problem.is_none() {
                 if let Err(e) = framer.finish() {
-                    problem = Some(match e {
+                    let hint = framing_hint(&e);
+                    let detail = match e {
                         FramingError::TruncatedInside { .. } if conversations > 0 => {
                             format!("{e}; the {conversations} conversations before it were read")
                         }
                         e => e.to_string(),
-                    });
+                    };
+                    problem = Some((detail, hint));
                 }
             }
+            let (problem, hint) = problem.unzip();
             let _ = main_tx.send(ToMain::SourceDone(SourceSummary {
                 name: source.to_string(),
                 bytes,
                 conversations,
                 problem,
+                hint: hint.flatten(),
             }));
+            source_no += 1;
+            conversations_before += conversations;
         },
     )?;
     Ok(ignored)
 }
 
-fn read_problem(err: &io::Error, offset: u64) -> String {
+/// What to tell the person about a file that does not frame.
+fn framing_hint(err: &FramingError) -> Option<&'static str> {
+    match err {
+        FramingError::TruncatedInside { .. } | FramingError::TruncatedBetween { .. } => {
+            Some("The file is cut short: download the export again")
+        }
+        FramingError::Empty
+        | FramingError::NotJson { .. }
+        | FramingError::NoConversationsKey
+        | FramingError::BetweenElements { .. } => Some("Is this a ChatGPT conversations.json?"),
+    }
+}
+
+fn read_problem(err: &io::Error, offset: u64) -> (String, Option<&'static str>) {
     match BoundError::from_io(err) {
-        Some(bound) => format!("not read past byte {offset}: {bound}"),
-        None => format!("reading stopped at byte {offset}: {err}"),
+        Some(bound) => (format!("not read past byte {offset}: {bound}"), None),
+        None => (
+            format!("reading stopped at byte {offset}: {err}"),
+            Some("The archive may be damaged: download the export again"),
+        ),
     }
 }
 
@@ -372,6 +425,7 @@ fn normalise_batches(work_rx: Receiver<Batch>, main_tx: Sender<ToMain>) {
         let mut done = Normalised {
             lines,
             frames: Vec::new(),
+            heavy: false,
             records: Vec::with_capacity(batch.frames.frames.len()),
             skipped: Vec::new(),
             messages_skipped: Tally::default(),
@@ -388,7 +442,7 @@ fn normalise_batches(work_rx: Receiver<Batch>, main_tx: Sender<ToMain>) {
                     let signals = &n.conversation.profile_signals;
                     done.records.push(Record {
                         id: n.conversation.id.as_str().into(),
-                        order: (batch.seq, done.records.len() as u32),
+                        order: (batch.source_no, frame.index),
                         offset: start as u64,
                         len: (done.lines.len() - start) as u64,
                         update_time: n.update_time,
@@ -407,18 +461,22 @@ fn normalise_batches(work_rx: Receiver<Batch>, main_tx: Sender<ToMain>) {
                         ConversationError::Invalid { offset, .. } => (frame.offset + offset, None),
                         ConversationError::Empty { id } => (frame.offset, Some(id.clone())),
                     };
-                    let skipped = SkippedConversation {
-                        file: batch.source.to_string(),
-                        index: frame.index,
-                        offset,
-                        id,
-                        reason: err.to_string(),
-                    };
-                    done.skipped.push((skipped, err.kind()));
+                    done.skipped.push(Skip {
+                        order: (batch.source_no, frame.index),
+                        kind: err.kind(),
+                        example: SkippedConversation {
+                            file: batch.source.to_string(),
+                            index: frame.index,
+                            offset,
+                            id,
+                            reason: err.to_string(),
+                        },
+                    });
                 }
             }
         }
         done.frames = batch.frames.bytes;
+        done.heavy = batch.heavy;
         if main_tx.send(ToMain::Normalised(done)).is_err() {
             return;
         }
@@ -426,9 +484,10 @@ fn normalise_batches(work_rx: Receiver<Batch>, main_tx: Sender<ToMain>) {
 }
 
 /// Receives results, spills them as they come and indexes them.
-fn write_in_order<S: Write + Seek>(
+fn spill_as_they_come<S: Write + Seek>(
     main_rx: Receiver<ToMain>,
     slot_tx: Sender<Buffers>,
+    heavy_tx: Sender<()>,
     spill: &mut S,
 ) -> io::Result<Index> {
     let mut index = Index::default();
@@ -445,10 +504,13 @@ fn write_in_order<S: Write + Seek>(
                     std::mem::take(&mut done.frames),
                     std::mem::take(&mut done.lines),
                 );
+                if done.heavy {
+                    let _ = heavy_tx.send(());
+                }
                 index.add(done);
                 let _ = slot_tx.send(buffers);
             }
-            ToMain::Skipped(skipped, kind) => index.skipped.push((skipped, kind)),
+            ToMain::Skipped(skip) => index.skip(skip),
             ToMain::SourceDone(source) => index.sources.push(source),
         }
     }
@@ -462,14 +524,33 @@ struct Index {
     records: Vec<(Record, bool)>,
     by_id: FxHashMap<Box<str>, usize>,
     duplicates: u64,
-    skipped: Vec<(SkippedConversation, &'static str)>,
+    skipped: u64,
+    skipped_reasons: Tally,
+    /// The skips earliest in the export, at most `2 * MAX_EXAMPLES` (trimmed as it fills).
+    skipped_examples: Vec<Skip>,
     messages_skipped: Tally,
     sources: Vec<SourceSummary>,
 }
 
 impl Index {
+    fn skip(&mut self, skip: Skip) {
+        self.skipped += 1;
+        self.skipped_reasons.add(skip.kind, 1);
+        self.skipped_examples.push(skip);
+        if self.skipped_examples.len() > 2 * MAX_EXAMPLES {
+            self.trim_examples();
+        }
+    }
+
+    fn trim_examples(&mut self) {
+        self.skipped_examples.sort_unstable_by_key(|s| s.order);
+        self.skipped_examples.truncate(MAX_EXAMPLES);
+    }
+
     fn add(&mut self, done: Normalised) {
-        self.skipped.extend(done.skipped);
+        for skip in done.skipped {
+            self.skip(skip);
+        }
         self.messages_skipped.merge(done.messages_skipped);
         for record in done.records {
             let at = self.records.len();
@@ -504,7 +585,8 @@ impl Index {
         let mut position = 0u64;
         for (record, _) in &self.records {
             if record.offset != position {
-                spill.seek(SeekFrom::Start(record.offset))?;
+                // Relative: a short jump stays inside the buffer.
+                spill.seek_relative(record.offset as i64 - position as i64)?;
             }
             let copied = io::copy(&mut (&mut spill).take(record.len), out)?;
             if copied != record.len {
@@ -524,11 +606,14 @@ impl Index {
             summary.parent_cycles += u64::from(record.cycle);
         }
         out.flush()?;
-        self.skipped
-            .sort_by(|a, b| (&a.0.file, a.0.index).cmp(&(&b.0.file, b.0.index)));
-        for (skipped, kind) in self.skipped {
-            summary.skip(kind, skipped);
-        }
+        self.trim_examples();
+        summary.conversations_skipped = self.skipped;
+        summary.skipped_reasons = self.skipped_reasons;
+        summary.skipped_examples = self
+            .skipped_examples
+            .into_iter()
+            .map(|s| s.example)
+            .collect();
         summary.duplicates_dropped = self.duplicates;
         summary.messages_skipped = self.messages_skipped;
         summary.conversations_found = self.sources.iter().map(|s| s.conversations).sum();

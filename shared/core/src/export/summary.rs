@@ -82,6 +82,9 @@ pub struct SourceSummary {
     pub conversations: u64,
     /// Why the file could not be read to its end, if it could not.
     pub problem: Option<String>,
+    /// What the person can do about the problem.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub hint: Option<&'static str>,
 }
 
 /// Examples kept per list; the counts stay exact.
@@ -106,6 +109,7 @@ pub struct Summary {
     pub parent_cycles: u64,
     pub conversations_skipped: u64,
     pub skipped_reasons: Tally,
+    /// The first [`MAX_EXAMPLES`] skipped, in export order.
     pub skipped_examples: Vec<SkippedConversation>,
     pub messages_skipped: Tally,
     pub entries_ignored: u64,
@@ -116,14 +120,6 @@ impl Summary {
     /// Uncompressed JSON bytes read, over all files.
     pub fn json_bytes(&self) -> u64 {
         self.sources.iter().map(|s| s.bytes).sum()
-    }
-
-    pub(crate) fn skip(&mut self, kind: &str, skipped: SkippedConversation) {
-        self.conversations_skipped += 1;
-        self.skipped_reasons.add(kind, 1);
-        if self.skipped_examples.len() < MAX_EXAMPLES {
-            self.skipped_examples.push(skipped);
-        }
     }
 
     pub(crate) fn ignore(&mut self, name: &str, reason: impl Into<String>) {
@@ -204,6 +200,9 @@ impl fmt::Display for Summary {
             }
             for example in &self.skipped_examples {
                 writeln!(f, "  - {example}")?;
+            }
+            if self.conversations_skipped > self.skipped_examples.len() as u64 {
+                writeln!(f, "  (the first {} listed)", self.skipped_examples.len())?;
             }
         }
         if self.messages_skipped.total() > 0 {
