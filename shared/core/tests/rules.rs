@@ -572,3 +572,41 @@ fn each_memory_is_kept_once_even_when_repeated_apart() {
         .collect();
     assert_eq!(memories, vec!["Lives in Oslo.", "Has a dog."]);
 }
+
+#[test]
+fn a_shard_broken_at_its_start_costs_only_itself() {
+    let big: Vec<String> = (0..2000)
+        .map(|i| {
+            linear(
+                &format!("c{i}"),
+                1.0,
+                &[("u", "user", "a line of text", 1.0)],
+            )
+        })
+        .collect();
+    let good = format!("[{}]", big.join(","));
+    let export = zip_of(&[
+        ("conversations-000.json", b"<!DOCTYPE html> not json"),
+        ("conversations-001.json", good.as_bytes()),
+        (
+            "conversations-002.json",
+            b"[{\"id\": \"x\"} {\"id\": \"y\"}]",
+        ),
+    ]);
+    let (conversations, summary) = read(export);
+    assert_eq!(conversations.len(), 2000);
+    let problems: Vec<Option<&str>> = summary
+        .sources
+        .iter()
+        .map(|s| s.problem.as_deref())
+        .collect();
+    assert!(
+        problems[0].unwrap().contains("expected a JSON array"),
+        "{problems:?}"
+    );
+    assert_eq!(problems[1], None);
+    assert!(
+        problems[2].unwrap().contains("expected ',' or ']'"),
+        "{problems:?}"
+    );
+}

@@ -1,8 +1,8 @@
-//! The reading pipeline: one thread inflates and frames, workers normalise, the caller's thread
-//! spills results as they come and, at the end, writes the kept lines in export order.
+//! The reading pipeline: one thread inflates, one frames, workers normalise, the caller's
+//! thread spills results as they come and, at the end, writes the kept lines in export order.
 //!
 //! ```text
-//! inflate+frame ──batches──▶ normalise × N ──results──▶ spill (as they come) ──in order──▶ out
+//! inflate ──chunks──▶ frame ──batches──▶ normalise × N ──results──▶ spill ──in order──▶ out
 //! ```
 //! A fixed number of batches is in flight at once (a batch takes a slot when it is framed and
 //! gives it back when it is spilled), so memory stays bounded however far one stage runs ahead.
@@ -15,6 +15,7 @@ use rustc_hash::FxHashMap;
 use std::cell::Cell;
 use std::io::{self, BufReader, Read, Seek, SeekFrom, Write};
 use std::rc::Rc;
+use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use std::sync::Arc;
 
 use crossbeam_channel::{bounded, unbounded, Receiver, Sender};
@@ -103,20 +104,31 @@ where
     heavy_tx.send(()).expect("receiver alive");
 
     spill.seek(SeekFrom::Start(0)).map_err(ExportError::Io)?;
+    // Inflating and framing run on threads of their own: a giant conversation is then
+    // inflated and framed at once instead of in turn while the workers wait for it.
+    let (feed_tx, feed_rx) = bounded::<Feed>(8);
+    let (recycle_tx, recycle_rx) = bounded::<Vec<u8>>(16);
+    let shared = Shared::default();
     let (inflated, written) = std::thread::scope(|scope| {
-        let inflate = {
-            let main_tx = main_tx.clone();
-            std::thread::Builder::new()
-                .name("sp-inflate".into())
-                .spawn_scoped(scope, move || {
-                    let tokens = Tokens {
-                        slots: slot_rx,
-                        heavy: heavy_rx,
-                    };
-                    inflate(input, options, work_tx, main_tx, tokens, progress)
-                })
-                .map_err(ExportError::Io)?
+        let shared = &shared;
+        let inflate = std::thread::Builder::new()
+            .name("sp-inflate".into())
+            .spawn_scoped(scope, move || {
+                inflate(input, options, feed_tx, recycle_rx, shared)
+            })
+            .map_err(ExportError::Io)?;
+        let down = Downstream {
+            work_tx,
+            main_tx: main_tx.clone(),
+            slots: slot_rx,
+            heavy: heavy_rx,
         };
+        std::thread::Builder::new()
+            .name("sp-frame".into())
+            .spawn_scoped(scope, move || {
+                frame(feed_rx, recycle_tx, options, down, shared, progress)
+            })
+            .map_err(ExportError::Io)?;
         for _ in 0..workers {
             let work_rx = work_rx.clone();
             let main_tx = main_tx.clone();
@@ -218,8 +230,10 @@ struct Skip {
     example: SkippedConversation,
 }
 
-/// What the inflate thread waits for before handing out a batch.
-struct Tokens {
+/// Where the framing thread sends its batches and skips, and the tokens it waits for first.
+struct Downstream {
+    work_tx: Sender<Batch>,
+    main_tx: Sender<ToMain>,
     slots: Receiver<Buffers>,
     heavy: Receiver<()>,
 }
@@ -257,20 +271,107 @@ struct Record {
     cycle: bool,
 }
 
+/// What the inflate thread hands the framing thread.
+enum Feed {
+    /// A conversations file begins.
+    Start(Arc<str>),
+    /// Its next bytes: a recycled buffer and how much of it is filled.
+    Bytes(Vec<u8>, usize),
+    /// It ends, perhaps with a reading problem.
+    End(Option<Problem>),
+}
+
+/// A file's problem, and what the person can do about it.
+type Problem = (String, Option<&'static str>);
+
+/// Inflates each conversations file into chunks for the framing thread, recycling their
+/// buffers. Stops reading a file early when the framer has given up on it.
 fn inflate<R: Read + Seek>(
     input: R,
     options: &ReadOptions,
-    work_tx: Sender<Batch>,
-    main_tx: Sender<ToMain>,
-    tokens: Tokens,
-    progress: &(dyn Fn(Progress) + Sync),
+    feed_tx: Sender<Feed>,
+    recycled: Receiver<Vec<u8>>,
+    shared: &Shared,
 ) -> Result<Summary, ExportError> {
     let consumed = Rc::new(Cell::new(0u64));
     let mut ignored = Summary::default();
     let mut source_no = 0u32;
+    each_source(
+        input,
+        options.entries,
+        consumed.clone(),
+        &options.input_name,
+        &mut ignored,
+        |name, reader| {
+            source_no += 1;
+            if feed_tx.send(Feed::Start(Arc::from(name))).is_err() {
+                return;
+            }
+            let mut offset = 0u64;
+            let problem = loop {
+                if shared.give_up_source.load(Ordering::Relaxed) == source_no {
+                    break None;
+                }
+                let mut buf = recycled.try_recv().unwrap_or_else(|_| vec![0u8; CHUNK]);
+                match fill(reader, &mut buf) {
+                    Ok(0) => break None,
+                    Ok(n) => {
+                        offset += n as u64;
+                        shared.input_bytes.store(consumed.get(), Ordering::Relaxed);
+                        if feed_tx.send(Feed::Bytes(buf, n)).is_err() {
+                            return;
+                        }
+                    }
+                    Err((n, e)) => {
+                        offset += n as u64;
+                        if n > 0 && feed_tx.send(Feed::Bytes(buf, n)).is_err() {
+                            return;
+                        }
+                        break Some(read_problem(&e, offset));
+                    }
+                }
+            };
+            let _ = feed_tx.send(Feed::End(problem));
+        },
+    )?;
+    Ok(ignored)
+}
+
+/// Reads until `buf` is full or the file ends; on an error, also says how much was read.
+fn fill(reader: &mut dyn Read, buf: &mut [u8]) -> Result<usize, (usize, io::Error)> {
+    let mut filled = 0;
+    while filled < buf.len() {
+        match reader.read(&mut buf[filled..]) {
+            Ok(0) => break,
+            Ok(n) => filled += n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err((filled, e)),
+        }
+    }
+    Ok(filled)
+}
+
+/// What the inflate and framing threads share.
+#[derive(Default)]
+struct Shared {
+    /// Compressed bytes read, for progress.
+    input_bytes: AtomicU64,
+    /// The framer gave up on file number `n - 1` (0: on none): stop inflating it.
+    give_up_source: AtomicU32,
+}
+
+/// Cuts the inflated files into conversations and hands them to the workers in batches.
+fn frame(
+    feed_rx: Receiver<Feed>,
+    recycle_tx: Sender<Vec<u8>>,
+    options: &ReadOptions,
+    down: Downstream,
+    shared: &Shared,
+    progress: &(dyn Fn(Progress) + Sync),
+) {
+    let mut source_no = 0u32;
     let mut json_total = 0u64;
     let mut conversations_before = 0u64;
-    let mut buf = vec![0u8; CHUNK];
     // Hands the framer's whole elements to the workers; false once nobody listens any more.
     let dispatch = |framer: &mut Framer, source_no: u32, source: &Arc<str>| -> bool {
         for o in framer.take_oversized() {
@@ -279,21 +380,21 @@ fn inflate<R: Read + Seek>(
                 kind: "too large",
                 example: oversize_skip(source, o),
             };
-            if main_tx.send(ToMain::Skipped(skip)).is_err() {
+            if down.main_tx.send(ToMain::Skipped(skip)).is_err() {
                 return false;
             }
         }
         if framer.ready_frames() == 0 {
             return true;
         }
-        let Ok(spare) = tokens.slots.recv() else {
+        let Ok(spare) = down.slots.recv() else {
             return false;
         };
         let heavy = framer.ready_bytes() > HEAVY_BYTES;
-        if heavy && tokens.heavy.recv().is_err() {
+        if heavy && down.heavy.recv().is_err() {
             return false;
         }
-        work_tx
+        down.work_tx
             .send(Batch {
                 source_no,
                 source: source.clone(),
@@ -303,72 +404,69 @@ fn inflate<R: Read + Seek>(
             })
             .is_ok()
     };
-    each_source(
-        input,
-        options.entries,
-        consumed.clone(),
-        &options.input_name,
-        &mut ignored,
-        |name, reader| {
-            let source: Arc<str> = Arc::from(name);
-            let mut framer = Framer::new(options.frames);
-            let mut problem = None;
-            loop {
-                let n = match reader.read(&mut buf) {
-                    Ok(0) => break,
-                    Ok(n) => n,
-                    Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-                    Err(e) => {
-                        problem = Some(read_problem(&e, framer.offset()));
-                        break;
-                    }
+    let mut current: Option<(Arc<str>, Framer, Option<Problem>)> = None;
+    for feed in feed_rx {
+        match feed {
+            Feed::Start(name) => current = Some((name, Framer::new(options.frames), None)),
+            Feed::Bytes(buf, n) => {
+                let Some((source, framer, problem)) = current.as_mut() else {
+                    continue;
                 };
-                let pushed = framer.push(&buf[..n]);
-                json_total += n as u64;
-                progress(Progress {
-                    input_bytes: consumed.get(),
-                    json_bytes: json_total,
-                    conversations: conversations_before + framer.elements(),
-                });
-                if let Err(e) = pushed {
-                    problem = Some((e.to_string(), framing_hint(&e)));
-                    break;
+                if problem.is_none() {
+                    let pushed = framer.push(&buf[..n]);
+                    json_total += n as u64;
+                    progress(Progress {
+                        input_bytes: shared.input_bytes.load(Ordering::Relaxed),
+                        json_bytes: json_total,
+                        conversations: conversations_before + framer.elements(),
+                    });
+                    if let Err(e) = pushed {
+                        *problem = Some((e.to_string(), framing_hint(&e)));
+                        shared
+                            .give_up_source
+                            .store(source_no + 1, Ordering::Relaxed);
+                    }
+                    if framer.ready_bytes() >= BATCH_BYTES && !dispatch(framer, source_no, source) {
+                        return;
+                    }
                 }
-                if framer.ready_bytes() >= BATCH_BYTES && !dispatch(&mut framer, source_no, &source)
-                {
+                let _ = recycle_tx.try_send(buf);
+            }
+            Feed::End(read_problem) => {
+                let Some((source, mut framer, mut problem)) = current.take() else {
+                    continue;
+                };
+                if !dispatch(&mut framer, source_no, &source) {
                     return;
                 }
-            }
-            if !dispatch(&mut framer, source_no, &source) {
-                return;
-            }
-            let bytes = framer.offset();
-            let conversations = framer.elements();
-            if problem.is_none() {
-                if let Err(e) = framer.finish() {
-                    let hint = framing_hint(&e);
-                    let detail = match e {
-                        FramingError::TruncatedInside { .. } if conversations > 0 => {
-                            format!("{e}; the {conversations} conversations before it were read")
-                        }
-                        e => e.to_string(),
-                    };
-                    problem = Some((detail, hint));
+                let bytes = framer.offset();
+                let conversations = framer.elements();
+                problem = problem.or(read_problem);
+                if problem.is_none() {
+                    if let Err(e) = framer.finish() {
+                        let hint = framing_hint(&e);
+                        let detail = match e {
+                            FramingError::TruncatedInside { .. } if conversations > 0 => format!(
+                                "{e}; the {conversations} conversations before it were read"
+                            ),
+                            e => e.to_string(),
+                        };
+                        problem = Some((detail, hint));
+                    }
                 }
+                let (problem, hint) = problem.unzip();
+                let _ = down.main_tx.send(ToMain::SourceDone(SourceSummary {
+                    name: source.to_string(),
+                    bytes,
+                    conversations,
+                    problem,
+                    hint: hint.flatten(),
+                }));
+                source_no += 1;
+                conversations_before += conversations;
             }
-            let (problem, hint) = problem.unzip();
-            let _ = main_tx.send(ToMain::SourceDone(SourceSummary {
-                name: source.to_string(),
-                bytes,
-                conversations,
-                problem,
-                hint: hint.flatten(),
-            }));
-            source_no += 1;
-            conversations_before += conversations;
-        },
-    )?;
-    Ok(ignored)
+        }
+    }
 }
 
 /// What to tell the person about a file that does not frame.
@@ -384,7 +482,7 @@ fn framing_hint(err: &FramingError) -> Option<&'static str> {
     }
 }
 
-fn read_problem(err: &io::Error, offset: u64) -> (String, Option<&'static str>) {
+fn read_problem(err: &io::Error, offset: u64) -> Problem {
     match BoundError::from_io(err) {
         Some(bound) => (format!("not read past byte {offset}: {bound}"), None),
         None => (
