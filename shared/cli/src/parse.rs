@@ -91,11 +91,11 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         Some(path) => {
             let file =
                 File::create(path).with_context(|| format!("cannot create {}", path.display()))?;
-            let mut out = BufWriter::with_capacity(1 << 20, file);
+            let mut out = BufWriter::with_capacity(256 << 10, file);
             read_export(input, &options, &mut spill, &mut out, &on_progress)
         }
         None => {
-            let mut out = BufWriter::with_capacity(1 << 20, io::stdout().lock());
+            let mut out = BufWriter::with_capacity(256 << 10, io::stdout().lock());
             read_export(input, &options, &mut spill, &mut out, &on_progress)
         }
     };

@@ -11,12 +11,14 @@
 //! the export may replace one already seen, so only once every file is read are the kept lines
 //! copied, in export order, to `out`.
 
-use rustc_hash::FxHashMap;
+use hashbrown::{DefaultHashBuilder, HashTable};
 use std::cell::Cell;
 use std::io::{self, BufReader, Read, Seek, SeekFrom, Write};
 use std::rc::Rc;
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use std::sync::Arc;
+
+use std::hash::BuildHasher;
 
 use crossbeam_channel::{bounded, unbounded, Receiver, Sender};
 
@@ -65,8 +67,8 @@ pub struct Progress {
     pub conversations: u64,
 }
 
-const CHUNK: usize = 256 << 10;
-const BATCH_BYTES: usize = 512 << 10;
+const CHUNK: usize = 128 << 10;
+const BATCH_BYTES: usize = 256 << 10;
 
 /// Reads the export in `input`, writes its normalised conversations to `out` as JSON Lines (one
 /// [`crate::conversation::Conversation`] a line) and returns what was found.
@@ -90,7 +92,7 @@ where
         0 => std::thread::available_parallelism().map_or(2, |n| n.get()),
         n => n,
     };
-    let slots = 2 * workers + 2;
+    let slots = workers + 2;
     let (work_tx, work_rx) = bounded::<Batch>(slots);
     let (main_tx, main_rx) = unbounded::<ToMain>();
     let (slot_tx, slot_rx) = bounded::<Buffers>(slots);
@@ -106,8 +108,8 @@ where
     spill.seek(SeekFrom::Start(0)).map_err(ExportError::Io)?;
     // Inflating and framing run on threads of their own: a giant conversation is then
     // inflated and framed at once instead of in turn while the workers wait for it.
-    let (feed_tx, feed_rx) = bounded::<Feed>(8);
-    let (recycle_tx, recycle_rx) = bounded::<Vec<u8>>(16);
+    let (feed_tx, feed_rx) = bounded::<Feed>(4);
+    let (recycle_tx, recycle_rx) = bounded::<Vec<u8>>(4);
     let shared = Shared::default();
     let (inflated, written) = std::thread::scope(|scope| {
         let shared = &shared;
@@ -204,7 +206,7 @@ impl Buffers {
     /// Keeps buffers for reuse unless a giant conversation grew them far past a batch.
     fn recycle(frames: Vec<u8>, lines: Vec<u8>) -> Self {
         let keep = |b: Vec<u8>| {
-            if b.capacity() > 8 * BATCH_BYTES {
+            if b.capacity() > 4 * BATCH_BYTES {
                 Vec::new()
             } else {
                 b
@@ -253,22 +255,38 @@ struct Normalised {
 }
 
 /// One spilled line, as deduplication, ordering and the counts need it.
+/// Kept for every conversation until the end, so it is kept small (about 64 bytes and the id).
 struct Record {
     id: Box<str>,
-    /// Position in the export: (file, index in the file).
-    order: (u32, u64),
     /// Where the line is in the spill (set when spilled).
     offset: u64,
-    len: u64,
-    update_time: Option<f64>,
-    nodes: usize,
-    messages: u64,
-    do_not_remember: bool,
-    custom_instructions: u64,
-    memories: u64,
-    repaired: bool,
-    used_newest_leaf: bool,
-    cycle: bool,
+    /// `update_time`, `-inf` when absent.
+    update_time: f64,
+    /// Position in the export: (file, index in the file).
+    order: (u32, u32),
+    len: u32,
+    nodes: u32,
+    messages: u32,
+    custom_instructions: u32,
+    memories: u32,
+    flags: u8,
+}
+
+const KEEP: u8 = 1;
+const DO_NOT_REMEMBER: u8 = 2;
+const REPAIRED: u8 = 4;
+const NEWEST_LEAF: u8 = 8;
+const CYCLE: u8 = 16;
+
+impl Record {
+    fn has(&self, flag: u8) -> u64 {
+        u64::from(self.flags & flag != 0)
+    }
+}
+
+/// Saturating narrowing for counts that fit in practice.
+fn narrow(n: impl TryInto<u32>) -> u32 {
+    n.try_into().unwrap_or(u32::MAX)
 }
 
 /// What the inflate thread hands the framing thread.
@@ -538,20 +556,22 @@ fn normalise_batches(work_rx: Receiver<Batch>, main_tx: Sender<ToMain>) {
                         .expect("a conversation always serialises");
                     done.lines.push(b'\n');
                     let signals = &n.conversation.profile_signals;
+                    let flag = |on: bool, flag: u8| if on { flag } else { 0 };
                     done.records.push(Record {
                         id: n.conversation.id.as_str().into(),
-                        order: (batch.source_no, frame.index),
                         offset: start as u64,
-                        len: (done.lines.len() - start) as u64,
-                        update_time: n.update_time,
-                        nodes: n.nodes,
-                        messages: n.conversation.messages.len() as u64,
-                        do_not_remember: n.conversation.do_not_remember,
-                        custom_instructions: signals.custom_instructions.len() as u64,
-                        memories: signals.memories.len() as u64,
-                        repaired: n.repaired,
-                        used_newest_leaf: n.used_newest_leaf,
-                        cycle: n.cycle,
+                        update_time: n.update_time.unwrap_or(f64::NEG_INFINITY),
+                        order: (batch.source_no, narrow(frame.index)),
+                        len: narrow(done.lines.len() - start),
+                        nodes: narrow(n.nodes),
+                        messages: narrow(n.conversation.messages.len()),
+                        custom_instructions: narrow(signals.custom_instructions.len()),
+                        memories: narrow(signals.memories.len()),
+                        flags: KEEP
+                            | flag(n.conversation.do_not_remember, DO_NOT_REMEMBER)
+                            | flag(n.repaired, REPAIRED)
+                            | flag(n.used_newest_leaf, NEWEST_LEAF)
+                            | flag(n.cycle, CYCLE),
                     });
                 }
                 Err(err) => {
@@ -619,8 +639,11 @@ fn spill_as_they_come<S: Write + Seek>(
 /// Every spilled line, and which copy of each conversation id is kept.
 #[derive(Default)]
 struct Index {
-    records: Vec<(Record, bool)>,
-    by_id: FxHashMap<Box<str>, usize>,
+    records: Vec<Record>,
+    /// Index into `records` of the kept copy of each id, hashed by the id it points at (so
+    /// ids are not stored twice).
+    by_id: HashTable<u32>,
+    hasher: DefaultHashBuilder,
     duplicates: u64,
     skipped: u64,
     skipped_reasons: Tally,
@@ -650,22 +673,36 @@ impl Index {
             self.skip(skip);
         }
         self.messages_skipped.merge(done.messages_skipped);
-        for record in done.records {
-            let at = self.records.len();
-            let mut keep = true;
-            if let Some(&earlier) = self.by_id.get(&record.id) {
-                self.duplicates += 1;
-                let old = &self.records[earlier].0;
-                if preferred(&record, old) {
-                    self.records[earlier].1 = false;
-                    self.by_id.insert(record.id.clone(), at);
-                } else {
-                    keep = false;
-                }
-            } else {
-                self.by_id.insert(record.id.clone(), at);
+        for mut record in done.records {
+            if self.records.len() == self.records.capacity() {
+                // Grow by half rather than double: this vector lives until the end.
+                let more = self.records.capacity() / 2 + 1024;
+                self.records.reserve_exact(more);
             }
-            self.records.push((record, keep));
+            let at = narrow(self.records.len());
+            let hash = self.hasher.hash_one(&*record.id);
+            let records = &mut self.records;
+            let found = self
+                .by_id
+                .find_mut(hash, |&i| records[i as usize].id == record.id);
+            match found {
+                Some(kept) => {
+                    self.duplicates += 1;
+                    let old = &mut records[*kept as usize];
+                    if preferred(&record, old) {
+                        old.flags &= !KEEP;
+                        *kept = at;
+                    } else {
+                        record.flags &= !KEEP;
+                    }
+                }
+                None => {
+                    self.by_id.insert_unique(hash, at, |&i| {
+                        self.hasher.hash_one(&*records[i as usize].id)
+                    });
+                }
+            }
+            records.push(record);
         }
     }
 
@@ -676,32 +713,44 @@ impl Index {
         spill: &mut S,
         out: &mut W,
     ) -> io::Result<()> {
-        self.records.retain(|(_, keep)| *keep);
-        self.records.sort_unstable_by_key(|(r, _)| r.order);
-        spill.seek(SeekFrom::Start(0))?;
-        let mut spill = BufReader::with_capacity(1 << 20, spill);
-        let mut position = 0u64;
-        for (record, _) in &self.records {
-            if record.offset != position {
-                // Relative: a short jump stays inside the buffer.
-                spill.seek_relative(record.offset as i64 - position as i64)?;
+        self.by_id = HashTable::new(); // not needed any more: free it before copying
+        self.records.retain(|r| r.flags & KEEP != 0);
+        self.records.sort_unstable_by_key(|r| r.order);
+        for record in &self.records {
+            summary.conversations_written += 1;
+            summary.messages_written += u64::from(record.messages);
+            summary.do_not_remember += record.has(DO_NOT_REMEMBER);
+            summary.custom_instructions += u64::from(record.custom_instructions);
+            summary.memories += u64::from(record.memories);
+            summary.repaired_conversations += record.has(REPAIRED);
+            summary.newest_leaf_used += record.has(NEWEST_LEAF);
+            summary.parent_cycles += record.has(CYCLE);
+        }
+        // Lines next to each other in the spill are copied in one go: usually nearly all.
+        let mut runs: Vec<(u64, u64)> = Vec::new();
+        for record in &self.records {
+            let len = u64::from(record.len);
+            match runs.last_mut() {
+                Some((start, run)) if *start + *run == record.offset => *run += len,
+                _ => runs.push((record.offset, len)),
             }
-            let copied = io::copy(&mut (&mut spill).take(record.len), out)?;
-            if copied != record.len {
+        }
+        spill.seek(SeekFrom::Start(0))?;
+        let mut spill = BufReader::with_capacity(256 << 10, spill);
+        let mut position = 0u64;
+        for (start, len) in runs {
+            if start != position {
+                // Relative: a short jump stays inside the buffer.
+                spill.seek_relative(start as i64 - position as i64)?;
+            }
+            let copied = io::copy(&mut (&mut spill).take(len), out)?;
+            if copied != len {
                 return Err(io::Error::new(
                     io::ErrorKind::UnexpectedEof,
                     "the spill file is shorter than what was written to it",
                 ));
             }
-            position = record.offset + record.len;
-            summary.conversations_written += 1;
-            summary.messages_written += record.messages;
-            summary.do_not_remember += u64::from(record.do_not_remember);
-            summary.custom_instructions += record.custom_instructions;
-            summary.memories += record.memories;
-            summary.repaired_conversations += u64::from(record.repaired);
-            summary.newest_leaf_used += u64::from(record.used_newest_leaf);
-            summary.parent_cycles += u64::from(record.cycle);
+            position = start + len;
         }
         out.flush()?;
         self.trim_examples();
@@ -723,9 +772,8 @@ impl Index {
 /// Of two copies of a conversation: the newer `update_time`, then the one with more nodes,
 /// then the one earlier in the export (results arrive out of order; the choice must not).
 fn preferred(new: &Record, old: &Record) -> bool {
-    let time = |r: &Record| r.update_time.unwrap_or(f64::NEG_INFINITY);
-    time(new)
-        .total_cmp(&time(old))
+    new.update_time
+        .total_cmp(&old.update_time)
         .then(new.nodes.cmp(&old.nodes))
         .then(old.order.cmp(&new.order))
         .is_gt()
