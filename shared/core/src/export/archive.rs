@@ -100,7 +100,7 @@ where
     F: FnMut(&str, &mut dyn Read),
 {
     let mut head = [0u8; 64];
-    let n = read_up_to(&mut input, &mut head).map_err(ExportError::Io)?;
+    let n = fill(&mut input, &mut head).map_err(|(_, e)| ExportError::Io(e))?;
     input.seek(SeekFrom::Start(0)).map_err(ExportError::Io)?;
     let input = Counting {
         inner: input,
@@ -191,14 +191,15 @@ fn escapes_archive(name: &str) -> bool {
         || name.split(['/', '\\']).any(|part| part == "..")
 }
 
-fn read_up_to(input: &mut impl Read, buf: &mut [u8]) -> io::Result<usize> {
+/// Reads until `buf` is full or the input ends; on an error, also says how much was read.
+pub(crate) fn fill(input: &mut dyn Read, buf: &mut [u8]) -> Result<usize, (usize, io::Error)> {
     let mut filled = 0;
     while filled < buf.len() {
         match input.read(&mut buf[filled..]) {
             Ok(0) => break,
             Ok(n) => filled += n,
             Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-            Err(e) => return Err(e),
+            Err(e) => return Err((filled, e)),
         }
     }
     Ok(filled)

@@ -22,7 +22,7 @@ use std::hash::BuildHasher;
 
 use crossbeam_channel::{bounded, unbounded, Receiver, Sender};
 
-use super::archive::{each_source, BoundError, EntryLimits};
+use super::archive::{each_source, fill, BoundError, EntryLimits};
 use super::framing::{FrameBatch, FrameLimits, Framer, FramingError, Oversize, Oversized};
 use super::normalize::{normalize, ConversationError};
 use super::summary::{SkippedConversation, SourceSummary, Summary, Tally, MAX_EXAMPLES};
@@ -353,20 +353,6 @@ fn inflate<R: Read + Seek>(
         },
     )?;
     Ok(ignored)
-}
-
-/// Reads until `buf` is full or the file ends; on an error, also says how much was read.
-fn fill(reader: &mut dyn Read, buf: &mut [u8]) -> Result<usize, (usize, io::Error)> {
-    let mut filled = 0;
-    while filled < buf.len() {
-        match reader.read(&mut buf[filled..]) {
-            Ok(0) => break,
-            Ok(n) => filled += n,
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-            Err(e) => return Err((filled, e)),
-        }
-    }
-    Ok(filled)
 }
 
 /// What the inflate and framing threads share.

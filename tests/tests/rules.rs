@@ -2,25 +2,10 @@
 
 use std::io::{Cursor, Write};
 
-use soulprint_core::conversation::{from_json_line, Conversation, MemorySource, Role};
-use soulprint_core::export::{read_export, ExportError, ReadOptions, Summary};
+use soulprint_core::conversation::{Conversation, MemorySource, Role};
+use soulprint_core::export::{ReadOptions, Summary};
+use soulprint_e2e::read as read_with;
 use zip::write::SimpleFileOptions;
-
-fn read_with(
-    input: Vec<u8>,
-    options: &ReadOptions,
-) -> Result<(Vec<Conversation>, Summary), ExportError> {
-    let mut spill = Cursor::new(Vec::new());
-    let mut out = Vec::new();
-    let summary = read_export(Cursor::new(input), options, &mut spill, &mut out, &|_| {})?;
-    let conversations = out
-        .split(|&b| b == b'\n')
-        .filter(|l| !l.is_empty())
-        .enumerate()
-        .map(|(i, l)| from_json_line(l, i as u64 + 1).expect("every line reads back"))
-        .collect();
-    Ok((conversations, summary))
-}
 
 fn read(input: impl Into<Vec<u8>>) -> (Vec<Conversation>, Summary) {
     read_with(input.into(), &ReadOptions::default()).expect("a readable export")
@@ -74,8 +59,8 @@ fn texts(c: &Conversation) -> Vec<(Role, &str)> {
         .collect()
 }
 
-const FULL_2025: &str = include_str!("fixtures/full_2025.json");
-const SLIM_2026: &str = include_str!("fixtures/slim_2026.json");
+const FULL_2025: &str = include_str!("../fixtures/full_2025.json");
+const SLIM_2026: &str = include_str!("../fixtures/slim_2026.json");
 
 // --- What it reads -------------------------------------------------------------------------
 
