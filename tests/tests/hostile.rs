@@ -48,3 +48,37 @@ fn an_entry_larger_than_the_limit_is_refused() {
     let err = read(zip, &options).unwrap_err().to_string();
     assert!(err.contains("larger than 8388608 bytes"), "{err}");
 }
+
+#[test]
+fn a_zip_cut_short_keeps_the_conversations_it_holds() {
+    use soulprint_generator::{generate, Container, ExportSpec, Vintage};
+    let spec = ExportSpec {
+        seed: 5,
+        target_bytes: 6_000_000,
+        vintage: Vintage::Slim2026,
+        container: Container::Zip,
+        largest_conversation: Some(200_000),
+        invalid_unicode: false,
+    };
+    let mut zip = std::io::Cursor::new(Vec::new());
+    let report = generate(&spec, &mut zip).unwrap();
+    let mut zip = zip.into_inner();
+    zip.truncate(zip.len() * 6 / 10);
+
+    let (conversations, summary) = read(zip.clone(), &ReadOptions::default()).unwrap();
+    assert!(conversations.len() > 100, "{summary}");
+    assert!(
+        (conversations.len() as u64) < report.conversations,
+        "{summary}"
+    );
+    assert!(summary.notes[0].contains("cut short"), "{summary}");
+    let last = summary.sources.last().unwrap();
+    assert!(
+        last.problem.is_some(),
+        "the shard cut in the middle says so: {summary}"
+    );
+
+    zip.truncate(10);
+    let err = read(zip, &ReadOptions::default()).unwrap_err().to_string();
+    assert!(err.contains("download the export again"), "{err}");
+}

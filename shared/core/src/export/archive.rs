@@ -120,8 +120,31 @@ where
     Ok(())
 }
 
+/// What an archive entry is to SoulPrint.
+enum Entry {
+    Conversations(String),
+    Refused(String, &'static str),
+    Other(String),
+}
+
+fn classify<R: Read>(entry: &zip::read::ZipFile<'_, R>) -> Entry {
+    let name = match entry.name() {
+        Ok(name) => name.into_owned(),
+        Err(_) => String::from_utf8_lossy(entry.name_raw()).into_owned(),
+    };
+    if escapes_archive(&name) || entry.enclosed_name().is_none() {
+        Entry::Refused(name, "name escapes the archive")
+    } else if entry.is_symlink() {
+        Entry::Refused(name, "symbolic link")
+    } else if entry.is_file() && is_conversations_file(&name) {
+        Entry::Conversations(name)
+    } else {
+        Entry::Other(name)
+    }
+}
+
 fn zip_sources<R, F>(
-    input: Counting<R>,
+    mut input: Counting<R>,
     limits: EntryLimits,
     consumed: Rc<Cell<u64>>,
     summary: &mut Summary,
@@ -131,9 +154,13 @@ where
     R: Read + Seek,
     F: FnMut(&str, &mut dyn Read),
 {
-    let mut archive = zip::ZipArchive::new(input).map_err(|e| ExportError::BadZip {
-        detail: e.to_string(),
-    })?;
+    let mut archive = match zip::ZipArchive::new(&mut input) {
+        Ok(archive) => archive,
+        Err(e) => {
+            let detail = e.to_string();
+            return local_header_sources(input, limits, consumed, summary, read, detail);
+        }
+    };
     let mut chosen: Vec<(String, usize)> = Vec::new();
     let mut others = Vec::new();
     for i in 0..archive.len() {
@@ -147,18 +174,11 @@ where
                 continue;
             }
         };
-        let name = match entry.name() {
-            Ok(name) => name.into_owned(),
-            Err(_) => String::from_utf8_lossy(entry.name_raw()).into_owned(),
-        };
-        if escapes_archive(&name) || entry.enclosed_name().is_none() {
-            summary.ignore(&name, "name escapes the archive");
-        } else if entry.is_symlink() {
-            summary.ignore(&name, "symbolic link");
-        } else if entry.is_file() && is_conversations_file(&name) {
-            chosen.push((name, i));
-        } else if others.len() < 8 && entry.is_file() {
-            others.push(name);
+        match classify(&entry) {
+            Entry::Conversations(name) => chosen.push((name, i)),
+            Entry::Refused(name, reason) => summary.ignore(&name, reason),
+            Entry::Other(name) if others.len() < 8 && entry.is_file() => others.push(name),
+            Entry::Other(_) => {}
         }
     }
     if chosen.is_empty() {
@@ -178,6 +198,62 @@ where
             Err(e) => read(&name, &mut Failing(Some(e.to_string()))),
         }
     }
+    Ok(())
+}
+
+/// Reads a ZIP whose central directory is missing or broken (most often a download cut
+/// short) entry by entry from its local headers, in archive order, so the conversations it
+/// does hold are not lost. Entries are filtered and bounded as in a whole archive.
+fn local_header_sources<R, F>(
+    mut input: Counting<R>,
+    limits: EntryLimits,
+    consumed: Rc<Cell<u64>>,
+    summary: &mut Summary,
+    mut read: F,
+    why: String,
+) -> Result<(), ExportError>
+where
+    R: Read + Seek,
+    F: FnMut(&str, &mut dyn Read),
+{
+    input.seek(SeekFrom::Start(0)).map_err(ExportError::Io)?;
+    let mut found = 0usize;
+    loop {
+        let compressed_at = consumed.get();
+        let entry = match zip::read::read_zipfile_from_stream(&mut input) {
+            Ok(Some(entry)) => entry,
+            Ok(None) => break,
+            // Where the file simply ends, the note below says all there is to say.
+            Err(zip::result::ZipError::Io(e)) if e.kind() == io::ErrorKind::UnexpectedEof => break,
+            Err(e) if found > 0 => {
+                summary
+                    .notes
+                    .push(format!("reading stopped at an unreadable entry: {e}"));
+                break;
+            }
+            Err(_) => break,
+        };
+        match classify(&entry) {
+            Entry::Conversations(name) => {
+                found += 1;
+                let mut entry = Bounded::new(entry, limits, Some(compressed_at), consumed.clone());
+                read(&name, &mut entry);
+            }
+            Entry::Refused(name, reason) => summary.ignore(&name, reason),
+            Entry::Other(_) => {}
+        }
+    }
+    if found == 0 {
+        return Err(ExportError::BadZip { detail: why });
+    }
+    summary.notes.insert(
+        0,
+        format!(
+        "the ZIP archive has no readable central directory ({why}); it was probably cut short. \
+         Its conversations were read entry by entry up to where it ends: download the export \
+         again for the rest"
+    ),
+    );
     Ok(())
 }
 

@@ -114,6 +114,8 @@ pub struct Summary {
     pub messages_skipped: Tally,
     pub entries_ignored: u64,
     pub ignored_examples: Vec<IgnoredEntry>,
+    /// Problems with the export as a whole that did not stop it being read.
+    pub notes: Vec<String>,
 }
 
 impl Summary {
@@ -187,6 +189,9 @@ impl fmt::Display for Summary {
             if n > 0 {
                 writeln!(f, "{n} {what}")?;
             }
+        }
+        for note in &self.notes {
+            writeln!(f, "warning: {note}")?;
         }
         for source in &self.sources {
             if let Some(problem) = &source.problem {
