@@ -6,3 +6,4 @@
 
 pub mod conversation;
 pub mod export;
+pub mod import_state;

@@ -1,0 +1,379 @@
+//! The life of an import, as the person and the operator see it.
+//!
+//! ```text
+//! import:    none → processing → quick_ready → complete
+//!                        └──────→ failed          (the import itself failed)
+//! full pass: none → processing → complete | failed (a failed full pass leaves the import
+//!                                                  quick_ready, and can be retried)
+//! ```
+//! Progress never goes back: two writers racing (a retried worker, a redelivered message) can
+//! only move it forward. These rules are the domain's; every store applies them through
+//! [`ImportState`] (a store's own conditional writes then only need to guard the version).
+
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+use time::{Duration, OffsetDateTime};
+
+/// An import processing for longer than this is taken as stuck: a new one may start.
+pub const STUCK_AFTER: Duration = Duration::minutes(15);
+/// The full pass fails after this long.
+pub const FULL_PASS_LIMIT: Duration = Duration::minutes(30);
+/// `import_error` keeps the first this-many characters of the reason.
+pub const MAX_ERROR_CHARS: usize = 500;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ImportStatus {
+    None,
+    Processing,
+    QuickReady,
+    Complete,
+    Failed,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FullPassStatus {
+    None,
+    Processing,
+    Complete,
+    Failed,
+}
+
+/// The import's stages, with the progress each starts at and the words the person sees.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stage {
+    Starting,
+    Downloading,
+    Parsing,
+    GeneratingSoulprint,
+    Complete,
+}
+
+impl Stage {
+    pub fn percent(self) -> u8 {
+        match self {
+            Stage::Starting | Stage::Downloading => 0,
+            Stage::Parsing => 20,
+            Stage::GeneratingSoulprint => 50,
+            Stage::Complete => 100,
+        }
+    }
+
+    pub fn words(self) -> &'static str {
+        match self {
+            Stage::Starting => "Starting…",
+            Stage::Downloading => "Downloading export",
+            Stage::Parsing => "Parsing conversations",
+            Stage::GeneratingSoulprint => "Generating soulprint",
+            Stage::Complete => "Complete",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FullPass {
+    pub status: FullPassStatus,
+    pub chunks_done: u64,
+    pub chunks_total: u64,
+    pub error: Option<String>,
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub started_at: Option<OffsetDateTime>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ImportState {
+    pub import_id: String,
+    pub status: ImportStatus,
+    pub progress_percent: u8,
+    pub stage: String,
+    pub error: Option<String>,
+    #[serde(with = "time::serde::rfc3339")]
+    pub started_at: OffsetDateTime,
+    #[serde(with = "time::serde::rfc3339")]
+    pub updated_at: OffsetDateTime,
+    pub full_pass: FullPass,
+}
+
+/// A change the rules do not allow.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum TransitionError {
+    #[error(
+        "an import has been processing since {since} (for less than {} minutes); wait for it, \
+         or start again once it has been stuck that long",
+        STUCK_AFTER.whole_minutes()
+    )]
+    AlreadyProcessing { since: OffsetDateTime },
+    #[error("the import is {from}, so it cannot become {to}")]
+    Import {
+        from: ImportStatus,
+        to: ImportStatus,
+    },
+    #[error("the full pass is {from}, so it cannot become {to} (the import is {import})")]
+    FullPass {
+        from: FullPassStatus,
+        to: FullPassStatus,
+        import: ImportStatus,
+    },
+}
+
+impl fmt::Display for ImportStatus {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            ImportStatus::None => "none",
+            ImportStatus::Processing => "processing",
+            ImportStatus::QuickReady => "quick_ready",
+            ImportStatus::Complete => "complete",
+            ImportStatus::Failed => "failed",
+        })
+    }
+}
+
+impl fmt::Display for FullPassStatus {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            FullPassStatus::None => "none",
+            FullPassStatus::Processing => "processing",
+            FullPassStatus::Complete => "complete",
+            FullPassStatus::Failed => "failed",
+        })
+    }
+}
+
+impl ImportState {
+    /// A new import, replacing `previous` unless that one is still processing and not stuck.
+    pub fn begin(
+        previous: Option<&ImportState>,
+        import_id: impl Into<String>,
+        now: OffsetDateTime,
+    ) -> Result<ImportState, TransitionError> {
+        if let Some(p) = previous {
+            if p.status == ImportStatus::Processing && now - p.updated_at < STUCK_AFTER {
+                return Err(TransitionError::AlreadyProcessing {
+                    since: p.started_at,
+                });
+            }
+        }
+        Ok(ImportState {
+            import_id: import_id.into(),
+            status: ImportStatus::Processing,
+            progress_percent: Stage::Starting.percent(),
+            stage: Stage::Starting.words().to_owned(),
+            error: None,
+            started_at: now,
+            updated_at: now,
+            full_pass: FullPass {
+                status: FullPassStatus::None,
+                chunks_done: 0,
+                chunks_total: 0,
+                error: None,
+                started_at: None,
+            },
+        })
+    }
+
+    /// Moves to `stage`; progress only ever goes up (a late or repeated update is a no-op).
+    pub fn advance(&mut self, stage: Stage, now: OffsetDateTime) {
+        if self.status != ImportStatus::Processing || stage.percent() < self.progress_percent {
+            return;
+        }
+        self.progress_percent = stage.percent();
+        self.stage = stage.words().to_owned();
+        self.updated_at = now;
+    }
+
+    /// The soulprint is written: the person can chat.
+    pub fn quick_ready(&mut self, now: OffsetDateTime) -> Result<(), TransitionError> {
+        self.import_to(ImportStatus::QuickReady, &[ImportStatus::Processing])?;
+        self.progress_percent = Stage::Complete.percent();
+        self.stage = Stage::Complete.words().to_owned();
+        self.updated_at = now;
+        Ok(())
+    }
+
+    /// The import failed: `reason` is kept, cut to [`MAX_ERROR_CHARS`].
+    pub fn fail(&mut self, reason: &str, now: OffsetDateTime) -> Result<(), TransitionError> {
+        self.import_to(ImportStatus::Failed, &[ImportStatus::Processing])?;
+        self.error = Some(reason.chars().take(MAX_ERROR_CHARS).collect());
+        self.stage = "Failed".to_owned();
+        self.updated_at = now;
+        Ok(())
+    }
+
+    /// The full pass starts, first time or again after a failure.
+    pub fn start_full_pass(&mut self, now: OffsetDateTime) -> Result<(), TransitionError> {
+        self.full_pass_to(
+            FullPassStatus::Processing,
+            &[FullPassStatus::None, FullPassStatus::Failed],
+        )?;
+        self.full_pass.chunks_done = 0;
+        self.full_pass.chunks_total = 0;
+        self.full_pass.error = None;
+        self.full_pass.started_at = Some(now);
+        self.updated_at = now;
+        Ok(())
+    }
+
+    /// Chunks done of total; never goes back.
+    pub fn full_pass_progress(&mut self, done: u64, total: u64, now: OffsetDateTime) {
+        if self.full_pass.status != FullPassStatus::Processing {
+            return;
+        }
+        self.full_pass.chunks_total = self.full_pass.chunks_total.max(total);
+        self.full_pass.chunks_done = self
+            .full_pass
+            .chunks_done
+            .max(done)
+            .min(self.full_pass.chunks_total);
+        self.updated_at = now;
+    }
+
+    /// Memory is written: the import is complete.
+    pub fn complete_full_pass(&mut self, now: OffsetDateTime) -> Result<(), TransitionError> {
+        self.full_pass_to(FullPassStatus::Complete, &[FullPassStatus::Processing])?;
+        self.status = ImportStatus::Complete;
+        self.full_pass.chunks_done = self.full_pass.chunks_total;
+        self.updated_at = now;
+        Ok(())
+    }
+
+    /// The full pass failed: the import stays quick_ready, chat keeps working.
+    pub fn fail_full_pass(
+        &mut self,
+        reason: &str,
+        now: OffsetDateTime,
+    ) -> Result<(), TransitionError> {
+        self.full_pass_to(FullPassStatus::Failed, &[FullPassStatus::Processing])?;
+        self.full_pass.error = Some(reason.chars().take(MAX_ERROR_CHARS).collect());
+        self.updated_at = now;
+        Ok(())
+    }
+
+    /// Whether the full pass has run past its limit and should be failed.
+    pub fn full_pass_overdue(&self, now: OffsetDateTime) -> bool {
+        self.full_pass.status == FullPassStatus::Processing
+            && self
+                .full_pass
+                .started_at
+                .is_some_and(|t| now - t >= FULL_PASS_LIMIT)
+    }
+
+    fn import_to(
+        &mut self,
+        to: ImportStatus,
+        from: &[ImportStatus],
+    ) -> Result<(), TransitionError> {
+        if !from.contains(&self.status) {
+            return Err(TransitionError::Import {
+                from: self.status,
+                to,
+            });
+        }
+        self.status = to;
+        Ok(())
+    }
+
+    fn full_pass_to(
+        &mut self,
+        to: FullPassStatus,
+        from: &[FullPassStatus],
+    ) -> Result<(), TransitionError> {
+        let import_allows = self.status == ImportStatus::QuickReady;
+        if !import_allows || !from.contains(&self.full_pass.status) {
+            return Err(TransitionError::FullPass {
+                from: self.full_pass.status,
+                to,
+                import: self.status,
+            });
+        }
+        self.full_pass.status = to;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn t(minutes: i64) -> OffsetDateTime {
+        OffsetDateTime::UNIX_EPOCH + Duration::days(20_000) + Duration::minutes(minutes)
+    }
+
+    fn ready() -> ImportState {
+        let mut s = ImportState::begin(None, "i1", t(0)).unwrap();
+        s.quick_ready(t(1)).unwrap();
+        s
+    }
+
+    #[test]
+    fn a_second_import_is_refused_while_one_processes_unless_it_is_stuck() {
+        let first = ImportState::begin(None, "i1", t(0)).unwrap();
+        let err = ImportState::begin(Some(&first), "i2", t(14)).unwrap_err();
+        assert!(matches!(err, TransitionError::AlreadyProcessing { .. }));
+        assert!(err.to_string().contains("15 minutes"), "{err}");
+        let second = ImportState::begin(Some(&first), "i2", t(15)).unwrap();
+        assert_eq!(second.import_id, "i2");
+        let done = ready();
+        assert!(ImportState::begin(Some(&done), "i3", t(2)).is_ok());
+    }
+
+    #[test]
+    fn progress_never_goes_back() {
+        let mut s = ImportState::begin(None, "i1", t(0)).unwrap();
+        s.advance(Stage::GeneratingSoulprint, t(1));
+        s.advance(Stage::Parsing, t(2)); // a late writer
+        assert_eq!(
+            (s.progress_percent, s.stage.as_str()),
+            (50, "Generating soulprint")
+        );
+        s.quick_ready(t(3)).unwrap();
+        s.advance(Stage::Parsing, t(4));
+        assert_eq!(s.progress_percent, 100);
+        assert_eq!(s.status, ImportStatus::QuickReady);
+    }
+
+    #[test]
+    fn failure_keeps_the_first_500_characters_of_the_reason() {
+        let mut s = ImportState::begin(None, "i1", t(0)).unwrap();
+        s.fail(&"x".repeat(2000), t(1)).unwrap();
+        assert_eq!(s.status, ImportStatus::Failed);
+        assert_eq!(s.error.as_ref().unwrap().len(), 500);
+        assert!(s.quick_ready(t(2)).is_err(), "a failed import stays failed");
+    }
+
+    #[test]
+    fn a_failed_full_pass_leaves_the_import_quick_ready_and_can_be_retried() {
+        let mut s = ready();
+        assert!(s.complete_full_pass(t(2)).is_err(), "not started");
+        s.start_full_pass(t(2)).unwrap();
+        s.full_pass_progress(3, 10, t(3));
+        s.full_pass_progress(2, 10, t(4)); // a redelivered batch reporting late
+        assert_eq!(s.full_pass.chunks_done, 3);
+        assert!(!s.full_pass_overdue(t(31)));
+        assert!(s.full_pass_overdue(t(32)));
+        s.fail_full_pass("took longer than 30 minutes", t(32))
+            .unwrap();
+        assert_eq!(s.status, ImportStatus::QuickReady);
+        assert_eq!(s.full_pass.status, FullPassStatus::Failed);
+        s.start_full_pass(t(40)).unwrap();
+        assert_eq!(
+            (s.full_pass.chunks_done, s.full_pass.error.as_deref()),
+            (0, None)
+        );
+        s.full_pass_progress(10, 10, t(41));
+        s.complete_full_pass(t(42)).unwrap();
+        assert_eq!(s.status, ImportStatus::Complete);
+        assert!(s.start_full_pass(t(43)).is_err(), "complete is final");
+    }
+
+    #[test]
+    fn the_full_pass_needs_a_quick_ready_import() {
+        let mut s = ImportState::begin(None, "i1", t(0)).unwrap();
+        let err = s.start_full_pass(t(1)).unwrap_err();
+        assert!(
+            err.to_string().contains("the import is processing"),
+            "{err}"
+        );
+    }
+}
