@@ -4,6 +4,8 @@
 //! format, the reading of ChatGPT exports into it, and (in later stages) the pipeline written
 //! against ports. It opens no files and names no SDK: callers hand it readers and writers.
 
+pub mod chunker;
 pub mod conversation;
 pub mod export;
 pub mod import_state;
+pub mod tokens;

@@ -1,0 +1,328 @@
+//! Conversations → chunks of about 2,000 tokens for fact extraction.
+//!
+//! Facts about a person are in what the person wrote and what they asked about, not in pages of
+//! assistant prose. So a chunk holds the person's messages whole (a long one split at sentence or
+//! line boundaries) and of each assistant reply only its opening, as context for the next thing
+//! the person says. Chunks break at message boundaries where they can and overlap by about 200
+//! tokens, so a fact stated across a boundary is seen whole once. Conversations the person asked
+//! ChatGPT not to remember give no chunks at all.
+
+use time::{Duration, OffsetDateTime};
+
+use crate::conversation::{Conversation, Role};
+use crate::tokens::estimate_tokens;
+
+#[derive(Debug, Clone, Copy)]
+pub struct ChunkOptions {
+    pub target_tokens: usize,
+    pub overlap_tokens: usize,
+    /// A message of the person's is cut after this many characters (pasted documents).
+    pub max_message_chars: usize,
+    /// Of each assistant reply, only this many characters are kept, as context.
+    pub assistant_context_chars: usize,
+    /// Chunks whose messages are newer than this (before `now`) are marked recent.
+    pub recent: Duration,
+}
+
+impl Default for ChunkOptions {
+    fn default() -> Self {
+        ChunkOptions {
+            target_tokens: 2_000,
+            overlap_tokens: 200,
+            max_message_chars: 5_000,
+            assistant_context_chars: 300,
+            recent: Duration::days(180),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Chunk {
+    pub conversation_id: String,
+    pub title: Option<String>,
+    /// Position among the conversation's chunks, from 0, of `total`.
+    pub index: u32,
+    pub total: u32,
+    pub text: String,
+    pub tokens: u32,
+    /// The messages whose words are in the chunk: the provenance of facts found in it.
+    pub message_ids: Vec<String>,
+    /// When the newest of those messages was written.
+    pub observed_at: Option<OffsetDateTime>,
+    pub recent: bool,
+}
+
+/// One message, reduced to what goes into chunks.
+struct Unit<'c> {
+    text: String,
+    message_id: &'c str,
+    at: Option<OffsetDateTime>,
+}
+
+pub fn chunk_conversation(
+    conversation: &Conversation,
+    options: &ChunkOptions,
+    now: OffsetDateTime,
+) -> Vec<Chunk> {
+    if conversation.do_not_remember {
+        return Vec::new();
+    }
+    let target = options.target_tokens * 4;
+    let overlap = options.overlap_tokens * 4;
+    let mut units: Vec<Unit> = Vec::new();
+    for m in &conversation.messages {
+        let (label, text) = match m.role {
+            Role::User => ("Person", cut(&m.text, options.max_message_chars)),
+            Role::Assistant => ("Assistant", cut(&m.text, options.assistant_context_chars)),
+        };
+        for piece in split(text, target.saturating_sub(label.len() + 2).max(1)) {
+            units.push(Unit {
+                text: format!("{label}: {piece}"),
+                message_id: &m.id,
+                at: m.created_at,
+            });
+        }
+    }
+    // Packing: whole units until the target; the next chunk repeats the last units that fit
+    // in the overlap.
+    let mut chunks: Vec<Vec<usize>> = Vec::new();
+    let mut current: Vec<usize> = Vec::new();
+    let mut size = 0usize;
+    for (i, unit) in units.iter().enumerate() {
+        let len = unit.text.len() + 1;
+        if size + len > target && current.iter().any(|&j| !is_overlap(&chunks, j)) {
+            // Carry what fits beside the new unit, so no chunk outgrows the target.
+            let room = overlap.min(target.saturating_sub(len));
+            let carried = overlap_tail(&current, &units, room);
+            chunks.push(std::mem::take(&mut current));
+            size = carried.iter().map(|&j| units[j].text.len() + 1).sum();
+            current = carried;
+        }
+        current.push(i);
+        size += len;
+    }
+    if current.iter().any(|&j| !is_overlap(&chunks, j)) {
+        chunks.push(current);
+    }
+    let total = chunks.len() as u32;
+    chunks
+        .into_iter()
+        .enumerate()
+        .map(|(index, members)| {
+            let text = members
+                .iter()
+                .map(|&j| units[j].text.as_str())
+                .collect::<Vec<_>>()
+                .join("\n");
+            let mut message_ids: Vec<String> = Vec::new();
+            for &j in &members {
+                if message_ids.last().map(String::as_str) != Some(units[j].message_id) {
+                    message_ids.push(units[j].message_id.to_owned());
+                }
+            }
+            let observed_at = members.iter().filter_map(|&j| units[j].at).max();
+            Chunk {
+                conversation_id: conversation.id.clone(),
+                title: conversation.title.clone(),
+                index: index as u32,
+                total,
+                tokens: estimate_tokens(&text),
+                text,
+                message_ids,
+                observed_at,
+                recent: observed_at.is_some_and(|t| now - t < options.recent),
+            }
+        })
+        .collect()
+}
+
+/// Whether unit `j` was already in the previous chunk (carried as overlap).
+fn is_overlap(chunks: &[Vec<usize>], j: usize) -> bool {
+    chunks.last().is_some_and(|last| last.contains(&j))
+}
+
+/// The last units of a chunk that fit in `overlap` bytes.
+fn overlap_tail(members: &[usize], units: &[Unit], overlap: usize) -> Vec<usize> {
+    let mut size = 0;
+    let mut tail = Vec::new();
+    for &j in members.iter().rev() {
+        size += units[j].text.len() + 1;
+        if size > overlap {
+            break;
+        }
+        tail.push(j);
+    }
+    tail.reverse();
+    tail
+}
+
+/// At most `max` bytes of `text`, cut at a sentence or line end when one is near.
+fn cut(text: &str, max: usize) -> &str {
+    if text.len() <= max {
+        return text;
+    }
+    let head = &text[..floor_char_boundary(text, max)];
+    match head.rfind(['.', '?', '!', '\n']) {
+        Some(end) if end >= max / 2 => &head[..=end],
+        _ => head,
+    }
+}
+
+/// `text` in pieces of at most `max` bytes, cut at sentence or line ends, else at spaces.
+fn split(mut text: &str, max: usize) -> Vec<&str> {
+    let mut pieces = Vec::new();
+    while text.len() > max {
+        let head = &text[..floor_char_boundary(text, max)];
+        let end = head
+            .rfind(['.', '?', '!', '\n'])
+            .filter(|&e| e >= max / 2)
+            .map(|e| e + 1)
+            .or_else(|| head.rfind(' ').filter(|&e| e > 0))
+            .unwrap_or(
+                head.len()
+                    .max(text.chars().next().map_or(1, char::len_utf8)),
+            );
+        pieces.push(text[..end].trim());
+        text = text[end..].trim_start();
+    }
+    if !text.trim().is_empty() {
+        pieces.push(text.trim());
+    }
+    pieces
+}
+
+fn floor_char_boundary(text: &str, mut at: usize) -> usize {
+    while at > 0 && !text.is_char_boundary(at) {
+        at -= 1;
+    }
+    at
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::conversation::{Message, ProfileSignals, FORMAT_VERSION};
+
+    fn conversation(messages: Vec<(Role, String)>) -> Conversation {
+        let t0 = OffsetDateTime::UNIX_EPOCH + Duration::days(19_000);
+        Conversation {
+            format_version: FORMAT_VERSION,
+            id: "c".into(),
+            title: Some("T".into()),
+            created_at: Some(t0),
+            updated_at: Some(t0),
+            do_not_remember: false,
+            messages: messages
+                .into_iter()
+                .enumerate()
+                .map(|(i, (role, text))| Message {
+                    id: format!("m{i}"),
+                    role,
+                    text,
+                    created_at: Some(t0 + Duration::minutes(i as i64)),
+                })
+                .collect(),
+            profile_signals: ProfileSignals::default(),
+        }
+    }
+
+    fn sentence(i: usize) -> String {
+        format!("This is sentence number {i} about my garden and my bike. ")
+    }
+
+    #[test]
+    fn chunks_are_about_the_target_size_overlap_and_keep_provenance() {
+        let messages = (0..60)
+            .map(|i| {
+                let role = if i % 2 == 0 {
+                    Role::User
+                } else {
+                    Role::Assistant
+                };
+                (
+                    role,
+                    (0..12).map(|j| sentence(i * 100 + j)).collect::<String>(),
+                )
+            })
+            .collect();
+        let c = conversation(messages);
+        let now = c.created_at.unwrap() + Duration::days(1);
+        let chunks = chunk_conversation(&c, &ChunkOptions::default(), now);
+        assert!(chunks.len() > 2);
+        for (i, chunk) in chunks.iter().enumerate() {
+            assert!(chunk.tokens <= 2_000, "chunk {i}: {} tokens", chunk.tokens);
+            assert_eq!(
+                (chunk.index as usize, chunk.total as usize),
+                (i, chunks.len())
+            );
+            assert!(chunk.recent);
+            assert!(!chunk.message_ids.is_empty());
+        }
+        for pair in chunks.windows(2) {
+            let shared = pair[1].message_ids.first().unwrap();
+            assert!(
+                pair[0].message_ids.contains(shared),
+                "consecutive chunks overlap"
+            );
+        }
+        let every_user_message_is_somewhere = (0..60).step_by(2).all(|i| {
+            chunks
+                .iter()
+                .any(|ch| ch.message_ids.contains(&format!("m{i}")))
+        });
+        assert!(every_user_message_is_somewhere);
+    }
+
+    #[test]
+    fn assistant_prose_is_cut_to_context_and_the_persons_words_kept_whole() {
+        let long_reply = (0..200).map(sentence).collect::<String>();
+        let c = conversation(vec![
+            (
+                Role::User,
+                "I just moved to Lisbon with my partner Sam.".into(),
+            ),
+            (Role::Assistant, long_reply.clone()),
+        ]);
+        let chunks = chunk_conversation(&c, &ChunkOptions::default(), c.created_at.unwrap());
+        assert_eq!(chunks.len(), 1);
+        assert!(chunks[0]
+            .text
+            .contains("Person: I just moved to Lisbon with my partner Sam."));
+        assert!(chunks[0].text.len() < 500, "{}", chunks[0].text.len());
+    }
+
+    #[test]
+    fn a_long_message_is_split_at_sentence_ends() {
+        let pasted: String = (0..600).map(sentence).collect();
+        let c = conversation(vec![(Role::User, pasted)]);
+        let options = ChunkOptions {
+            max_message_chars: 1_000_000,
+            ..ChunkOptions::default()
+        };
+        let chunks = chunk_conversation(&c, &options, c.created_at.unwrap());
+        assert!(chunks.len() >= 4);
+        for chunk in &chunks {
+            assert!(
+                chunk.text.trim_end().ends_with('.'),
+                "{}",
+                &chunk.text[chunk.text.len() - 40..]
+            );
+        }
+    }
+
+    #[test]
+    fn do_not_remember_gives_no_chunks() {
+        let mut c = conversation(vec![(Role::User, "I live in Oslo.".into())]);
+        c.do_not_remember = true;
+        assert!(chunk_conversation(&c, &ChunkOptions::default(), c.created_at.unwrap()).is_empty());
+    }
+
+    #[test]
+    fn splitting_never_breaks_a_character() {
+        let text = "é".repeat(10_000);
+        for piece in split(&text, 1001) {
+            assert!(piece.len() <= 1001);
+        }
+        assert_eq!(cut("日本語のテキスト", 4), "日");
+    }
+}
