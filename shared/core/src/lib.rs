@@ -8,4 +8,5 @@ pub mod chunker;
 pub mod conversation;
 pub mod export;
 pub mod import_state;
+pub mod sampler;
 pub mod tokens;
