@@ -8,5 +8,7 @@ pub mod chunker;
 pub mod conversation;
 pub mod export;
 pub mod import_state;
+pub mod prompt;
 pub mod sampler;
+pub mod sections;
 pub mod tokens;
