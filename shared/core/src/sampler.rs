@@ -248,17 +248,16 @@ mod tests {
         assert!(sample.conversations[0].text.starts_with("## About c419 ("));
     }
 
+    fn ids(sample: Sample) -> Vec<String> {
+        sample.conversations.into_iter().map(|c| c.id).collect()
+    }
+
     #[test]
     fn short_conversations_are_used_only_when_no_long_one_exists() {
         let mut sampler = Sampler::new(SampleOptions::default(), now());
         sampler.offer(&conversation("short", 1, 50));
         sampler.offer(&conversation("long", 2, 50));
-        let ids: Vec<String> = sampler
-            .finish()
-            .conversations
-            .into_iter()
-            .map(|c| c.id)
-            .collect();
+        let ids = ids(sampler.finish());
         assert_eq!(ids, vec!["long"]);
 
         let mut sampler = Sampler::new(SampleOptions::default(), now());
@@ -275,12 +274,7 @@ mod tests {
         secret.do_not_remember = true;
         sampler.offer(&secret);
         sampler.offer(&conversation("open", 2, 10));
-        let ids: Vec<String> = sampler
-            .finish()
-            .conversations
-            .into_iter()
-            .map(|c| c.id)
-            .collect();
+        let ids = ids(sampler.finish());
         assert_eq!(ids, vec!["open"]);
     }
 
