@@ -1,6 +1,7 @@
 //! Helpers for SoulPrint's end-to-end tests.
 
 pub mod bombs;
+pub mod full_pass_budget;
 
 use std::io::Cursor;
 

@@ -23,6 +23,8 @@ pub struct Expected {
     pub memories: u64,
     pub do_not_remember: bool,
     pub needs_repair: bool,
+    /// A fact about the person planted in one of their messages: (message id, sentence).
+    pub planted: Option<(String, String)>,
 }
 
 pub struct Generated {
@@ -59,6 +61,8 @@ pub struct Shape {
     pub model_memory: bool,
     pub do_not_remember: bool,
     pub bad_unicode: bool,
+    /// A first-person fact to plant in the person's message in the middle of the conversation.
+    pub plant: Option<String>,
 }
 
 impl<'r> Builder<'r> {
@@ -299,6 +303,14 @@ impl<'r> Builder<'r> {
             question.push_str(&format!(" {LONE_SURROGATE} and {RAW_INVALID_UTF8}"));
             self.expected.needs_repair = true;
         }
+        let plant = shape
+            .plant
+            .as_ref()
+            .filter(|_| i == shape.exchanges.max(1) / 2);
+        if let Some(fact) = plant {
+            question.push(' ');
+            question.push_str(fact);
+        }
         let answer = Text::new(self.rng).answer(answer_len);
         let content = self.text(vec![json!(question)]);
 
@@ -338,6 +350,9 @@ impl<'r> Builder<'r> {
             self.visible(tip, "user", content)
         };
 
+        if let Some(fact) = plant {
+            self.expected.planted = Some((self.nodes[user].id.clone(), fact.clone()));
+        }
         let mut at = user;
         if (15..25).contains(&kind) {
             // A regeneration: the first answer is an abandoned sibling.

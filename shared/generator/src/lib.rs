@@ -89,6 +89,49 @@ pub struct Report {
     /// Conversations holding invalid Unicode that a reader must repair.
     pub needs_repair: u64,
     pub largest_conversation_bytes: u64,
+    /// Facts about the person planted in their own messages, one in about 20 conversations.
+    pub planted: Vec<PlantedFact>,
+}
+
+/// A first-person fact stated in one message: what fact extraction must get to see (unless
+/// the conversation is do-not-remember, when it must not).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PlantedFact {
+    pub conversation_id: String,
+    pub message_id: String,
+    pub fact: String,
+    pub do_not_remember: bool,
+}
+
+/// A first-person fact, different for each `n`.
+fn fact(rng: &mut Rng, n: usize) -> String {
+    const CITIES: &[&str] = &[
+        "Lisbon",
+        "Oslo",
+        "Kyoto",
+        "Porto Alegre",
+        "Tallinn",
+        "Accra",
+    ];
+    const JOBS: &[&str] = &["nurse", "data engineer", "carpenter", "teacher", "pilot"];
+    const PETS: &[&str] = &["a greyhound", "two cats", "a parrot", "a tortoise"];
+    match n % 4 {
+        0 => format!(
+            "By the way, I moved to {} in {}.",
+            CITIES[rng.usize(..CITIES.len())],
+            2000 + n % 25
+        ),
+        1 => format!(
+            "For context, I have worked as a {} for {} years.",
+            JOBS[rng.usize(..JOBS.len())],
+            2 + n % 30
+        ),
+        2 => format!(
+            "I have {} called Pixel number {n}.",
+            PETS[rng.usize(..PETS.len())]
+        ),
+        _ => format!("My sister's birthday is on the {}th of May.", 4 + n % 25),
+    }
 }
 
 const SHARD_SIZE: usize = 100;
@@ -122,6 +165,7 @@ pub fn generate<W: Write + Seek>(spec: &ExportSpec, out: W) -> io::Result<Report
             do_not_remember: rng.u8(..100) < 3,
             // The first conversation always, then about one in a thousand.
             bad_unicode: spec.invalid_unicode && (index == 0 || rng.u16(..1000) == 0),
+            plant: (!is_giant && (index == 2 || rng.u8(..20) == 0)).then(|| fact(&mut rng, index)),
         };
         giant_done |= is_giant;
         let generated = Builder::new(&mut rng, spec.vintage).build(&shape);
@@ -132,6 +176,14 @@ pub fn generate<W: Write + Seek>(spec: &ExportSpec, out: W) -> io::Result<Report
         report.custom_instructions += generated.expected.custom_instructions;
         report.memories += generated.expected.memories;
         report.needs_repair += u64::from(generated.expected.needs_repair);
+        if let Some((message_id, fact)) = &generated.expected.planted {
+            report.planted.push(PlantedFact {
+                conversation_id: generated.id.clone(),
+                message_id: message_id.clone(),
+                fact: fact.clone(),
+                do_not_remember: generated.expected.do_not_remember,
+            });
+        }
         report.largest_conversation_bytes =
             report.largest_conversation_bytes.max(bytes.len() as u64);
         // The second conversation and one in 200 after it also appear as an older, shorter
@@ -140,6 +192,7 @@ pub fn generate<W: Write + Seek>(spec: &ExportSpec, out: W) -> io::Result<Report
             let snapshot_shape = Shape {
                 exchanges: 1,
                 bad_unicode: false,
+                plant: None,
                 ..shape
             };
             let mut old = Builder::new(&mut rng, spec.vintage).build(&snapshot_shape);
