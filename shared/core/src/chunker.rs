@@ -18,7 +18,10 @@ pub struct ChunkOptions {
     pub overlap_tokens: usize,
     /// A message of the person's is cut after this many characters (pasted documents).
     pub max_message_chars: usize,
-    /// Of each assistant reply, only this many characters are kept, as context.
+    /// Of each assistant reply, only this many characters are kept, as context: about a
+    /// sentence, enough to know what the person's next words answer ("I'll take the second").
+    /// 300 → 160 took the 50 MB bench from 0.40 to 0.32 model tokens per export token with
+    /// every planted fact still reaching the model.
     pub assistant_context_chars: usize,
     /// Chunks whose messages are newer than this (before `now`) are marked recent.
     pub recent: Duration,
@@ -30,7 +33,7 @@ impl Default for ChunkOptions {
             target_tokens: 2_000,
             overlap_tokens: 200,
             max_message_chars: 5_000,
-            assistant_context_chars: 300,
+            assistant_context_chars: 160,
             recent: Duration::days(180),
         }
     }
