@@ -42,7 +42,7 @@ pub enum FullPassStatus {
 }
 
 /// The import's stages, with the progress each starts at and the words the person sees.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Stage {
     Starting,
     Downloading,
@@ -52,6 +52,19 @@ pub enum Stage {
 }
 
 impl Stage {
+    const ALL: [Stage; 5] = [
+        Stage::Starting,
+        Stage::Downloading,
+        Stage::Parsing,
+        Stage::GeneratingSoulprint,
+        Stage::Complete,
+    ];
+
+    /// The stage whose words these are.
+    fn from_words(words: &str) -> Option<Stage> {
+        Stage::ALL.into_iter().find(|s| s.words() == words)
+    }
+
     pub fn percent(self) -> u8 {
         match self {
             Stage::Starting | Stage::Downloading => 0,
@@ -105,6 +118,8 @@ pub enum TransitionError {
         STUCK_AFTER.whole_minutes()
     )]
     AlreadyProcessing { since: OffsetDateTime },
+    #[error("import {stale} was replaced by import {current}; its work is dropped")]
+    Superseded { stale: String, current: String },
     #[error("the import is {from}, so it cannot become {to}")]
     Import {
         from: ImportStatus,
@@ -149,7 +164,7 @@ impl ImportState {
         now: OffsetDateTime,
     ) -> Result<ImportState, TransitionError> {
         if let Some(p) = previous {
-            if p.status == ImportStatus::Processing && now - p.updated_at < STUCK_AFTER {
+            if p.status == ImportStatus::Processing && now - p.started_at < STUCK_AFTER {
                 return Err(TransitionError::AlreadyProcessing {
                     since: p.started_at,
                 });
@@ -173,18 +188,45 @@ impl ImportState {
         })
     }
 
-    /// Moves to `stage`; progress only ever goes up (a late or repeated update is a no-op).
-    pub fn advance(&mut self, stage: Stage, now: OffsetDateTime) {
-        if self.status != ImportStatus::Processing || stage.percent() < self.progress_percent {
-            return;
+    /// Moves to `stage`; stages and progress only ever go forward (a late or repeated update
+    /// is a no-op).
+    pub fn advance(
+        &mut self,
+        import_id: &str,
+        stage: Stage,
+        now: OffsetDateTime,
+    ) -> Result<(), TransitionError> {
+        self.check(import_id)?;
+        let current = Stage::from_words(&self.stage).unwrap_or(Stage::Starting);
+        if self.status != ImportStatus::Processing || stage <= current {
+            return Ok(());
         }
         self.progress_percent = stage.percent();
         self.stage = stage.words().to_owned();
         self.updated_at = now;
+        Ok(())
+    }
+
+    /// Refuses a change meant for another import: a worker of a replaced import must not
+    /// touch the one that replaced it.
+    fn check(&self, import_id: &str) -> Result<(), TransitionError> {
+        if self.import_id == import_id {
+            Ok(())
+        } else {
+            Err(TransitionError::Superseded {
+                stale: import_id.to_owned(),
+                current: self.import_id.clone(),
+            })
+        }
     }
 
     /// The soulprint is written: the person can chat.
-    pub fn quick_ready(&mut self, now: OffsetDateTime) -> Result<(), TransitionError> {
+    pub fn quick_ready(
+        &mut self,
+        import_id: &str,
+        now: OffsetDateTime,
+    ) -> Result<(), TransitionError> {
+        self.check(import_id)?;
         self.import_to(ImportStatus::QuickReady, &[ImportStatus::Processing])?;
         self.progress_percent = Stage::Complete.percent();
         self.stage = Stage::Complete.words().to_owned();
@@ -193,7 +235,13 @@ impl ImportState {
     }
 
     /// The import failed: `reason` is kept, cut to [`MAX_ERROR_CHARS`].
-    pub fn fail(&mut self, reason: &str, now: OffsetDateTime) -> Result<(), TransitionError> {
+    pub fn fail(
+        &mut self,
+        import_id: &str,
+        reason: &str,
+        now: OffsetDateTime,
+    ) -> Result<(), TransitionError> {
+        self.check(import_id)?;
         self.import_to(ImportStatus::Failed, &[ImportStatus::Processing])?;
         self.error = Some(reason.chars().take(MAX_ERROR_CHARS).collect());
         self.stage = "Failed".to_owned();
@@ -202,7 +250,12 @@ impl ImportState {
     }
 
     /// The full pass starts, first time or again after a failure.
-    pub fn start_full_pass(&mut self, now: OffsetDateTime) -> Result<(), TransitionError> {
+    pub fn start_full_pass(
+        &mut self,
+        import_id: &str,
+        now: OffsetDateTime,
+    ) -> Result<(), TransitionError> {
+        self.check(import_id)?;
         self.full_pass_to(
             FullPassStatus::Processing,
             &[FullPassStatus::None, FullPassStatus::Failed],
@@ -216,9 +269,16 @@ impl ImportState {
     }
 
     /// Chunks done of total; never goes back.
-    pub fn full_pass_progress(&mut self, done: u64, total: u64, now: OffsetDateTime) {
+    pub fn full_pass_progress(
+        &mut self,
+        import_id: &str,
+        done: u64,
+        total: u64,
+        now: OffsetDateTime,
+    ) -> Result<(), TransitionError> {
+        self.check(import_id)?;
         if self.full_pass.status != FullPassStatus::Processing {
-            return;
+            return Ok(());
         }
         self.full_pass.chunks_total = self.full_pass.chunks_total.max(total);
         self.full_pass.chunks_done = self
@@ -227,10 +287,16 @@ impl ImportState {
             .max(done)
             .min(self.full_pass.chunks_total);
         self.updated_at = now;
+        Ok(())
     }
 
     /// Memory is written: the import is complete.
-    pub fn complete_full_pass(&mut self, now: OffsetDateTime) -> Result<(), TransitionError> {
+    pub fn complete_full_pass(
+        &mut self,
+        import_id: &str,
+        now: OffsetDateTime,
+    ) -> Result<(), TransitionError> {
+        self.check(import_id)?;
         self.full_pass_to(FullPassStatus::Complete, &[FullPassStatus::Processing])?;
         self.status = ImportStatus::Complete;
         self.full_pass.chunks_done = self.full_pass.chunks_total;
@@ -241,9 +307,11 @@ impl ImportState {
     /// The full pass failed: the import stays quick_ready, chat keeps working.
     pub fn fail_full_pass(
         &mut self,
+        import_id: &str,
         reason: &str,
         now: OffsetDateTime,
     ) -> Result<(), TransitionError> {
+        self.check(import_id)?;
         self.full_pass_to(FullPassStatus::Failed, &[FullPassStatus::Processing])?;
         self.full_pass.error = Some(reason.chars().take(MAX_ERROR_CHARS).collect());
         self.updated_at = now;
@@ -302,7 +370,7 @@ mod tests {
 
     fn ready() -> ImportState {
         let mut s = ImportState::begin(None, "i1", t(0)).unwrap();
-        s.quick_ready(t(1)).unwrap();
+        s.quick_ready("i1", t(1)).unwrap();
         s
     }
 
@@ -321,14 +389,14 @@ mod tests {
     #[test]
     fn progress_never_goes_back() {
         let mut s = ImportState::begin(None, "i1", t(0)).unwrap();
-        s.advance(Stage::GeneratingSoulprint, t(1));
-        s.advance(Stage::Parsing, t(2)); // a late writer
+        s.advance("i1", Stage::GeneratingSoulprint, t(1)).unwrap();
+        s.advance("i1", Stage::Parsing, t(2)).unwrap(); // a late writer
         assert_eq!(
             (s.progress_percent, s.stage.as_str()),
             (50, "Generating soulprint")
         );
-        s.quick_ready(t(3)).unwrap();
-        s.advance(Stage::Parsing, t(4));
+        s.quick_ready("i1", t(3)).unwrap();
+        s.advance("i1", Stage::Parsing, t(4)).unwrap();
         assert_eq!(s.progress_percent, 100);
         assert_eq!(s.status, ImportStatus::QuickReady);
     }
@@ -336,41 +404,63 @@ mod tests {
     #[test]
     fn failure_keeps_the_first_500_characters_of_the_reason() {
         let mut s = ImportState::begin(None, "i1", t(0)).unwrap();
-        s.fail(&"x".repeat(2000), t(1)).unwrap();
+        s.fail("i1", &"x".repeat(2000), t(1)).unwrap();
         assert_eq!(s.status, ImportStatus::Failed);
         assert_eq!(s.error.as_ref().unwrap().len(), 500);
-        assert!(s.quick_ready(t(2)).is_err(), "a failed import stays failed");
+        assert!(
+            s.quick_ready("i1", t(2)).is_err(),
+            "a failed import stays failed"
+        );
     }
 
     #[test]
     fn a_failed_full_pass_leaves_the_import_quick_ready_and_can_be_retried() {
         let mut s = ready();
-        assert!(s.complete_full_pass(t(2)).is_err(), "not started");
-        s.start_full_pass(t(2)).unwrap();
-        s.full_pass_progress(3, 10, t(3));
-        s.full_pass_progress(2, 10, t(4)); // a redelivered batch reporting late
+        assert!(s.complete_full_pass("i1", t(2)).is_err(), "not started");
+        s.start_full_pass("i1", t(2)).unwrap();
+        s.full_pass_progress("i1", 3, 10, t(3)).unwrap();
+        s.full_pass_progress("i1", 2, 10, t(4)).unwrap(); // a redelivered batch reporting late
         assert_eq!(s.full_pass.chunks_done, 3);
         assert!(!s.full_pass_overdue(t(31)));
         assert!(s.full_pass_overdue(t(32)));
-        s.fail_full_pass("took longer than 30 minutes", t(32))
+        s.fail_full_pass("i1", "took longer than 30 minutes", t(32))
             .unwrap();
         assert_eq!(s.status, ImportStatus::QuickReady);
         assert_eq!(s.full_pass.status, FullPassStatus::Failed);
-        s.start_full_pass(t(40)).unwrap();
+        s.start_full_pass("i1", t(40)).unwrap();
         assert_eq!(
             (s.full_pass.chunks_done, s.full_pass.error.as_deref()),
             (0, None)
         );
-        s.full_pass_progress(10, 10, t(41));
-        s.complete_full_pass(t(42)).unwrap();
+        s.full_pass_progress("i1", 10, 10, t(41)).unwrap();
+        s.complete_full_pass("i1", t(42)).unwrap();
         assert_eq!(s.status, ImportStatus::Complete);
-        assert!(s.start_full_pass(t(43)).is_err(), "complete is final");
+        assert!(s.start_full_pass("i1", t(43)).is_err(), "complete is final");
+    }
+
+    #[test]
+    fn stages_never_go_back_and_a_replaced_import_is_left_alone() {
+        let first = ImportState::begin(None, "i1", t(0)).unwrap();
+        let mut s = ImportState::begin(Some(&first), "i2", t(16)).unwrap();
+        s.advance("i2", Stage::Downloading, t(17)).unwrap();
+        s.advance("i2", Stage::Starting, t(18)).unwrap();
+        assert_eq!(s.stage, "Downloading export");
+        let err = s.quick_ready("i1", t(19)).unwrap_err();
+        assert!(matches!(err, TransitionError::Superseded { .. }), "{err}");
+        assert_eq!(s.status, ImportStatus::Processing);
+    }
+
+    #[test]
+    fn stuck_is_measured_from_the_start_not_the_last_update() {
+        let mut s = ImportState::begin(None, "i1", t(0)).unwrap();
+        s.advance("i1", Stage::Parsing, t(14)).unwrap();
+        assert!(ImportState::begin(Some(&s), "i2", t(15)).is_ok());
     }
 
     #[test]
     fn the_full_pass_needs_a_quick_ready_import() {
         let mut s = ImportState::begin(None, "i1", t(0)).unwrap();
-        let err = s.start_full_pass(t(1)).unwrap_err();
+        let err = s.start_full_pass("i1", t(1)).unwrap_err();
         assert!(
             err.to_string().contains("the import is processing"),
             "{err}"
