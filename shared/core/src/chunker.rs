@@ -70,6 +70,8 @@ pub fn chunk_conversation(
     if conversation.do_not_remember {
         return Vec::new();
     }
+    // Sizes are in characters (a token is about four), so text in any script gets the same
+    // budget.
     let target = options.target_tokens * 4;
     let overlap = options.overlap_tokens * 4;
     let mut units: Vec<Unit> = Vec::new();
@@ -92,13 +94,13 @@ pub fn chunk_conversation(
     let mut current: Vec<usize> = Vec::new();
     let mut size = 0usize;
     for (i, unit) in units.iter().enumerate() {
-        let len = unit.text.len() + 1;
+        let len = chars(&unit.text) + 1;
         if size + len > target && current.iter().any(|&j| !is_overlap(&chunks, j)) {
             // Carry what fits beside the new unit, so no chunk outgrows the target.
             let room = overlap.min(target.saturating_sub(len));
             let carried = overlap_tail(&current, &units, room);
             chunks.push(std::mem::take(&mut current));
-            size = carried.iter().map(|&j| units[j].text.len() + 1).sum();
+            size = carried.iter().map(|&j| chars(&units[j].text) + 1).sum();
             current = carried;
         }
         current.push(i);
@@ -123,7 +125,12 @@ pub fn chunk_conversation(
                     message_ids.push(units[j].message_id.to_owned());
                 }
             }
-            let observed_at = members.iter().filter_map(|&j| units[j].at).max();
+            let observed_at = members
+                .iter()
+                .filter_map(|&j| units[j].at)
+                .max()
+                .or(conversation.updated_at)
+                .or(conversation.created_at);
             Chunk {
                 conversation_id: conversation.id.clone(),
                 title: conversation.title.clone(),
@@ -144,12 +151,12 @@ fn is_overlap(chunks: &[Vec<usize>], j: usize) -> bool {
     chunks.last().is_some_and(|last| last.contains(&j))
 }
 
-/// The last units of a chunk that fit in `overlap` bytes.
+/// The last units of a chunk that fit in `overlap` characters.
 fn overlap_tail(members: &[usize], units: &[Unit], overlap: usize) -> Vec<usize> {
     let mut size = 0;
     let mut tail = Vec::new();
     for &j in members.iter().rev() {
-        size += units[j].text.len() + 1;
+        size += chars(&units[j].text) + 1;
         if size > overlap {
             break;
         }
@@ -159,32 +166,43 @@ fn overlap_tail(members: &[usize], units: &[Unit], overlap: usize) -> Vec<usize>
     tail
 }
 
-/// At most `max` bytes of `text`, cut at a sentence or line end when one is near.
+fn chars(text: &str) -> usize {
+    text.chars().count()
+}
+
+/// The byte index just past the first `max` characters of `text` (its length if shorter).
+fn after_chars(text: &str, max: usize) -> usize {
+    text.char_indices().nth(max).map_or(text.len(), |(i, _)| i)
+}
+
+/// At most `max` characters of `text`, cut at a sentence or line end when one is near.
 fn cut(text: &str, max: usize) -> &str {
-    if text.len() <= max {
+    let end = after_chars(text, max);
+    if end == text.len() {
         return text;
     }
-    let head = &text[..floor_char_boundary(text, max)];
+    let head = &text[..end];
     match head.rfind(['.', '?', '!', '\n']) {
-        Some(end) if end >= max / 2 => &head[..=end],
+        Some(stop) if stop >= end / 2 => &head[..=stop],
         _ => head,
     }
 }
 
-/// `text` in pieces of at most `max` bytes, cut at sentence or line ends, else at spaces.
+/// `text` in pieces of at most `max` characters, cut at sentence or line ends, else at spaces.
 fn split(mut text: &str, max: usize) -> Vec<&str> {
     let mut pieces = Vec::new();
-    while text.len() > max {
-        let head = &text[..floor_char_boundary(text, max)];
+    loop {
+        let limit = after_chars(text, max);
+        if limit == text.len() {
+            break;
+        }
+        let head = &text[..limit];
         let end = head
             .rfind(['.', '?', '!', '\n'])
-            .filter(|&e| e >= max / 2)
+            .filter(|&e| e >= limit / 2)
             .map(|e| e + 1)
             .or_else(|| head.rfind(' ').filter(|&e| e > 0))
-            .unwrap_or(
-                head.len()
-                    .max(text.chars().next().map_or(1, char::len_utf8)),
-            );
+            .unwrap_or(limit);
         pieces.push(text[..end].trim());
         text = text[end..].trim_start();
     }
@@ -192,13 +210,6 @@ fn split(mut text: &str, max: usize) -> Vec<&str> {
         pieces.push(text.trim());
     }
     pieces
-}
-
-fn floor_char_boundary(text: &str, mut at: usize) -> usize {
-    while at > 0 && !text.is_char_boundary(at) {
-        at -= 1;
-    }
-    at
 }
 
 #[cfg(test)]
@@ -321,11 +332,37 @@ mod tests {
     }
 
     #[test]
-    fn splitting_never_breaks_a_character() {
+    fn sizes_are_in_characters_whatever_the_script() {
         let text = "é".repeat(10_000);
-        for piece in split(&text, 1001) {
-            assert!(piece.len() <= 1001);
+        let pieces = split(&text, 1001);
+        assert!(pieces.iter().all(|p| p.chars().count() <= 1001));
+        assert_eq!(pieces.concat().chars().count(), 10_000, "nothing lost");
+        assert_eq!(cut("日本語のテキスト", 4), "日本語の");
+        let japanese: String = (0..500)
+            .map(|i| format!("私は{i}番目の文を書きました。"))
+            .collect();
+        let c = conversation(vec![(Role::User, japanese)]);
+        let options = ChunkOptions {
+            max_message_chars: 1_000_000,
+            ..ChunkOptions::default()
+        };
+        let chunks = chunk_conversation(&c, &options, c.created_at.unwrap());
+        for chunk in &chunks {
+            assert!(
+                chunk.tokens <= 2_000 && chunk.tokens > 1_500,
+                "{}",
+                chunk.tokens
+            );
         }
-        assert_eq!(cut("日本語のテキスト", 4), "日");
+    }
+
+    #[test]
+    fn undated_messages_take_the_conversation_time() {
+        let mut c = conversation(vec![(Role::User, "I live in Oslo.".into())]);
+        c.messages[0].created_at = None;
+        let now = c.created_at.unwrap() + Duration::days(1);
+        let chunks = chunk_conversation(&c, &ChunkOptions::default(), now);
+        assert_eq!(chunks[0].observed_at, c.updated_at);
+        assert!(chunks[0].recent);
     }
 }
