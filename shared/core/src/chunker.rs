@@ -93,12 +93,27 @@ pub fn chunk_conversation(
     let mut chunks: Vec<Vec<usize>> = Vec::new();
     let mut current: Vec<usize> = Vec::new();
     let mut size = 0usize;
-    for (i, unit) in units.iter().enumerate() {
-        let len = chars(&unit.text) + 1;
+    let whole_units = units.len();
+    for i in 0..whole_units {
+        let len = chars(&units[i].text) + 1;
         if size + len > target && current.iter().any(|&j| !is_overlap(&chunks, j)) {
             // Carry what fits beside the new unit, so no chunk outgrows the target.
             let room = overlap.min(target.saturating_sub(len));
-            let carried = overlap_tail(&current, &units, room);
+            let mut carried = overlap_tail(&current, &units, room);
+            if carried.is_empty() {
+                // The last unit is too long to carry whole: carry its closing sentences.
+                if let Some(&last) = current.last() {
+                    if let Some(tail) = closing_sentences(&units[last].text, room) {
+                        let unit = Unit {
+                            text: format!("…{tail}"),
+                            message_id: units[last].message_id,
+                            at: units[last].at,
+                        };
+                        units.push(unit);
+                        carried.push(units.len() - 1);
+                    }
+                }
+            }
             chunks.push(std::mem::take(&mut current));
             size = carried.iter().map(|&j| chars(&units[j].text) + 1).sum();
             current = carried;
@@ -164,6 +179,20 @@ fn overlap_tail(members: &[usize], units: &[Unit], overlap: usize) -> Vec<usize>
     }
     tail.reverse();
     tail
+}
+
+/// The sentences that end `text`, at most `max` characters in all (none if even the last one
+/// is longer).
+fn closing_sentences(text: &str, max: usize) -> Option<&str> {
+    let total = chars(text);
+    if max < 2 || total <= max {
+        return None;
+    }
+    let start = after_chars(text, total - (max - 1));
+    let window = &text[start..];
+    let from = window.find(['.', '?', '!', '\n']).map(|e| e + 1)?;
+    let tail = window[from..].trim_start();
+    (!tail.is_empty()).then_some(tail)
 }
 
 fn chars(text: &str) -> usize {
@@ -321,6 +350,23 @@ mod tests {
                 "{}",
                 &chunk.text[chunk.text.len() - 40..]
             );
+        }
+    }
+
+    #[test]
+    fn after_a_long_message_the_next_chunk_still_overlaps() {
+        let long = |n: usize| (0..80).map(|j| sentence(n * 100 + j)).collect::<String>();
+        let c = conversation(vec![(Role::User, long(1)), (Role::User, long(2))]);
+        let chunks = chunk_conversation(&c, &ChunkOptions::default(), c.created_at.unwrap());
+        assert!(chunks.len() >= 2);
+        for pair in chunks.windows(2) {
+            let carried = pair[1].text.lines().next().unwrap().trim_start_matches('…');
+            assert!(carried.len() > 100, "{carried}");
+            assert!(
+                pair[0].text.ends_with(carried),
+                "the next chunk opens with this one's end"
+            );
+            assert!(pair[1].tokens <= 2_000);
         }
     }
 
