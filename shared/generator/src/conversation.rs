@@ -164,6 +164,14 @@ impl<'r> Builder<'r> {
         self.add(Some(parent), Some(msg))
     }
 
+    /// Adds an undated, hidden message before the conversation proper (system prompt, custom
+    /// instructions).
+    fn preamble(&mut self, parent: usize, role: &str, content: Value) -> usize {
+        let hidden = json!({"is_visually_hidden_from_conversation": true});
+        let msg = self.message(role, None, content, "all", hidden, None);
+        self.add(Some(parent), Some(msg))
+    }
+
     /// Adds a message that a reader must leave out.
     fn hidden(
         &mut self,
@@ -196,15 +204,7 @@ impl<'r> Builder<'r> {
         let mut tip = root;
         if self.vintage == Vintage::Full2025 {
             let content = self.text(vec![json!(format!("{DROPPED} system prompt"))]);
-            let msg = self.message(
-                "system",
-                None,
-                content,
-                "all",
-                json!({"is_visually_hidden_from_conversation": true}),
-                None,
-            );
-            tip = self.add(Some(tip), Some(msg));
+            tip = self.preamble(tip, "system", content);
         }
         if shape.custom_instructions {
             let content = json!({
@@ -212,15 +212,7 @@ impl<'r> Builder<'r> {
                 "user_profile": "The user provided the following information about themselves. This user profile is shown to you in all conversations they have.\nUser profile:\n```Preferred name: Sam\nRole: data engineer in Lisbon```",
                 "user_instructions": "The user provided the additional info about how they would like you to respond:\n```Be concise.```",
             });
-            let msg = self.message(
-                "user",
-                None,
-                content,
-                "all",
-                json!({"is_visually_hidden_from_conversation": true}),
-                None,
-            );
-            tip = self.add(Some(tip), Some(msg));
+            tip = self.preamble(tip, "user", content);
             self.expected.custom_instructions = 1;
         }
         if shape.model_memory {

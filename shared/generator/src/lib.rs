@@ -59,19 +59,6 @@ pub struct ExportSpec {
     pub invalid_unicode: bool,
 }
 
-impl ExportSpec {
-    pub fn new(target_bytes: u64) -> Self {
-        ExportSpec {
-            seed: 1,
-            target_bytes,
-            vintage: Vintage::Slim2026,
-            container: Container::Zip,
-            largest_conversation: None,
-            invalid_unicode: true,
-        }
-    }
-}
-
 /// What a correct reader must find in the generated export.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct Report {
