@@ -7,6 +7,7 @@
 //! tokens, so a fact stated across a boundary is seen whole once. Conversations the person asked
 //! ChatGPT not to remember give no chunks at all.
 
+use serde::{Deserialize, Serialize};
 use time::{Duration, OffsetDateTime};
 
 use crate::conversation::{Conversation, Role};
@@ -39,7 +40,7 @@ impl Default for ChunkOptions {
     }
 }
 
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Chunk {
     pub conversation_id: String,
     pub title: Option<String>,
@@ -51,14 +52,40 @@ pub struct Chunk {
     /// The messages whose words are in the chunk: the provenance of facts found in it.
     pub message_ids: Vec<String>,
     /// When the newest of those messages was written.
+    #[serde(with = "time::serde::rfc3339::option")]
     pub observed_at: Option<OffsetDateTime>,
     pub recent: bool,
+    /// Which message each part of `text` comes from, so a fact can name its own message.
+    pub parts: Vec<ChunkPart>,
+}
+
+/// A line of a chunk's text (`Person: …` or `Assistant: …`) and its message.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ChunkPart {
+    pub message_id: String,
+    pub person: bool,
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub at: Option<OffsetDateTime>,
+    /// Byte range in the chunk's text.
+    pub start: u32,
+    pub end: u32,
+}
+
+impl Chunk {
+    /// The parts holding the person's words, with their words (the `Person:` label off).
+    pub fn person_parts(&self) -> impl Iterator<Item = (&ChunkPart, &str)> {
+        self.parts.iter().filter(|p| p.person).map(|p| {
+            let line = &self.text[p.start as usize..p.end as usize];
+            (p, line.strip_prefix("Person: ").unwrap_or(line))
+        })
+    }
 }
 
 /// One message, reduced to what goes into chunks.
 struct Unit<'c> {
     text: String,
     message_id: &'c str,
+    person: bool,
     at: Option<OffsetDateTime>,
 }
 
@@ -84,6 +111,7 @@ pub fn chunk_conversation(
             units.push(Unit {
                 text: format!("{label}: {piece}"),
                 message_id: &m.id,
+                person: m.role == Role::User,
                 at: m.created_at,
             });
         }
@@ -107,6 +135,7 @@ pub fn chunk_conversation(
                         let unit = Unit {
                             text: format!("…{tail}"),
                             message_id: units[last].message_id,
+                            person: units[last].person,
                             at: units[last].at,
                         };
                         units.push(unit);
@@ -129,11 +158,22 @@ pub fn chunk_conversation(
         .into_iter()
         .enumerate()
         .map(|(index, members)| {
-            let text = members
-                .iter()
-                .map(|&j| units[j].text.as_str())
-                .collect::<Vec<_>>()
-                .join("\n");
+            let mut text = String::new();
+            let mut parts = Vec::with_capacity(members.len());
+            for &j in &members {
+                if !text.is_empty() {
+                    text.push('\n');
+                }
+                let u = &units[j];
+                parts.push(ChunkPart {
+                    message_id: u.message_id.to_owned(),
+                    person: u.person,
+                    at: u.at,
+                    start: text.len() as u32,
+                    end: (text.len() + u.text.len()) as u32,
+                });
+                text.push_str(&u.text);
+            }
             let mut message_ids: Vec<String> = Vec::new();
             for &j in &members {
                 if message_ids.last().map(String::as_str) != Some(units[j].message_id) {
@@ -156,6 +196,7 @@ pub fn chunk_conversation(
                 message_ids,
                 observed_at,
                 recent: observed_at.is_some_and(|t| now - t < options.recent),
+                parts,
             }
         })
         .collect()

@@ -88,6 +88,12 @@ impl Stage {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct FullPass {
     pub status: FullPassStatus,
+    /// Which run this is: 1 for the first, one more for each retry.
+    #[serde(default)]
+    pub attempt: u32,
+    /// The supervisor's token for the run, when one waits.
+    #[serde(default)]
+    pub task_token: Option<String>,
     pub chunks_done: u64,
     pub chunks_total: u64,
     pub error: Option<String>,
@@ -106,6 +112,9 @@ pub struct ImportState {
     pub started_at: OffsetDateTime,
     #[serde(with = "time::serde::rfc3339")]
     pub updated_at: OffsetDateTime,
+    /// Where the export is stored (a path under the user's blob prefix).
+    #[serde(default)]
+    pub export_path: String,
     pub full_pass: FullPass,
 }
 
@@ -178,8 +187,11 @@ impl ImportState {
             error: None,
             started_at: now,
             updated_at: now,
+            export_path: String::new(),
             full_pass: FullPass {
                 status: FullPassStatus::None,
+                attempt: 0,
+                task_token: None,
                 chunks_done: 0,
                 chunks_total: 0,
                 error: None,
@@ -204,6 +216,28 @@ impl ImportState {
         self.progress_percent = stage.percent();
         self.stage = stage.words().to_owned();
         self.updated_at = now;
+        Ok(())
+    }
+
+    /// Progress within the current stage (reading a large export takes a while): rises, never
+    /// past the next stage's start, never back.
+    pub fn progress(
+        &mut self,
+        import_id: &str,
+        percent: u8,
+        now: OffsetDateTime,
+    ) -> Result<(), TransitionError> {
+        self.check(import_id)?;
+        let current = Stage::from_words(&self.stage).unwrap_or(Stage::Starting);
+        let ceiling = Stage::ALL
+            .into_iter()
+            .find(|s| *s > current && s.percent() > current.percent())
+            .map_or(99, |s| s.percent() - 1);
+        let percent = percent.min(ceiling);
+        if self.status == ImportStatus::Processing && percent > self.progress_percent {
+            self.progress_percent = percent;
+            self.updated_at = now;
+        }
         Ok(())
     }
 
@@ -260,6 +294,7 @@ impl ImportState {
             FullPassStatus::Processing,
             &[FullPassStatus::None, FullPassStatus::Failed],
         )?;
+        self.full_pass.attempt += 1;
         self.full_pass.chunks_done = 0;
         self.full_pass.chunks_total = 0;
         self.full_pass.error = None;

@@ -1,14 +1,22 @@
 //! SoulPrint's domain crate.
 //!
 //! It holds what SoulPrint *is*, independent of where it runs: the normalised conversation
-//! format, the reading of ChatGPT exports into it, and (in later stages) the pipeline written
-//! against ports. It opens no files and names no SDK: callers hand it readers and writers.
+//! format, the reading of ChatGPT exports into it, the import's state machine, sampling,
+//! chunking, facts and their consolidation, the prompts, and the pipeline stages, written once
+//! against the [`ports`]. It opens no files and names no SDK: the adapters do that.
 
 pub mod chunker;
 pub mod conversation;
 pub mod export;
 pub mod import_state;
+pub mod jobs;
+pub mod memory;
+pub mod person_stats;
+pub mod ports;
+pub mod profile;
 pub mod prompt;
+pub mod prompts;
 pub mod sampler;
 pub mod sections;
+pub mod stages;
 pub mod tokens;

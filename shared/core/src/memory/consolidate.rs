@@ -1,0 +1,269 @@
+//! Raw facts → memory: near-duplicates merged with all their sources; where a newer fact on
+//! the same subject replaces an older one (a move, a new job), the newer is current and the
+//! older kept as history. Never a fact silently dropped.
+//!
+//! The result depends only on the set of facts, not on the order batches finished in, so an
+//! interrupted and resumed full pass remembers exactly what an uninterrupted one does.
+
+use std::collections::HashMap;
+
+use super::fact::{Fact, FactStatus, MemoryFact};
+use super::words::{content_words, same_fact};
+
+struct Cluster {
+    words: Vec<String>,
+    facts: Vec<Fact>,
+}
+
+pub fn consolidate(mut facts: Vec<Fact>) -> Vec<MemoryFact> {
+    facts.sort_by(|a, b| {
+        (a.source.observed_at, &a.source, a.category, &a.text).cmp(&(
+            b.source.observed_at,
+            &b.source,
+            b.category,
+            &b.text,
+        ))
+    });
+    facts.dedup();
+    let mut clusters: Vec<Cluster> = Vec::new();
+    // Content word → clusters holding it: candidates share at least one word.
+    let mut by_word: HashMap<String, Vec<usize>> = HashMap::new();
+    for fact in facts {
+        let words = content_words(&fact.text);
+        let mut candidates: Vec<usize> = words
+            .iter()
+            .filter_map(|w| by_word.get(w))
+            .flatten()
+            .copied()
+            .collect();
+        candidates.sort_unstable();
+        candidates.dedup();
+        let home = candidates.into_iter().find(|&i| {
+            let c = &clusters[i];
+            c.facts[0].category == fact.category && same_fact(&c.words, &words)
+        });
+        match home {
+            Some(i) => {
+                let c = &mut clusters[i];
+                // Compare later facts with the fullest wording.
+                if words.len() > c.words.len() {
+                    c.words = words.clone();
+                }
+                for w in words {
+                    let list = by_word.entry(w).or_default();
+                    if list.last() != Some(&i) {
+                        list.push(i);
+                    }
+                }
+                c.facts.push(fact);
+            }
+            None => {
+                let i = clusters.len();
+                for w in &words {
+                    by_word.entry(w.clone()).or_default().push(i);
+                }
+                clusters.push(Cluster {
+                    words,
+                    facts: vec![fact],
+                });
+            }
+        }
+    }
+
+    let mut memory: Vec<MemoryFact> = clusters.into_iter().map(into_memory).collect();
+    supersede(&mut memory);
+    memory.sort_by(|a, b| {
+        (a.category, a.status as u8)
+            .cmp(&(b.category, b.status as u8))
+            .then(b.last_observed().cmp(&a.last_observed()))
+            .then(a.id.cmp(&b.id))
+    });
+    memory
+}
+
+fn into_memory(c: Cluster) -> MemoryFact {
+    // The fullest wording speaks for the cluster; on a tie, the earliest (facts are sorted
+    // oldest first).
+    let mut spokesman = &c.facts[0];
+    let mut most = content_words(&spokesman.text).len();
+    for f in &c.facts[1..] {
+        let n = content_words(&f.text).len();
+        if n > most {
+            (spokesman, most) = (f, n);
+        }
+    }
+    let category = spokesman.category;
+    let text = spokesman.text.clone();
+    let subject = c.facts.iter().find_map(|f| f.subject);
+    let mut sources: Vec<_> = c.facts.into_iter().map(|f| f.source).collect();
+    sources.sort_by(|a, b| (a.observed_at, a).cmp(&(b.observed_at, b)));
+    sources.dedup();
+    MemoryFact {
+        id: fact_id(category.as_str(), &text),
+        category,
+        text,
+        subject,
+        status: FactStatus::Current,
+        superseded_by: None,
+        sources,
+    }
+}
+
+/// Per subject, the most recently stated fact is current; the others become its history.
+fn supersede(memory: &mut [MemoryFact]) {
+    let mut newest: HashMap<super::Subject, usize> = HashMap::new();
+    for (i, f) in memory.iter().enumerate() {
+        let Some(subject) = f.subject else { continue };
+        let entry = newest.entry(subject).or_insert(i);
+        let held = &memory[*entry];
+        if (f.last_observed(), &f.id) > (held.last_observed(), &held.id) {
+            *entry = i;
+        }
+    }
+    let winners: HashMap<super::Subject, String> = newest
+        .into_iter()
+        .map(|(s, i)| (s, memory[i].id.clone()))
+        .collect();
+    for f in memory.iter_mut() {
+        let Some(subject) = f.subject else { continue };
+        if winners[&subject] != f.id {
+            f.status = FactStatus::History;
+            f.superseded_by = Some(winners[&subject].clone());
+        }
+    }
+}
+
+/// A stable id: FNV-1a of the category and wording.
+fn fact_id(category: &str, text: &str) -> String {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in category.bytes().chain([0]).chain(text.bytes()) {
+        h ^= u64::from(b);
+        h = h.wrapping_mul(0x0100_0000_01b3);
+    }
+    format!("f{h:016x}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::memory::{Category, Origin, Source, Subject};
+    use time::macros::datetime;
+    use time::OffsetDateTime;
+
+    fn fact(text: &str, subject: Option<Subject>, conv: &str, at: OffsetDateTime) -> Fact {
+        Fact {
+            category: Category::Life,
+            text: text.into(),
+            subject,
+            source: Source {
+                origin: Origin::Conversation,
+                conversation_id: conv.into(),
+                message_ids: vec![format!("{conv}-m")],
+                observed_at: Some(at),
+            },
+        }
+    }
+
+    #[test]
+    fn restatements_merge_with_both_sources() {
+        let loc = Some(Subject::Location);
+        let memory = consolidate(vec![
+            fact(
+                "Lives in Berlin, Germany.",
+                loc,
+                "c2",
+                datetime!(2024-02-01 0:00 UTC),
+            ),
+            fact(
+                "I live in Berlin.",
+                loc,
+                "c1",
+                datetime!(2024-01-01 0:00 UTC),
+            ),
+        ]);
+        assert_eq!(memory.len(), 1);
+        assert_eq!(memory[0].text, "Lives in Berlin, Germany.");
+        let convs: Vec<_> = memory[0]
+            .sources
+            .iter()
+            .map(|s| s.conversation_id.as_str())
+            .collect();
+        assert_eq!(convs, ["c1", "c2"]);
+        assert_eq!(memory[0].status, FactStatus::Current);
+    }
+
+    #[test]
+    fn a_move_supersedes_the_old_home_which_stays_as_history() {
+        let loc = Some(Subject::Location);
+        let memory = consolidate(vec![
+            fact(
+                "I moved to Oslo in 2021.",
+                loc,
+                "c2",
+                datetime!(2024-06-01 0:00 UTC),
+            ),
+            fact(
+                "I live in Lisbon.",
+                loc,
+                "c1",
+                datetime!(2022-01-01 0:00 UTC),
+            ),
+            fact(
+                "I have two cats.",
+                None,
+                "c3",
+                datetime!(2020-01-01 0:00 UTC),
+            ),
+        ]);
+        assert_eq!(memory.len(), 3);
+        let oslo = memory.iter().find(|f| f.text.contains("Oslo")).unwrap();
+        let lisbon = memory.iter().find(|f| f.text.contains("Lisbon")).unwrap();
+        let cats = memory.iter().find(|f| f.text.contains("cats")).unwrap();
+        assert_eq!(oslo.status, FactStatus::Current);
+        assert_eq!(lisbon.status, FactStatus::History);
+        assert_eq!(lisbon.superseded_by.as_deref(), Some(oslo.id.as_str()));
+        assert_eq!(cats.status, FactStatus::Current);
+    }
+
+    #[test]
+    fn the_result_does_not_depend_on_the_order_facts_arrive_in() {
+        let loc = Some(Subject::Location);
+        let facts = vec![
+            fact(
+                "I live in Berlin.",
+                loc,
+                "c1",
+                datetime!(2024-01-01 0:00 UTC),
+            ),
+            fact(
+                "Lives in Berlin, Germany.",
+                loc,
+                "c2",
+                datetime!(2024-02-01 0:00 UTC),
+            ),
+            fact(
+                "I moved to Oslo in 2021.",
+                loc,
+                "c3",
+                datetime!(2023-06-01 0:00 UTC),
+            ),
+            fact(
+                "I have two cats.",
+                None,
+                "c4",
+                datetime!(2020-01-01 0:00 UTC),
+            ),
+            fact(
+                "I have two cats.",
+                None,
+                "c4",
+                datetime!(2020-01-01 0:00 UTC),
+            ),
+        ];
+        let forward = consolidate(facts.clone());
+        let mut reversed = facts;
+        reversed.reverse();
+        assert_eq!(forward, consolidate(reversed));
+        assert_eq!(forward.len(), 3, "{forward:#?}");
+    }
+}

@@ -1,0 +1,117 @@
+//! The MEMORY section: consolidated facts as markdown, under the seed's headings.
+
+use std::fmt::Write;
+
+use super::fact::{Category, FactStatus, MemoryFact};
+
+/// At most this many current facts a heading: MEMORY goes into every chat prompt. The rest
+/// stay in memory, where chat finds them by relevance.
+pub const MAX_PER_HEADING: usize = 25;
+
+/// What an empty heading says.
+pub const EMPTY: &str = "No data yet.";
+
+/// MEMORY from `facts` (as [`super::consolidate`] returns them). Each current fact shows when
+/// it was last said and how often; what it replaced follows it as history.
+pub fn render(facts: &[MemoryFact]) -> String {
+    let mut out = String::new();
+    for category in Category::ALL {
+        let _ = writeln!(out, "## {}", category.heading());
+        let mut current: Vec<&MemoryFact> = facts
+            .iter()
+            .filter(|f| f.category == category && f.status == FactStatus::Current)
+            .collect();
+        // Said most often first, then most recently.
+        current.sort_by(|a, b| {
+            b.sources
+                .len()
+                .cmp(&a.sources.len())
+                .then(b.last_observed().cmp(&a.last_observed()))
+                .then(a.id.cmp(&b.id))
+        });
+        if current.is_empty() {
+            let _ = writeln!(out, "{EMPTY}");
+        }
+        for f in current.iter().take(MAX_PER_HEADING) {
+            let _ = writeln!(out, "- {}{}", f.text, when(f));
+            for old in facts
+                .iter()
+                .filter(|h| h.superseded_by.as_deref() == Some(&f.id))
+            {
+                let _ = writeln!(out, "  - before: {}{}", old.text, when(old));
+            }
+        }
+        if current.len() > MAX_PER_HEADING {
+            let _ = writeln!(
+                out,
+                "- …and {} more, recalled when relevant",
+                current.len() - MAX_PER_HEADING
+            );
+        }
+        out.push('\n');
+    }
+    out.trim_end().to_owned() + "\n"
+}
+
+fn when(f: &MemoryFact) -> String {
+    let date = f.last_observed().map(|t| t.date().to_string());
+    match (date, f.sources.len()) {
+        (Some(d), 1) => format!(" ({d})"),
+        (Some(d), n) => format!(" ({d}; said {n} times)"),
+        (None, 1) => String::new(),
+        (None, n) => format!(" (said {n} times)"),
+    }
+}
+
+/// Whether a model's MEMORY is usable: every heading present, and not a placeholder.
+pub fn is_usable(markdown: &str) -> bool {
+    let lower = markdown.to_lowercase();
+    Category::ALL
+        .iter()
+        .all(|c| markdown.contains(&format!("## {}", c.heading())))
+        && !lower.contains("[insert")
+        && !lower.contains("lorem ipsum")
+        && !lower.contains("todo")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::memory::{consolidate, Fact, Origin, Source, Subject};
+    use time::macros::datetime;
+
+    #[test]
+    fn headings_history_and_empty_sections() {
+        let src = |c: &str, y: i32| Source {
+            origin: Origin::Conversation,
+            conversation_id: c.into(),
+            message_ids: vec!["m".into()],
+            observed_at: Some(datetime!(2020-01-01 0:00 UTC).replace_year(y).unwrap()),
+        };
+        let facts = consolidate(vec![
+            Fact {
+                category: Category::Life,
+                text: "I live in Lisbon.".into(),
+                subject: Some(Subject::Location),
+                source: src("a", 2021),
+            },
+            Fact {
+                category: Category::Life,
+                text: "I moved to Oslo.".into(),
+                subject: Some(Subject::Location),
+                source: src("b", 2023),
+            },
+            Fact {
+                category: Category::Preference,
+                text: "I prefer tea.".into(),
+                subject: None,
+                source: src("c", 2022),
+            },
+        ]);
+        let md = render(&facts);
+        assert!(is_usable(&md), "{md}");
+        assert!(md.contains("## Life & Circumstances\n- I moved to Oslo. (2023-01-01)\n  - before: I live in Lisbon. (2021-01-01)\n"), "{md}");
+        assert!(md.contains("## Projects\nNo data yet.\n"), "{md}");
+        assert!(md.contains("## Preferences\n- I prefer tea."), "{md}");
+    }
+}

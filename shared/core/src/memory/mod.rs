@@ -1,0 +1,12 @@
+//! What SoulPrint remembers about a person: facts with their sources, consolidated, and the
+//! MEMORY section written from them.
+
+pub mod consolidate;
+pub mod fact;
+pub mod markdown;
+pub mod seed;
+pub mod statements;
+pub mod words;
+
+pub use consolidate::consolidate;
+pub use fact::{Category, Fact, FactStatus, MemoryFact, Origin, Source, Subject};

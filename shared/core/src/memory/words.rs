@@ -1,0 +1,179 @@
+//! When two facts say the same thing: "I live in Berlin" and "Lives in Berlin, Germany".
+//!
+//! Facts are compared by their content words (lower-cased, crudely stemmed, function words
+//! dropped): one fact's words nearly all among the other's, and the same numbers, is the same
+//! fact told twice. Numbers must agree, so that "Pixel number 2" and "Pixel number 3" stay two.
+
+/// The content words of `text`, stemmed, sorted, without repeats.
+pub fn content_words(text: &str) -> Vec<String> {
+    let mut words: Vec<String> = text
+        .split(|c: char| !(c.is_alphanumeric() || c == '\''))
+        .filter_map(|w| {
+            let w = w.trim_matches('\'').to_lowercase();
+            let w = w.strip_suffix("'s").unwrap_or(&w).to_owned();
+            (!w.is_empty() && !STOP.contains(&w.as_str())).then(|| stem(&w))
+        })
+        .collect();
+    words.sort();
+    words.dedup();
+    words
+}
+
+/// Whether facts with these content words are the same fact.
+pub fn same_fact(a: &[String], b: &[String]) -> bool {
+    let (small, large) = if a.len() <= b.len() { (a, b) } else { (b, a) };
+    if small.is_empty() {
+        return false;
+    }
+    let numbers = |w: &[String]| -> Vec<String> {
+        w.iter()
+            .filter(|x| x.chars().any(|c| c.is_ascii_digit()))
+            .cloned()
+            .collect()
+    };
+    let (ns, nl) = (numbers(small), numbers(large));
+    // A number the other lacks is a different fact, unless one fact has no numbers at all.
+    if !ns.is_empty() && ns != nl {
+        return false;
+    }
+    let shared = small
+        .iter()
+        .filter(|w| large.binary_search(w).is_ok())
+        .count();
+    // Short facts must match whole; longer ones may differ in a word in five.
+    shared * 5 >= small.len() * 4 && (shared >= 2 || small.len() == shared)
+}
+
+fn stem(w: &str) -> String {
+    if w.chars().any(|c| c.is_ascii_digit()) {
+        return w.to_owned();
+    }
+    let mut s = w;
+    if s.chars().count() > 4 {
+        for suffix in ["ing", "ied", "ed", "es", "s"] {
+            if let Some(rest) = s.strip_suffix(suffix) {
+                if !rest.ends_with('s') || suffix != "s" {
+                    s = rest;
+                    break;
+                }
+            }
+        }
+    }
+    if s.chars().count() > 3 {
+        s = s.strip_suffix('e').unwrap_or(s);
+    }
+    s.to_owned()
+}
+
+const STOP: &[&str] = &[
+    "a",
+    "about",
+    "actually",
+    "also",
+    "am",
+    "an",
+    "and",
+    "are",
+    "as",
+    "at",
+    "be",
+    "been",
+    "being",
+    "btw",
+    "but",
+    "by",
+    "context",
+    "currently",
+    "did",
+    "do",
+    "does",
+    "fyi",
+    "for",
+    "from",
+    "had",
+    "has",
+    "have",
+    "he",
+    "her",
+    "his",
+    "i",
+    "i'd",
+    "i'll",
+    "i'm",
+    "i've",
+    "im",
+    "in",
+    "is",
+    "it",
+    "its",
+    "ive",
+    "just",
+    "me",
+    "mine",
+    "my",
+    "now",
+    "of",
+    "on",
+    "or",
+    "our",
+    "person",
+    "really",
+    "she",
+    "so",
+    "that",
+    "the",
+    "their",
+    "them",
+    "these",
+    "they",
+    "this",
+    "those",
+    "to",
+    "too",
+    "user",
+    "very",
+    "was",
+    "way",
+    "we",
+    "were",
+    "with",
+    "you",
+    "your",
+];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn same(a: &str, b: &str) -> bool {
+        same_fact(&content_words(a), &content_words(b))
+    }
+
+    #[test]
+    fn restatements_are_the_same_fact() {
+        assert!(same("I live in Berlin", "Lives in Berlin, Germany"));
+        assert!(same(
+            "By the way, I moved to Lisbon in 2003.",
+            "I moved to Lisbon in 2003"
+        ));
+        assert!(same("I love hiking", "Loves hiking."));
+    }
+
+    #[test]
+    fn different_places_numbers_and_objects_are_not() {
+        assert!(!same(
+            "I moved to Lisbon in 2003.",
+            "I moved to Oslo in 2003."
+        ));
+        assert!(!same(
+            "I moved to Lisbon in 2003.",
+            "I moved to Lisbon in 2011."
+        ));
+        assert!(!same(
+            "I have a greyhound called Pixel number 2.",
+            "I have a greyhound called Pixel number 3."
+        ));
+        assert!(!same("I love hiking", "I love cooking"));
+        assert!(!same("", "anything"));
+    }
+}

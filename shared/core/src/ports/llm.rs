@@ -1,0 +1,114 @@
+//! The model, as typed requests. Each adapter (an OpenAI-compatible server, Bedrock, the
+//! offline reader, a test's scripted double) turns them into its own calls and reports what
+//! they cost. The prompts themselves are the domain's ([`crate::prompts`]), so that every
+//! model is asked the same thing.
+
+use async_trait::async_trait;
+use serde::{Deserialize, Serialize};
+
+use crate::chunker::Chunk;
+use crate::conversation::ProfileSignals;
+use crate::memory::{Category, MemoryFact, Subject};
+use crate::person_stats::PersonStats;
+use crate::sampler::Sampled;
+use crate::sections::Sections;
+
+/// Tokens and money spent.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
+pub struct Usage {
+    pub calls: u64,
+    pub input_tokens: u64,
+    pub output_tokens: u64,
+    pub cost_usd: f64,
+}
+
+impl Usage {
+    pub fn add(&mut self, other: &Usage) {
+        self.calls += other.calls;
+        self.input_tokens += other.input_tokens;
+        self.output_tokens += other.output_tokens;
+        self.cost_usd += other.cost_usd;
+    }
+}
+
+/// What a call gave and what it cost.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Reply<T> {
+    pub value: T,
+    pub usage: Usage,
+}
+
+/// Who answers: shown to the person beside everything the model wrote.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ModelInfo {
+    /// "offline (no model)", "qwen2.5:7b at http://127.0.0.1:11434/v1", …
+    pub label: String,
+    /// No model at all: every field is derived from the export by rules, with its evidence.
+    pub offline: bool,
+}
+
+/// The quick pass (and, with `memory_md`, the regeneration after the full pass): the five
+/// sections from a sample of the person's conversations.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ProfileRequest {
+    pub sample: Vec<Sampled>,
+    /// What ChatGPT already knew: custom instructions, its own memory.
+    pub signals: ProfileSignals,
+    pub stats: PersonStats,
+    pub memory_md: Option<String>,
+}
+
+/// Facts about the person in one chunk of a conversation.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FactRequest {
+    pub chunk: Chunk,
+}
+
+/// One fact as a model reports it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ExtractedFact {
+    pub category: Category,
+    /// The fact, in a short sentence about the person.
+    pub text: String,
+    #[serde(default)]
+    pub subject: Option<Subject>,
+    /// The person's own words it rests on (used to find the message it came from).
+    #[serde(default)]
+    pub evidence: Option<String>,
+}
+
+/// The MEMORY section from consolidated facts.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MemoryRequest {
+    pub facts: Vec<MemoryFact>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum LlmError {
+    /// Worth retrying: the server is down, overloaded or throttling.
+    #[error("the model is unavailable: {0}")]
+    Unavailable(String),
+    /// The answer was unusable, even after one repair attempt.
+    #[error("the model's answer was unusable: {0}")]
+    InvalidOutput(String),
+    /// The request itself was refused (too long, bad credentials): retrying will not help.
+    #[error("the model refused the request: {0}")]
+    Refused(String),
+}
+
+impl LlmError {
+    pub fn is_retryable(&self) -> bool {
+        matches!(self, LlmError::Unavailable(_))
+    }
+}
+
+#[async_trait]
+pub trait Llm: Send + Sync {
+    fn info(&self) -> ModelInfo;
+    async fn profile(&self, request: &ProfileRequest) -> Result<Reply<Sections>, LlmError>;
+    async fn extract_facts(
+        &self,
+        request: &FactRequest,
+    ) -> Result<Reply<Vec<ExtractedFact>>, LlmError>;
+    async fn write_memory(&self, request: &MemoryRequest) -> Result<Reply<String>, LlmError>;
+}

@@ -1,0 +1,88 @@
+//! The ports: what the stages need from the world, as traits the adapters implement.
+//!
+//! Two worlds implement them: local (a directory, SQLite, tables as queues, a model on the
+//! machine or none) and AWS (S3, DynamoDB, SQS, Bedrock, Step Functions). The stages see only
+//! these traits, and every operation names the user whose data it touches: no call reaches
+//! across users.
+
+pub mod blobs;
+pub mod clock;
+pub mod llm;
+pub mod queue;
+pub mod store;
+pub mod supervisor;
+
+use std::fmt;
+use std::sync::Arc;
+
+use serde::{Deserialize, Serialize};
+
+pub use blobs::{BlobError, BlobKey, Blobs, Scratch};
+pub use clock::{Clock, SystemClock};
+pub use llm::{Llm, LlmError, Usage};
+pub use queue::{Delivery, Queue, QueueError, QueueName};
+pub use store::{Store, StoreError};
+pub use supervisor::{Supervisor, SupervisorError};
+
+/// Whose data a call touches. Checked once, where it enters (a CLI's local user, a JWT's
+/// `sub`): letters, digits, `-`, `_`, `.`, `@`, `|`, at most 128 bytes, so that it can be
+/// part of a key or a path.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct UserId(String);
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0:?} is not a user id (1–128 of letters, digits, '-', '_', '.', '@', '|')")]
+pub struct BadUserId(String);
+
+impl UserId {
+    pub fn new(id: impl Into<String>) -> Result<Self, BadUserId> {
+        let id = id.into();
+        let ok = !id.is_empty()
+            && id.len() <= 128
+            && id != "."
+            && id != ".."
+            && id
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"-_.@|".contains(&b));
+        if ok {
+            Ok(UserId(id))
+        } else {
+            Err(BadUserId(id))
+        }
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl TryFrom<String> for UserId {
+    type Error = BadUserId;
+    fn try_from(value: String) -> Result<Self, Self::Error> {
+        UserId::new(value)
+    }
+}
+
+impl From<UserId> for String {
+    fn from(value: UserId) -> Self {
+        value.0
+    }
+}
+
+impl fmt::Display for UserId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// Everything a stage acts through. Built once by an entry point.
+#[derive(Clone)]
+pub struct Ports {
+    pub blobs: Arc<dyn Blobs>,
+    pub queue: Arc<dyn Queue>,
+    pub store: Arc<dyn Store>,
+    pub llm: Arc<dyn Llm>,
+    pub supervisor: Arc<dyn Supervisor>,
+    pub clock: Arc<dyn Clock>,
+}

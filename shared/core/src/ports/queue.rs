@@ -1,0 +1,95 @@
+//! Durable queues of jobs. Delivery is at least once: a message that is received and not
+//! acknowledged before its visibility timeout comes back, so every handler is idempotent.
+
+use std::fmt;
+use std::time::Duration;
+
+use async_trait::async_trait;
+
+use crate::jobs::Job;
+
+/// The pipeline's queues, one per kind of worker (as on AWS).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum QueueName {
+    Imports,
+    FullPass,
+    Facts,
+    Finalize,
+}
+
+impl QueueName {
+    pub const ALL: [QueueName; 4] = [
+        QueueName::Imports,
+        QueueName::FullPass,
+        QueueName::Facts,
+        QueueName::Finalize,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            QueueName::Imports => "imports",
+            QueueName::FullPass => "full-pass",
+            QueueName::Facts => "facts",
+            QueueName::Finalize => "finalize",
+        }
+    }
+
+    /// How long a received message stays hidden: longer than its handler may take, short
+    /// enough that a crashed worker's message returns soon.
+    pub fn visibility(self) -> Duration {
+        match self {
+            QueueName::Imports => Duration::from_secs(15 * 60),
+            QueueName::FullPass => Duration::from_secs(10 * 60),
+            QueueName::Facts => Duration::from_secs(5 * 60),
+            QueueName::Finalize => Duration::from_secs(10 * 60),
+        }
+    }
+}
+
+impl fmt::Display for QueueName {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A received message.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Delivery {
+    pub job: Job,
+    /// Names this receipt of the message: acknowledging it with a stale receipt does nothing.
+    pub receipt: String,
+    /// 1 the first time; more when redelivered.
+    pub receive_count: u32,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum QueueError {
+    #[error("queue {queue} failed: {reason}")]
+    Unavailable { queue: QueueName, reason: String },
+    #[error("a message on queue {queue} is not a job: {reason}")]
+    Malformed { queue: QueueName, reason: String },
+}
+
+#[async_trait]
+pub trait Queue: Send + Sync {
+    /// Sends the jobs (in batches where the service has them).
+    async fn send(&self, queue: QueueName, jobs: &[Job]) -> Result<(), QueueError>;
+    /// Up to `max` visible messages, hidden for `visibility` from now.
+    async fn receive(
+        &self,
+        queue: QueueName,
+        max: usize,
+        visibility: Duration,
+    ) -> Result<Vec<Delivery>, QueueError>;
+    /// Done with: the message is gone.
+    async fn ack(&self, queue: QueueName, receipt: &str) -> Result<(), QueueError>;
+    /// Still working: hidden for `visibility` more from now.
+    async fn extend(
+        &self,
+        queue: QueueName,
+        receipt: &str,
+        visibility: Duration,
+    ) -> Result<(), QueueError>;
+    /// Messages waiting or in flight on `queue`.
+    async fn depth(&self, queue: QueueName) -> Result<u64, QueueError>;
+}

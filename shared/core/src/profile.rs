@@ -1,0 +1,51 @@
+//! The person's profile: the five sections, the rendered soulprint, MEMORY.
+
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+
+use crate::prompt::{self, PromptInput, PromptVersion};
+use crate::sections::Sections;
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Profile {
+    /// The import that wrote it.
+    pub import_id: String,
+    pub sections: Sections,
+    /// The MEMORY section, once the full pass has written it.
+    pub memory_md: Option<String>,
+    /// The system prompt chat starts from, rendered from the sections and MEMORY.
+    pub soulprint_text: String,
+    /// Who wrote the sections ("offline (no model)", a model's name).
+    pub written_by: String,
+    /// What went less than well (a model answer repaired, a section kept from the quick pass).
+    #[serde(default)]
+    pub notes: Vec<String>,
+    #[serde(with = "time::serde::rfc3339")]
+    pub updated_at: OffsetDateTime,
+}
+
+impl Profile {
+    pub fn ai_name(&self) -> &str {
+        &self.sections.identity.ai_name
+    }
+
+    pub fn archetype(&self) -> &str {
+        &self.sections.identity.archetype
+    }
+
+    /// Renders `soulprint_text` from the sections and MEMORY (deterministic: the same
+    /// profile at the same minute gives the same text).
+    pub fn render(&mut self, now: OffsetDateTime) {
+        self.soulprint_text = prompt::build(
+            PromptVersion::default(),
+            &PromptInput {
+                sections: &self.sections,
+                memory_md: self.memory_md.as_deref(),
+                learned_facts: &[],
+                context: &[],
+                web: &[],
+                now,
+            },
+        );
+    }
+}

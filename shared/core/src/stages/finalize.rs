@@ -1,0 +1,164 @@
+//! The end of the full pass: consolidate, write MEMORY, write the sections again with it.
+
+use tracing::{info, info_span, warn, Instrument};
+
+use super::facts::current;
+use super::import::gather;
+use super::quick_pass::quick_pass;
+use super::{blocking, import_blob, update_state, with_retries, StageError, CONVERSATIONS_BLOB};
+use crate::memory::{consolidate, markdown};
+use crate::ports::llm::{MemoryRequest, Usage};
+use crate::ports::store::{Claim, ImportUsage, RunId};
+use crate::ports::{Ports, UserId};
+use crate::sampler::SampleOptions;
+
+/// The regeneration reads up to this many conversations (the seed's v2).
+const REGENERATION_CONVERSATIONS: usize = 200;
+
+pub(crate) async fn run(ports: &Ports, user: &UserId, run: &RunId) -> Result<(), StageError> {
+    let span =
+        info_span!("finalize", user = %user, import_id = %run.import_id, attempt = run.attempt);
+    async {
+        if !current(ports, user, run).await? {
+            return Ok(());
+        }
+        let key = format!("finalize/{}/{}", run.import_id, run.attempt);
+        let now = ports.clock.now();
+        let visibility = crate::ports::QueueName::Finalize.visibility();
+        match ports.store.claim(user, &key, now, now + visibility).await? {
+            Claim::Completed => return Ok(()),
+            Claim::InProgress => return Err(StageError::Contention),
+            Claim::Acquired => {}
+        }
+        match finalize(ports, user, run).await {
+            Ok(()) => {
+                let keep = ports.clock.now() + time::Duration::days(7);
+                ports.store.complete_claim(user, &key, keep).await?;
+                Ok(())
+            }
+            Err(e) => {
+                ports.store.release_claim(user, &key).await?;
+                Err(e)
+            }
+        }
+    }
+    .instrument(span)
+    .await
+}
+
+async fn finalize(ports: &Ports, user: &UserId, run: &RunId) -> Result<(), StageError> {
+    let started = std::time::Instant::now();
+    let import_id = run.import_id.as_str();
+    let raw = ports.store.run_facts(user, run).await?;
+    let raw_count = raw.len();
+    let memory = blocking(move || Ok(consolidate(raw))).await?;
+    ports.store.replace_memory(user, &memory).await?;
+
+    let (memory_md, memory_usage) = write_memory(ports, &memory).await;
+    let mut profile = ports
+        .store
+        .profile(user)
+        .await?
+        .ok_or_else(|| StageError::Corrupt("the quick pass left no profile".into()))?;
+
+    // The sections again, with MEMORY and a wider sample; the quick pass's stay if this fails.
+    let conversations = import_blob(user, import_id, CONVERSATIONS_BLOB)?;
+    let file = ports.blobs.open(&conversations).await?;
+    let now = ports.clock.now();
+    let options = SampleOptions {
+        max_conversations: REGENERATION_CONVERSATIONS,
+        ..SampleOptions::default()
+    };
+    let gathered = blocking(move || gather(file, options, now)).await?;
+    let mut regen_usage = Usage::default();
+    match quick_pass(ports, user, import_id, gathered, Some(memory_md.clone())).await {
+        Ok((regenerated, usage, true)) => {
+            regen_usage = usage;
+            profile.sections = regenerated.sections;
+            profile.written_by = regenerated.written_by;
+        }
+        Ok((regenerated, usage, false)) => {
+            regen_usage = usage;
+            profile.notes.push(format!(
+                "The sections from the quick pass were kept: writing them again with MEMORY \
+                 went wrong ({})",
+                regenerated.notes.join(" ")
+            ));
+        }
+        Err(e) => {
+            warn!(error = %e, "regenerating the sections failed; the quick pass's stay");
+            profile.notes.push(format!(
+                "The sections from the quick pass were kept: writing them again with MEMORY \
+                 failed ({e})"
+            ));
+        }
+    }
+    profile.memory_md = Some(memory_md);
+    profile.updated_at = ports.clock.now();
+    profile.render(profile.updated_at);
+    ports.store.put_profile(user, &profile).await?;
+
+    let mut spent = memory_usage;
+    spent.add(&regen_usage);
+    ports
+        .store
+        .add_usage(
+            user,
+            import_id,
+            &ImportUsage {
+                memory: spent,
+                cost_usd: spent.cost_usd,
+                ..ImportUsage::default()
+            },
+        )
+        .await?;
+    let now = ports.clock.now();
+    let state = update_state(ports, user, |s| s.complete_full_pass(import_id, now)).await?;
+    if let Some(token) = &state.full_pass.task_token {
+        let output = serde_json::json!({"import_id": import_id, "facts": memory.len()});
+        ports.supervisor.succeed(token, &output).await?;
+    }
+    info!(
+        raw_facts = raw_count,
+        facts = memory.len(),
+        seconds = started.elapsed().as_secs_f64(),
+        "full pass complete"
+    );
+    Ok(())
+}
+
+/// MEMORY from the model, checked (every heading, no placeholder; tried three times), else
+/// written from the facts by the template. Without a model, the template.
+async fn write_memory(ports: &Ports, memory: &[crate::memory::MemoryFact]) -> (String, Usage) {
+    let template = markdown::render(memory);
+    if ports.llm.info().offline {
+        return (template, Usage::default());
+    }
+    let request = MemoryRequest {
+        facts: memory
+            .iter()
+            .take(markdown::MAX_PER_HEADING * 12)
+            .cloned()
+            .collect(),
+    };
+    let mut usage = Usage::default();
+    for attempt in 1..=3 {
+        match with_retries(|| ports.llm.write_memory(&request)).await {
+            Ok(reply) => {
+                usage.add(&reply.usage);
+                if markdown::is_usable(&reply.value) {
+                    return (reply.value, usage);
+                }
+                warn!(
+                    attempt,
+                    "the model's MEMORY lacks a heading or is a placeholder"
+                );
+            }
+            Err(e) => {
+                warn!(attempt, error = %e, "the model could not write MEMORY");
+                break;
+            }
+        }
+    }
+    (template, usage)
+}

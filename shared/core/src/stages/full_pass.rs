@@ -1,0 +1,193 @@
+//! The full pass's plan: every conversation chunked, the chunks stored in batches, one job
+//! per batch. The facts the export already held (custom instructions, ChatGPT's memory) are
+//! recorded at once as batch 0.
+
+use std::io::{BufRead, BufReader};
+use std::time::Duration;
+
+use tracing::{info, info_span, Instrument};
+
+use super::{blocking, import_blob, update_state, StageError, CONVERSATIONS_BLOB};
+use crate::chunker::{chunk_conversation, Chunk, ChunkOptions};
+use crate::conversation::from_json_line;
+use crate::import_state::FullPassStatus;
+use crate::jobs::Job;
+use crate::memory::seed::seed_facts;
+use crate::memory::Fact;
+use crate::ports::store::{BatchOutcome, Claim, RunId, RunPlan};
+use crate::ports::{BlobKey, Ports, UserId};
+
+/// Chunks a batch: one job's work, a few minutes of model time at most.
+pub const BATCH_CHUNKS: usize = 8;
+/// Jobs sent per call (SQS takes ten at a time).
+const SEND_GROUP: usize = 10;
+
+pub(crate) fn batch_blob(user: &UserId, run: &RunId, batch: u32) -> Result<BlobKey, StageError> {
+    Ok(import_blob(
+        user,
+        &run.import_id,
+        &format!("full-pass-{}/batch-{batch:06}.json", run.attempt),
+    )?)
+}
+
+pub(crate) async fn run(ports: &Ports, user: &UserId, import_id: &str) -> Result<(), StageError> {
+    let span = info_span!("full_pass", user = %user, import_id);
+    async {
+        let Some(state) = ports.store.import_state(user).await? else {
+            return Ok(());
+        };
+        let state = state.value;
+        if state.import_id != import_id || state.full_pass.status != FullPassStatus::Processing {
+            return Ok(());
+        }
+        let run = RunId {
+            import_id: import_id.to_owned(),
+            attempt: state.full_pass.attempt,
+        };
+        let key = format!("plan/{import_id}/{}", run.attempt);
+        let now = ports.clock.now();
+        let visibility = crate::ports::QueueName::FullPass.visibility();
+        match ports.store.claim(user, &key, now, now + visibility).await? {
+            Claim::Completed => return Ok(()),
+            Claim::InProgress => return Err(StageError::Contention),
+            Claim::Acquired => {}
+        }
+        match plan(ports, user, &run, state.full_pass.task_token.as_deref()).await {
+            Ok(()) => {
+                let keep = ports.clock.now() + time::Duration::days(7);
+                ports.store.complete_claim(user, &key, keep).await?;
+                Ok(())
+            }
+            Err(e) => {
+                ports.store.release_claim(user, &key).await?;
+                Err(e)
+            }
+        }
+    }
+    .instrument(span)
+    .await
+}
+
+async fn plan(
+    ports: &Ports,
+    user: &UserId,
+    run: &RunId,
+    task_token: Option<&str>,
+) -> Result<(), StageError> {
+    let started = std::time::Instant::now();
+    let conversations = import_blob(user, &run.import_id, CONVERSATIONS_BLOB)?;
+    let file = ports.blobs.open(&conversations).await?;
+    let now = ports.clock.now();
+    // A thread chunks; this task stores each batch as it comes.
+    let (tx, mut rx) = tokio::sync::mpsc::channel::<Vec<Chunk>>(4);
+    let chunking = blocking(move || {
+        let options = ChunkOptions::default();
+        let mut seeds: Vec<Fact> = Vec::new();
+        let mut batch = Vec::with_capacity(BATCH_CHUNKS);
+        let mut reader = BufReader::with_capacity(1 << 20, file);
+        let mut line = Vec::new();
+        let mut line_no = 0;
+        loop {
+            line.clear();
+            if reader.read_until(b'\n', &mut line)? == 0 {
+                break;
+            }
+            line_no += 1;
+            let c =
+                from_json_line(&line, line_no).map_err(|e| StageError::Corrupt(e.to_string()))?;
+            seeds.extend(seed_facts(&c));
+            for chunk in chunk_conversation(&c, &options, now) {
+                batch.push(chunk);
+                if batch.len() == BATCH_CHUNKS {
+                    let full = std::mem::replace(&mut batch, Vec::with_capacity(BATCH_CHUNKS));
+                    if tx.blocking_send(full).is_err() {
+                        return Ok(seeds);
+                    }
+                }
+            }
+        }
+        if !batch.is_empty() {
+            let _ = tx.blocking_send(batch);
+        }
+        Ok(seeds)
+    });
+    tokio::pin!(chunking);
+    let mut batches = 0u32;
+    let mut chunks = 0u64;
+    let mut last_beat = std::time::Instant::now();
+    let seeds = loop {
+        tokio::select! {
+            biased;
+            next = rx.recv() => match next {
+                Some(batch) => {
+                    batches += 1;
+                    chunks += batch.len() as u64;
+                    let bytes = serde_json::to_vec(&batch)
+                        .map_err(|e| StageError::Corrupt(e.to_string()))?;
+                    ports.blobs.put(&batch_blob(user, run, batches)?, bytes).await?;
+                    if let (Some(token), true) = (task_token, last_beat.elapsed() > Duration::from_secs(20)) {
+                        ports.supervisor.heartbeat(token).await?;
+                        last_beat = std::time::Instant::now();
+                    }
+                }
+                None => break (&mut chunking).await?,
+            },
+        }
+    };
+    // Batch 0 holds the seeds; batches 1..=n the chunks.
+    ports
+        .store
+        .plan_run(
+            user,
+            run,
+            RunPlan {
+                batches: batches + 1,
+                chunks,
+            },
+        )
+        .await?;
+    let seed_count = seeds.len();
+    let progress = ports
+        .store
+        .record_batch(
+            user,
+            run,
+            0,
+            &BatchOutcome {
+                facts: seeds,
+                ..BatchOutcome::default()
+            },
+        )
+        .await?;
+    let now = ports.clock.now();
+    let import_id = run.import_id.as_str();
+    update_state(ports, user, |s| {
+        s.full_pass_progress(import_id, progress.chunks_done, chunks, now)
+    })
+    .await?;
+    let jobs: Vec<Job> = (1..=batches)
+        .map(|batch| Job::FactBatch {
+            user: user.clone(),
+            import_id: run.import_id.clone(),
+            attempt: run.attempt,
+            batch,
+        })
+        .collect();
+    for group in jobs.chunks(SEND_GROUP) {
+        ports
+            .queue
+            .send(crate::ports::QueueName::Facts, group)
+            .await?;
+    }
+    if progress.complete() {
+        super::facts::queue_finalize(ports, user, run).await?;
+    }
+    info!(
+        batches,
+        chunks,
+        seed_facts = seed_count,
+        seconds = started.elapsed().as_secs_f64(),
+        "full pass planned"
+    );
+    Ok(())
+}

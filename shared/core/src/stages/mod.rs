@@ -1,0 +1,155 @@
+//! The pipeline, written once against the ports.
+//!
+//! ```text
+//! start_import ─▶ [imports] ─▶ import: read export → conversations.jsonl → quick pass
+//!                                  → quick_ready ─▶ [full-pass] ─▶ plan: chunk → batches
+//!     ─▶ [facts] × N ─▶ fact batch: extract → record (the last one) ─▶ [finalize]
+//!     ─▶ finalize: consolidate → MEMORY → sections again → complete
+//! ```
+//! Every handler is idempotent (queues deliver at least once) and checks the job against the
+//! stored state before acting: a job of a replaced import, or of an earlier full-pass run,
+//! does nothing.
+
+mod facts;
+mod finalize;
+mod full_pass;
+mod import;
+mod quick_pass;
+mod worker;
+
+use std::time::Duration;
+
+use crate::export::ExportError;
+use crate::import_state::{ImportState, TransitionError};
+use crate::ports::{
+    BlobError, BlobKey, LlmError, Ports, QueueError, StoreError, SupervisorError, UserId,
+};
+
+pub use import::{new_import_id, retry_full_pass, start_import, StartError};
+pub use quick_pass::tidy_sections;
+pub use worker::{dead_letter, handle, sweep_overdue, MAX_RECEIVES};
+
+/// Where an import's blobs live, under the user's prefix.
+pub fn import_blob(user: &UserId, import_id: &str, name: &str) -> Result<BlobKey, BlobError> {
+    BlobKey::new(user, format!("imports/{import_id}/{name}"))
+}
+
+pub const EXPORT_BLOB: &str = "export";
+pub const CONVERSATIONS_BLOB: &str = "conversations.jsonl";
+
+#[derive(Debug, thiserror::Error)]
+pub enum StageError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Blob(#[from] BlobError),
+    #[error(transparent)]
+    Queue(#[from] QueueError),
+    #[error(transparent)]
+    Llm(#[from] LlmError),
+    #[error(transparent)]
+    Supervisor(#[from] SupervisorError),
+    #[error(transparent)]
+    Transition(#[from] TransitionError),
+    #[error(transparent)]
+    Export(#[from] ExportError),
+    #[error("the export holds no conversations: nothing to learn from. Is it the export of the right account? (ChatGPT: Settings → Data controls → Export data)")]
+    NoConversations,
+    #[error("there is no import for this user")]
+    NoImport,
+    #[error("{0}")]
+    Corrupt(String),
+    #[error("local scratch space failed: {0}")]
+    Io(#[from] std::io::Error),
+    #[error("the import's state kept changing under this worker; it will try again")]
+    Contention,
+    #[error("a worker thread failed: {0}")]
+    Join(String),
+}
+
+impl StageError {
+    /// Whether the job should come back and be tried again (the failure may pass).
+    pub fn is_retryable(&self) -> bool {
+        match self {
+            StageError::Store(e) => matches!(e, StoreError::Unavailable(_) | StoreError::Conflict),
+            StageError::Blob(e) => matches!(e, BlobError::Unavailable(_)),
+            StageError::Queue(e) => matches!(e, QueueError::Unavailable { .. }),
+            StageError::Llm(e) => e.is_retryable(),
+            StageError::Supervisor(e) => matches!(e, SupervisorError::Unavailable(_)),
+            StageError::Io(_) | StageError::Contention | StageError::Join(_) => true,
+            StageError::Transition(_)
+            | StageError::Export(_)
+            | StageError::NoConversations
+            | StageError::NoImport
+            | StageError::Corrupt(_) => false,
+        }
+    }
+}
+
+/// Reads the import state, applies `change` and writes it back if no one wrote in between;
+/// tries again on a lost race. The rules in [`ImportState`] keep progress monotonic, so a
+/// retried change can only move it forward.
+pub(crate) async fn update_state<F>(
+    ports: &Ports,
+    user: &UserId,
+    change: F,
+) -> Result<ImportState, StageError>
+where
+    F: Fn(&mut ImportState) -> Result<(), TransitionError>,
+{
+    for _ in 0..16 {
+        let stored = ports
+            .store
+            .import_state(user)
+            .await?
+            .ok_or(StageError::NoImport)?;
+        let mut state = stored.value.clone();
+        change(&mut state)?;
+        if state == stored.value {
+            return Ok(state);
+        }
+        match ports
+            .store
+            .put_import_state(user, &state, Some(stored.version))
+            .await
+        {
+            Ok(_) => return Ok(state),
+            Err(StoreError::Conflict) => continue,
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Err(StageError::Contention)
+}
+
+/// Calls the model, trying again with backoff and jitter while it is unavailable.
+pub(crate) async fn with_retries<T, F, Fut>(mut call: F) -> Result<T, LlmError>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<T, LlmError>>,
+{
+    const ATTEMPTS: u32 = 3;
+    let mut attempt = 0;
+    loop {
+        attempt += 1;
+        match call().await {
+            Err(e) if e.is_retryable() && attempt < ATTEMPTS => {
+                let base = Duration::from_millis(250 << attempt);
+                let jitter = Duration::from_millis(fastrand::u64(0..250));
+                tracing::warn!(error = %e, attempt, "model call failed; trying again");
+                tokio::time::sleep(base + jitter).await;
+            }
+            other => return other,
+        }
+    }
+}
+
+/// Runs blocking work (reading files, parsing) off the async threads.
+pub(crate) async fn blocking<T, F>(work: F) -> Result<T, StageError>
+where
+    F: FnOnce() -> Result<T, StageError> + Send + 'static,
+    T: Send + 'static,
+{
+    tokio::task::spawn_blocking(work)
+        .await
+        .map_err(|e| StageError::Join(e.to_string()))?
+}
