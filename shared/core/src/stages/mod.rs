@@ -26,7 +26,7 @@ use crate::ports::{
 };
 
 pub use import::{new_import_id, retry_full_pass, start_import, StartError};
-pub use quick_pass::tidy_sections;
+pub use quick_pass::{creative_name, tidy_sections};
 pub use worker::{dead_letter, handle, sweep_overdue, MAX_RECEIVES};
 
 /// Where an import's blobs live, under the user's prefix.
@@ -89,7 +89,7 @@ impl StageError {
 /// Reads the import state, applies `change` and writes it back if no one wrote in between;
 /// tries again on a lost race. The rules in [`ImportState`] keep progress monotonic, so a
 /// retried change can only move it forward.
-pub(crate) async fn update_state<F>(
+pub async fn update_state<F>(
     ports: &Ports,
     user: &UserId,
     change: F,

@@ -136,7 +136,7 @@ pub fn tidy_sections(mut s: Sections, seed: &str) -> (Sections, Vec<String>) {
 }
 
 /// A name chosen from a list by the user id: the same person always gets the same one.
-pub(crate) fn creative_name(seed: &str) -> &'static str {
+pub fn creative_name(seed: &str) -> &'static str {
     const NAMES: &[&str] = &[
         "Wren", "Juniper", "Marlowe", "Sable", "Quill", "Ember", "Rowan", "Indigo", "Lark",
         "Vesper", "Kestrel", "Saffron", "Atlas", "Tamsin", "Orrin", "Calloway",

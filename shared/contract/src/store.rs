@@ -1,0 +1,327 @@
+//! What every [`Store`] must do.
+
+use std::sync::Arc;
+
+use soulprint_core::import_state::{ImportState, Stage};
+use soulprint_core::memory::{Category, Fact, FactStatus, MemoryFact, Origin, Source};
+use soulprint_core::ports::llm::Usage;
+use soulprint_core::ports::store::{BatchOutcome, Claim, ImportUsage, RunId, RunPlan};
+use soulprint_core::ports::{Store, StoreError, UserId};
+use soulprint_core::profile::Profile;
+use soulprint_core::sections::Sections;
+use time::macros::datetime;
+use time::{Duration, OffsetDateTime};
+
+fn user(name: &str) -> UserId {
+    UserId::new(format!("{name}-{}", std::process::id())).unwrap()
+}
+
+fn t0() -> OffsetDateTime {
+    datetime!(2026-01-01 12:00 UTC)
+}
+
+fn fact(text: &str) -> Fact {
+    Fact {
+        category: Category::Life,
+        text: text.into(),
+        subject: None,
+        source: Source {
+            origin: Origin::Conversation,
+            conversation_id: "c1".into(),
+            message_ids: vec!["m1".into()],
+            observed_at: Some(t0()),
+        },
+    }
+}
+
+pub async fn conditional_writes_conflict(store: Arc<dyn Store>) {
+    let u = user("cond");
+    let s = ImportState::begin(None, "i1", t0()).unwrap();
+    let v1 = store.put_import_state(&u, &s, None).await.unwrap();
+    assert!(matches!(
+        store.put_import_state(&u, &s, None).await,
+        Err(StoreError::Conflict)
+    ));
+    let v2 = store.put_import_state(&u, &s, Some(v1)).await.unwrap();
+    assert_ne!(v1, v2);
+    assert!(matches!(
+        store.put_import_state(&u, &s, Some(v1)).await,
+        Err(StoreError::Conflict)
+    ));
+    let read = store.import_state(&u).await.unwrap().unwrap();
+    assert_eq!((read.version, read.value), (v2, s));
+}
+
+pub async fn progress_never_goes_back_when_writers_race(store: Arc<dyn Store>) {
+    let u = user("race");
+    let s = ImportState::begin(None, "i1", t0()).unwrap();
+    store.put_import_state(&u, &s, None).await.unwrap();
+    // A late writer (Parsing) and a prompt one (Generating) race, many times over.
+    let mut tasks = Vec::new();
+    for i in 0..20 {
+        let (store, u) = (Arc::clone(&store), u.clone());
+        let stage = if i % 2 == 0 {
+            Stage::GeneratingSoulprint
+        } else {
+            Stage::Parsing
+        };
+        tasks.push(tokio::spawn(async move {
+            loop {
+                let stored = store.import_state(&u).await.unwrap().unwrap();
+                let mut next = stored.value.clone();
+                next.advance("i1", stage, t0()).unwrap();
+                match store
+                    .put_import_state(&u, &next, Some(stored.version))
+                    .await
+                {
+                    Ok(_) => return,
+                    Err(StoreError::Conflict) => continue,
+                    Err(e) => panic!("{e}"),
+                }
+            }
+        }));
+    }
+    for t in tasks {
+        t.await.unwrap();
+    }
+    let end = store.import_state(&u).await.unwrap().unwrap().value;
+    assert_eq!(end.progress_percent, Stage::GeneratingSoulprint.percent());
+    assert_eq!(end.stage, Stage::GeneratingSoulprint.words());
+}
+
+pub async fn a_redelivered_batch_counts_once(store: Arc<dyn Store>) {
+    let u = user("batch");
+    let run = RunId {
+        import_id: "i1".into(),
+        attempt: 1,
+    };
+    store
+        .plan_run(
+            &u,
+            &run,
+            RunPlan {
+                batches: 2,
+                chunks: 5,
+            },
+        )
+        .await
+        .unwrap();
+    // A second plan for the same run changes nothing.
+    store
+        .plan_run(
+            &u,
+            &run,
+            RunPlan {
+                batches: 9,
+                chunks: 9,
+            },
+        )
+        .await
+        .unwrap();
+    let outcome = BatchOutcome {
+        facts: vec![fact("I have two cats.")],
+        chunks: 3,
+        failed_chunks: 1,
+        usage: Usage {
+            calls: 3,
+            input_tokens: 300,
+            output_tokens: 30,
+            cost_usd: 0.5,
+        },
+        input_tokens_sent: 300,
+    };
+    let first = store.record_batch(&u, &run, 1, &outcome).await.unwrap();
+    assert!(first.newly_recorded);
+    assert_eq!((first.batches_done, first.batches_total), (1, 2));
+    assert_eq!(
+        (first.chunks_done, first.chunks_total, first.failed_chunks),
+        (3, 5, 1)
+    );
+    assert!(!first.complete());
+    let again = store.record_batch(&u, &run, 1, &outcome).await.unwrap();
+    assert!(!again.newly_recorded);
+    assert_eq!((again.batches_done, again.chunks_done), (1, 3));
+    assert!(store.batch_done(&u, &run, 1).await.unwrap());
+    assert!(!store.batch_done(&u, &run, 2).await.unwrap());
+    let last = store
+        .record_batch(
+            &u,
+            &run,
+            2,
+            &BatchOutcome {
+                chunks: 2,
+                ..BatchOutcome::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert!(last.complete());
+    assert_eq!(
+        store.run_facts(&u, &run).await.unwrap(),
+        vec![fact("I have two cats.")]
+    );
+    let usage = store.usage(&u, "i1").await.unwrap();
+    assert_eq!(
+        usage.fact_extraction.calls, 3,
+        "a redelivery spends nothing twice"
+    );
+    assert_eq!(usage.fact_input_tokens_sent, 300);
+    // Another run of the same import starts from nothing.
+    let retry = RunId { attempt: 2, ..run };
+    assert!(store.run_progress(&u, &retry).await.unwrap().is_none());
+    assert!(
+        store.record_batch(&u, &retry, 1, &outcome).await.is_err(),
+        "no plan, no batch"
+    );
+}
+
+pub async fn idempotency_records_expire(store: Arc<dyn Store>) {
+    let u = user("idem");
+    let k = "finalize/i1/1";
+    let claim = |at: OffsetDateTime| {
+        let (store, u) = (Arc::clone(&store), u.clone());
+        async move {
+            store
+                .claim(&u, k, at, at + Duration::seconds(10))
+                .await
+                .unwrap()
+        }
+    };
+    assert_eq!(claim(t0()).await, Claim::Acquired);
+    assert_eq!(claim(t0() + Duration::seconds(5)).await, Claim::InProgress);
+    // The holder died: its claim expires and the next worker takes it.
+    assert_eq!(claim(t0() + Duration::seconds(11)).await, Claim::Acquired);
+    store
+        .complete_claim(&u, k, t0() + Duration::seconds(60))
+        .await
+        .unwrap();
+    assert_eq!(claim(t0() + Duration::seconds(30)).await, Claim::Completed);
+    // A completion is remembered only so long.
+    assert_eq!(claim(t0() + Duration::seconds(61)).await, Claim::Acquired);
+    store.release_claim(&u, k).await.unwrap();
+    assert_eq!(claim(t0() + Duration::seconds(62)).await, Claim::Acquired);
+}
+
+pub async fn no_access_across_users(store: Arc<dyn Store>) {
+    let (a, b) = (user("alice"), user("bob"));
+    let s = ImportState::begin(None, "ia", t0()).unwrap();
+    store.put_import_state(&a, &s, None).await.unwrap();
+    store.put_profile(&a, &profile("ia")).await.unwrap();
+    store
+        .replace_memory(&a, &[memory_fact("f1")])
+        .await
+        .unwrap();
+    let run = RunId {
+        import_id: "ia".into(),
+        attempt: 1,
+    };
+    store
+        .plan_run(
+            &a,
+            &run,
+            RunPlan {
+                batches: 1,
+                chunks: 1,
+            },
+        )
+        .await
+        .unwrap();
+    store
+        .record_batch(
+            &a,
+            &run,
+            0,
+            &BatchOutcome {
+                facts: vec![fact("x y z")],
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    store
+        .claim(&a, "k", t0(), t0() + Duration::hours(1))
+        .await
+        .unwrap();
+
+    assert!(store.import_state(&b).await.unwrap().is_none());
+    assert!(store.profile(&b).await.unwrap().is_none());
+    assert!(store.memory(&b).await.unwrap().is_empty());
+    assert!(store.run_progress(&b, &run).await.unwrap().is_none());
+    assert!(store.run_facts(&b, &run).await.unwrap().is_empty());
+    assert_eq!(
+        store
+            .claim(&b, "k", t0(), t0() + Duration::hours(1))
+            .await
+            .unwrap(),
+        Claim::Acquired
+    );
+    // Bob's writes and his forgetting leave Alice alone.
+    store.put_import_state(&b, &s, None).await.unwrap();
+    store.forget(&b).await.unwrap();
+    assert!(store.import_state(&b).await.unwrap().is_none());
+    assert!(store.import_state(&a).await.unwrap().is_some());
+    assert_eq!(store.memory(&a).await.unwrap().len(), 1);
+    store.forget(&a).await.unwrap();
+    assert!(store.profile(&a).await.unwrap().is_none());
+    assert!(store.memory(&a).await.unwrap().is_empty());
+    assert!(store.run_facts(&a, &run).await.unwrap().is_empty());
+}
+
+pub async fn profile_memory_and_usage_round_trip(store: Arc<dyn Store>) {
+    let u = user("round");
+    let p = profile("i1");
+    store.put_profile(&u, &p).await.unwrap();
+    assert_eq!(store.profile(&u).await.unwrap(), Some(p));
+    let facts = vec![memory_fact("f2"), memory_fact("f1")];
+    store.replace_memory(&u, &facts).await.unwrap();
+    assert_eq!(store.memory(&u).await.unwrap(), facts, "order kept");
+    store.replace_memory(&u, &facts[1..]).await.unwrap();
+    assert_eq!(store.memory(&u).await.unwrap(), facts[1..]);
+    let spent = ImportUsage {
+        quick_pass: Usage {
+            calls: 1,
+            input_tokens: 10,
+            output_tokens: 5,
+            cost_usd: 0.25,
+        },
+        export_tokens: 1000,
+        cost_usd: 0.25,
+        ..ImportUsage::default()
+    };
+    store.add_usage(&u, "i1", &spent).await.unwrap();
+    store.add_usage(&u, "i1", &spent).await.unwrap();
+    let total = store.usage(&u, "i1").await.unwrap();
+    assert_eq!(total.quick_pass.calls, 2);
+    assert_eq!(total.export_tokens, 2000);
+    assert!((total.cost_usd - 0.5).abs() < 1e-9);
+    assert_eq!(
+        store.usage(&u, "other").await.unwrap(),
+        ImportUsage::default()
+    );
+}
+
+fn profile(import_id: &str) -> Profile {
+    let mut sections = Sections::default();
+    sections.identity.ai_name = "Wren".into();
+    Profile {
+        import_id: import_id.into(),
+        sections,
+        memory_md: Some("## Preferences\n- Tea".into()),
+        soulprint_text: "# Wren".into(),
+        written_by: "test".into(),
+        notes: vec![],
+        updated_at: t0(),
+    }
+}
+
+fn memory_fact(id: &str) -> MemoryFact {
+    MemoryFact {
+        id: id.into(),
+        category: Category::Preference,
+        text: format!("Fact {id}"),
+        subject: None,
+        status: FactStatus::Current,
+        superseded_by: None,
+        sources: vec![fact("x").source],
+    }
+}

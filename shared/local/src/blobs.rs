@@ -1,0 +1,134 @@
+//! Blobs as files under a directory: `{root}/users/{user}/{path}`. Writes go to a temporary
+//! file first and are renamed into place, so a blob is whole or absent.
+
+use std::fs;
+use std::io::{self, Seek, SeekFrom};
+use std::path::{Path, PathBuf};
+
+use async_trait::async_trait;
+use soulprint_core::ports::{BlobError, BlobKey, Blobs, Scratch, UserId};
+
+pub struct DirBlobs {
+    root: PathBuf,
+    tmp: PathBuf,
+}
+
+impl DirBlobs {
+    pub fn new(root: impl Into<PathBuf>, tmp: impl Into<PathBuf>) -> io::Result<Self> {
+        let (root, tmp) = (root.into(), tmp.into());
+        fs::create_dir_all(&root)?;
+        fs::create_dir_all(&tmp)?;
+        Ok(DirBlobs { root, tmp })
+    }
+
+    fn path(&self, key: &BlobKey) -> PathBuf {
+        self.root.join(key.to_string())
+    }
+
+    fn user_dir(&self, user: &UserId) -> PathBuf {
+        self.root.join(BlobKey::user_prefix(user))
+    }
+
+    /// Writes through a temporary file in the same directory, then renames it into place.
+    fn write_atomically(
+        &self,
+        key: &BlobKey,
+        fill: impl FnOnce(&mut fs::File) -> io::Result<u64>,
+    ) -> Result<u64, BlobError> {
+        let path = self.path(key);
+        let dir = path.parent().expect("a key has a parent");
+        fs::create_dir_all(dir).map_err(unavailable)?;
+        let mut tmp = tempfile::NamedTempFile::new_in(dir).map_err(unavailable)?;
+        let n = fill(tmp.as_file_mut()).map_err(unavailable)?;
+        tmp.as_file().sync_data().map_err(unavailable)?;
+        tmp.persist(&path).map_err(|e| unavailable(e.error))?;
+        Ok(n)
+    }
+}
+
+fn unavailable(e: io::Error) -> BlobError {
+    BlobError::Unavailable(e.to_string())
+}
+
+fn not_found_or(key: &BlobKey, e: io::Error) -> BlobError {
+    if e.kind() == io::ErrorKind::NotFound {
+        BlobError::NotFound(key.to_string())
+    } else {
+        unavailable(e)
+    }
+}
+
+#[async_trait]
+impl Blobs for DirBlobs {
+    async fn scratch(&self) -> Result<Scratch, BlobError> {
+        Ok(Box::new(
+            tempfile::tempfile_in(&self.tmp).map_err(unavailable)?,
+        ))
+    }
+
+    async fn put_file(&self, key: &BlobKey, mut file: Scratch) -> Result<u64, BlobError> {
+        // Local disk: blocking here is brief next to the work that filled the file.
+        self.write_atomically(key, |out| {
+            file.seek(SeekFrom::Start(0))?;
+            io::copy(&mut file, out)
+        })
+    }
+
+    async fn put(&self, key: &BlobKey, bytes: Vec<u8>) -> Result<(), BlobError> {
+        self.write_atomically(key, |out| {
+            io::Write::write_all(out, &bytes)?;
+            Ok(bytes.len() as u64)
+        })?;
+        Ok(())
+    }
+
+    async fn open(&self, key: &BlobKey) -> Result<Scratch, BlobError> {
+        let file = fs::File::open(self.path(key)).map_err(|e| not_found_or(key, e))?;
+        Ok(Box::new(file))
+    }
+
+    async fn get(&self, key: &BlobKey) -> Result<Vec<u8>, BlobError> {
+        fs::read(self.path(key)).map_err(|e| not_found_or(key, e))
+    }
+
+    async fn exists(&self, key: &BlobKey) -> Result<bool, BlobError> {
+        Ok(self.path(key).is_file())
+    }
+
+    async fn list(&self, user: &UserId, prefix: &str) -> Result<Vec<String>, BlobError> {
+        let base = self.user_dir(user);
+        let mut found = Vec::new();
+        walk(&base, &base, &mut found).map_err(unavailable)?;
+        found.retain(|p| p.starts_with(prefix));
+        found.sort();
+        Ok(found)
+    }
+
+    async fn delete_user(&self, user: &UserId) -> Result<(), BlobError> {
+        match fs::remove_dir_all(self.user_dir(user)) {
+            Ok(()) => Ok(()),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(()),
+            Err(e) => Err(unavailable(e)),
+        }
+    }
+}
+
+/// Files under `dir`, as `/`-separated paths relative to `base` (temporary files skipped).
+fn walk(base: &Path, dir: &Path, found: &mut Vec<String>) -> io::Result<()> {
+    let entries = match fs::read_dir(dir) {
+        Ok(e) => e,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(()),
+        Err(e) => return Err(e),
+    };
+    for entry in entries {
+        let entry = entry?;
+        let path = entry.path();
+        if entry.file_type()?.is_dir() {
+            walk(base, &path, found)?;
+        } else if !entry.file_name().to_string_lossy().starts_with(".tmp") {
+            let rel = path.strip_prefix(base).expect("under base");
+            found.push(rel.to_string_lossy().replace('\\', "/"));
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,294 @@
+//! The offline engine: no model at all. Every field it fills cites its evidence (counts,
+//! dates, the person's own words) or says "not enough data"; its facts are the person's
+//! explicit first-person statements. It makes SoulPrint useful with nothing installed, and
+//! the pipeline's tests deterministic.
+
+use async_trait::async_trait;
+use soulprint_core::memory::markdown;
+use soulprint_core::memory::statements::{statements, Statement};
+use soulprint_core::memory::Subject;
+use soulprint_core::ports::llm::{
+    ExtractedFact, FactRequest, MemoryRequest, ModelInfo, ProfileRequest, Reply, Usage,
+};
+use soulprint_core::ports::{Llm, LlmError};
+use soulprint_core::sections::{Agents, Identity, Sections, Soul, Tools, User};
+use soulprint_core::stages::creative_name;
+
+pub const LABEL: &str = "offline (no model: read by rules, every field with its evidence)";
+const NO_DATA: &str = "not enough data";
+
+pub struct Offline;
+
+#[async_trait]
+impl Llm for Offline {
+    fn info(&self) -> ModelInfo {
+        ModelInfo {
+            label: LABEL.into(),
+            offline: true,
+        }
+    }
+
+    async fn profile(&self, request: &ProfileRequest) -> Result<Reply<Sections>, LlmError> {
+        Ok(Reply {
+            value: profile(request),
+            usage: Usage::default(),
+        })
+    }
+
+    async fn extract_facts(
+        &self,
+        request: &FactRequest,
+    ) -> Result<Reply<Vec<ExtractedFact>>, LlmError> {
+        let mut facts = Vec::new();
+        for (_, words) in request.chunk.person_parts() {
+            for s in statements(words) {
+                facts.push(ExtractedFact {
+                    category: s.category,
+                    evidence: Some(words[s.start..s.end].to_owned()),
+                    text: s.text,
+                    subject: s.subject,
+                });
+            }
+        }
+        Ok(Reply {
+            value: facts,
+            usage: Usage::default(),
+        })
+    }
+
+    async fn write_memory(&self, request: &MemoryRequest) -> Result<Reply<String>, LlmError> {
+        Ok(Reply {
+            value: markdown::render(&request.facts),
+            usage: Usage::default(),
+        })
+    }
+}
+
+/// A statement with the date of the conversation it was found in.
+struct Said {
+    statement: Statement,
+    date: String,
+}
+
+fn profile(r: &ProfileRequest) -> Sections {
+    let s = &r.stats;
+    let n = s.person_messages;
+    // What the person said of themselves in the sampled conversations, oldest first.
+    let mut said: Vec<Said> = Vec::new();
+    for c in &r.sample {
+        let date = c
+            .text
+            .lines()
+            .next()
+            .and_then(|l| {
+                l.rsplit_once('(')
+                    .map(|(_, d)| d.trim_end_matches(')').to_owned())
+            })
+            .unwrap_or_default();
+        for line in c.text.lines() {
+            if let Some(words) = line.strip_prefix("Person: ") {
+                said.extend(statements(words).into_iter().map(|statement| Said {
+                    statement,
+                    date: date.clone(),
+                }));
+            }
+        }
+    }
+    said.sort_by(|a, b| a.date.cmp(&b.date));
+    let quote = |subject: Subject| -> String {
+        said.iter()
+            .rev()
+            .find(|x| x.statement.subject == Some(subject))
+            .map_or(NO_DATA.into(), |x| {
+                format!("In their words: “{}” ({})", x.statement.text, x.date)
+            })
+    };
+    let about_model: Vec<&str> = r
+        .signals
+        .custom_instructions
+        .iter()
+        .filter_map(|c| c.about_model.as_deref())
+        .collect();
+    let about_user: Vec<&str> = r
+        .signals
+        .custom_instructions
+        .iter()
+        .filter_map(|c| c.about_user.as_deref())
+        .collect();
+    let instructions = |what: &str| -> String {
+        about_model.first().map_or(NO_DATA.into(), |m| {
+            format!("{what} in their custom instructions: “{}”", cut(m, 300))
+        })
+    };
+
+    let wpm = s.words_per_message();
+    let question_pct = s.percent(s.questions);
+    let code_pct = s.percent(s.with_code);
+    let emoji_pct = s.percent(s.with_emoji);
+    let mut traits = Vec::new();
+    if n >= 10 {
+        if question_pct >= 40 {
+            traits.push(format!(
+                "Curious: {question_pct}% of their messages ask something"
+            ));
+        }
+        if code_pct >= 10 {
+            traits.push(format!(
+                "Technical: {code_pct}% of their messages hold code"
+            ));
+        }
+        if emoji_pct >= 5 {
+            traits.push(format!(
+                "Expressive: emoji in {emoji_pct}% of their messages"
+            ));
+        }
+        if wpm >= 60.0 {
+            traits.push(format!("Thorough: {wpm:.0} words a message on average"));
+        } else if wpm <= 15.0 {
+            traits.push(format!("Concise: {wpm:.0} words a message on average"));
+        }
+        if s.conversations >= 100 {
+            traits.push(format!(
+                "Persistent: {} conversations over time",
+                s.conversations
+            ));
+        }
+    }
+    let archetype = match (question_pct >= 40, code_pct >= 10) {
+        (true, true) => "Curious Builder",
+        (false, true) => "Hands-on Builder",
+        (true, false) => "Curious Explorer",
+        (false, false) => "Steady Thinker",
+    };
+    let seed = r.sample.first().map_or("soulprint", |c| c.id.as_str());
+    let span = match (s.first_at, s.last_at) {
+        (Some(a), Some(b)) => format!("from {} to {}", a.date(), b.date()),
+        _ => "undated".into(),
+    };
+    let name = said
+        .iter()
+        .find_map(|x| {
+            let lower = x.statement.text.to_lowercase();
+            let at = lower
+                .find("my name is ")
+                .map(|i| i + 11)
+                .or_else(|| lower.find("call me ").map(|i| i + 8))?;
+            x.statement.text[at..]
+                .split_whitespace()
+                .next()
+                .map(|w| w.trim_matches(|c: char| !c.is_alphanumeric()).to_owned())
+        })
+        .filter(|w| !w.is_empty())
+        .unwrap_or_else(|| NO_DATA.into());
+    let relationships: Vec<String> = said
+        .iter()
+        .filter(|x| {
+            x.statement.subject == Some(Subject::Relationship)
+                || x.statement.text.starts_with("My ")
+        })
+        .map(|x| format!("“{}” ({})", x.statement.text, x.date))
+        .take(5)
+        .collect();
+    let interests: Vec<String> = r
+        .sample
+        .iter()
+        .filter_map(|c| c.text.lines().next())
+        .map(|l| l.trim_start_matches("## ").to_owned())
+        .take(6)
+        .map(|t| format!("Talked at length about: {t}"))
+        .collect();
+    let mut likely_usage = Vec::new();
+    if n > 0 {
+        likely_usage.push(format!(
+            "Questions and explanations ({question_pct}% of their messages ask)"
+        ));
+        if code_pct > 0 {
+            likely_usage.push(format!("Code ({code_pct}% of their messages hold code)"));
+        }
+    }
+    let mut rules = vec![format!(
+        "Match their length: they write {wpm:.0} words a message on average ({n} messages)"
+    )];
+    if let Some(m) = about_model.first() {
+        rules.push(format!(
+            "Follow their custom instructions: “{}”",
+            cut(m, 300)
+        ));
+    }
+    Sections {
+        soul: Soul {
+            communication_style: if n == 0 {
+                NO_DATA.into()
+            } else {
+                format!(
+                    "{wpm:.0} words a message on average over {n} messages; {question_pct}% \
+                     are questions ({span})"
+                )
+            },
+            personality_traits: traits,
+            tone_preferences: instructions("Asked for"),
+            boundaries: NO_DATA.into(),
+            humor_style: NO_DATA.into(),
+            formality_level: NO_DATA.into(),
+            emotional_patterns: NO_DATA.into(),
+        },
+        identity: Identity {
+            ai_name: creative_name(seed).into(),
+            archetype: archetype.into(),
+            vibe: NO_DATA.into(),
+            emoji_style: if n == 0 {
+                NO_DATA.into()
+            } else {
+                format!("They use emoji in {emoji_pct}% of their messages")
+            },
+            signature_greeting: NO_DATA.into(),
+        },
+        user: User {
+            name,
+            location: quote(Subject::Location),
+            occupation: about_user
+                .first()
+                .filter(|_| quote(Subject::Occupation) == NO_DATA)
+                .map_or_else(
+                    || quote(Subject::Occupation),
+                    |u| format!("In their custom instructions: “{}”", cut(u, 300)),
+                ),
+            relationships,
+            interests,
+            life_context: format!(
+                "{} conversations, {n} of their own messages, {span}",
+                s.conversations
+            ),
+            preferred_address: NO_DATA.into(),
+        },
+        agents: Agents {
+            response_style: instructions("Asked for"),
+            behavioral_rules: rules,
+            context_adaptation: NO_DATA.into(),
+            memory_directives: "Use the facts in MEMORY: each is the person's own statement, \
+                                with its source"
+                .into(),
+            do_not: Vec::new(),
+        },
+        tools: Tools {
+            likely_usage,
+            capabilities_emphasis: Vec::new(),
+            output_preferences: instructions("Asked for"),
+            depth_preference: if n == 0 {
+                NO_DATA.into()
+            } else if wpm >= 40.0 {
+                format!("In depth: they write {wpm:.0} words a message on average")
+            } else {
+                format!("To the point: they write {wpm:.0} words a message on average")
+            },
+        },
+    }
+}
+
+fn cut(s: &str, max: usize) -> String {
+    let mut out: String = s.chars().take(max).collect();
+    if out.len() < s.len() {
+        out.push('…');
+    }
+    out
+}

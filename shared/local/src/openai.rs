@@ -1,0 +1,300 @@
+//! A model behind an OpenAI-compatible chat-completions API: what people run locally (Ollama,
+//! llama.cpp's server, vLLM, LM Studio) and many hosted services. Answers are requested as
+//! JSON matching a schema (`response_format: json_schema`) and checked; an answer that does
+//! not parse or match gets one repair attempt.
+
+use std::time::Duration;
+
+use async_trait::async_trait;
+use serde::de::DeserializeOwned;
+use serde::Deserialize;
+use serde_json::{json, Value};
+use soulprint_core::ports::llm::{
+    ExtractedFact, FactRequest, MemoryRequest, ModelInfo, ProfileRequest, Reply, Usage,
+};
+use soulprint_core::ports::{Llm, LlmError};
+use soulprint_core::prompts;
+use soulprint_core::sections::Sections;
+
+#[derive(Debug, Clone)]
+pub struct OpenAiConfig {
+    /// Up to and including `/v1`: `http://127.0.0.1:11434/v1`.
+    pub base_url: String,
+    pub model: String,
+    pub api_key: Option<String>,
+    /// US dollars per million input and output tokens (0 for a model of your own).
+    pub price_in: f64,
+    pub price_out: f64,
+    pub timeout: Duration,
+    /// `max_tokens` of the quick pass; fact extraction and MEMORY use less.
+    pub max_tokens: u32,
+    pub temperature: f32,
+}
+
+impl OpenAiConfig {
+    pub fn new(base_url: impl Into<String>, model: impl Into<String>) -> Self {
+        OpenAiConfig {
+            base_url: base_url.into().trim_end_matches('/').to_owned(),
+            model: model.into(),
+            api_key: None,
+            price_in: 0.0,
+            price_out: 0.0,
+            timeout: Duration::from_secs(300),
+            max_tokens: 8_192,
+            temperature: 0.3,
+        }
+    }
+}
+
+pub struct OpenAiCompatible {
+    config: OpenAiConfig,
+    http: reqwest::Client,
+}
+
+impl OpenAiCompatible {
+    pub fn new(config: OpenAiConfig) -> Result<Self, LlmError> {
+        let http = reqwest::Client::builder()
+            .timeout(config.timeout)
+            .build()
+            .map_err(|e| LlmError::Refused(format!("cannot build an HTTP client: {e}")))?;
+        Ok(OpenAiCompatible { config, http })
+    }
+
+    /// One structured call: the answer parsed as `T`, or one repair attempt, or an error.
+    async fn structured<T: DeserializeOwned>(
+        &self,
+        name: &str,
+        system: &str,
+        user: String,
+        schema: Value,
+        max_tokens: u32,
+        check: impl Fn(&Value) -> Result<(), String>,
+    ) -> Result<Reply<T>, LlmError> {
+        let mut messages = vec![
+            json!({"role": "system", "content": system}),
+            json!({"role": "user", "content": user}),
+        ];
+        let mut usage = Usage::default();
+        for attempt in 0..2 {
+            let (content, spent) = self.complete(name, &messages, &schema, max_tokens).await?;
+            usage.add(&spent);
+            let parsed = serde_json::from_str::<Value>(strip_fences(&content))
+                .map_err(|e| format!("not JSON ({e})"))
+                .and_then(|v| check(&v).map(|()| v))
+                .and_then(|v| {
+                    serde_json::from_value::<T>(v).map_err(|e| format!("wrong shape ({e})"))
+                });
+            match parsed {
+                Ok(value) => return Ok(Reply { value, usage }),
+                Err(problem) if attempt == 0 => {
+                    tracing::warn!(call = name, %problem, "the model's answer is unusable; asking once more");
+                    messages.push(json!({"role": "assistant", "content": content}));
+                    messages.push(json!({"role": "user", "content": format!(
+                        "That answer is {problem}. Reply again with only a JSON object matching the schema."
+                    )}));
+                }
+                Err(problem) => {
+                    return Err(LlmError::InvalidOutput(format!(
+                        "{name}: {problem}, even after a repair attempt"
+                    )))
+                }
+            }
+        }
+        unreachable!("two attempts")
+    }
+
+    async fn complete(
+        &self,
+        name: &str,
+        messages: &[Value],
+        schema: &Value,
+        max_tokens: u32,
+    ) -> Result<(String, Usage), LlmError> {
+        let body = json!({
+            "model": self.config.model,
+            "messages": messages,
+            "temperature": self.config.temperature,
+            "max_tokens": max_tokens,
+            "response_format": {
+                "type": "json_schema",
+                "json_schema": {"name": name, "schema": schema, "strict": true},
+            },
+        });
+        let url = format!("{}/chat/completions", self.config.base_url);
+        let mut request = self.http.post(&url).json(&body);
+        if let Some(key) = &self.config.api_key {
+            request = request.bearer_auth(key);
+        }
+        let response = request
+            .send()
+            .await
+            .map_err(|e| LlmError::Unavailable(format!("{url}: {e}")))?;
+        let status = response.status();
+        let text = response
+            .text()
+            .await
+            .map_err(|e| LlmError::Unavailable(format!("{url}: reading the answer: {e}")))?;
+        if status.as_u16() == 429 || status.is_server_error() {
+            return Err(LlmError::Unavailable(format!(
+                "{url} answered {status}: {}",
+                cut(&text)
+            )));
+        }
+        if !status.is_success() {
+            return Err(LlmError::Refused(format!(
+                "{url} answered {status}: {}",
+                cut(&text)
+            )));
+        }
+        let parsed: Completion = serde_json::from_str(&text).map_err(|e| {
+            LlmError::InvalidOutput(format!(
+                "{url}: not a chat completion ({e}): {}",
+                cut(&text)
+            ))
+        })?;
+        let content = parsed
+            .choices
+            .into_iter()
+            .next()
+            .and_then(|c| c.message.content)
+            .unwrap_or_default();
+        let (input, output) = parsed
+            .usage
+            .map_or((0, 0), |u| (u.prompt_tokens, u.completion_tokens));
+        Ok((
+            content,
+            Usage {
+                calls: 1,
+                input_tokens: input,
+                output_tokens: output,
+                cost_usd: (input as f64 * self.config.price_in
+                    + output as f64 * self.config.price_out)
+                    / 1e6,
+            },
+        ))
+    }
+}
+
+#[derive(Deserialize)]
+struct Completion {
+    choices: Vec<Choice>,
+    usage: Option<CompletionUsage>,
+}
+
+#[derive(Deserialize)]
+struct Choice {
+    message: ChoiceMessage,
+}
+
+#[derive(Deserialize)]
+struct ChoiceMessage {
+    content: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct CompletionUsage {
+    prompt_tokens: u64,
+    completion_tokens: u64,
+}
+
+#[derive(Deserialize)]
+struct FactsAnswer {
+    facts: Vec<Value>,
+}
+
+#[derive(Deserialize)]
+struct MemoryAnswer {
+    memory_md: String,
+}
+
+/// Some servers wrap JSON in a markdown fence despite the schema.
+fn strip_fences(s: &str) -> &str {
+    let t = s.trim();
+    t.strip_prefix("```json")
+        .or_else(|| t.strip_prefix("```"))
+        .and_then(|r| r.strip_suffix("```"))
+        .map_or(t, str::trim)
+}
+
+fn cut(s: &str) -> String {
+    s.chars().take(300).collect()
+}
+
+/// The five sections must all be there, as objects.
+fn check_sections(v: &Value) -> Result<(), String> {
+    for key in ["soul", "identity", "user", "agents", "tools"] {
+        if !v.get(key).is_some_and(Value::is_object) {
+            return Err(format!("missing the \"{key}\" section"));
+        }
+    }
+    Ok(())
+}
+
+#[async_trait]
+impl Llm for OpenAiCompatible {
+    fn info(&self) -> ModelInfo {
+        ModelInfo {
+            label: format!("{} at {}", self.config.model, self.config.base_url),
+            offline: false,
+        }
+    }
+
+    async fn profile(&self, request: &ProfileRequest) -> Result<Reply<Sections>, LlmError> {
+        self.structured(
+            "soulprint_sections",
+            prompts::PROFILE_SYSTEM,
+            prompts::profile_prompt(request),
+            prompts::sections_schema(),
+            self.config.max_tokens,
+            check_sections,
+        )
+        .await
+    }
+
+    async fn extract_facts(
+        &self,
+        request: &FactRequest,
+    ) -> Result<Reply<Vec<ExtractedFact>>, LlmError> {
+        let reply: Reply<FactsAnswer> = self
+            .structured(
+                "facts",
+                prompts::FACTS_SYSTEM,
+                prompts::facts_prompt(request),
+                prompts::facts_schema(),
+                2_048,
+                |v| match v.get("facts") {
+                    Some(Value::Array(_)) => Ok(()),
+                    _ => Err("missing the \"facts\" list".into()),
+                },
+            )
+            .await?;
+        // A malformed item is dropped, not the chunk's other facts.
+        let facts = reply
+            .value
+            .facts
+            .into_iter()
+            .filter_map(|f| serde_json::from_value::<ExtractedFact>(f).ok())
+            .collect();
+        Ok(Reply {
+            value: facts,
+            usage: reply.usage,
+        })
+    }
+
+    async fn write_memory(&self, request: &MemoryRequest) -> Result<Reply<String>, LlmError> {
+        let reply: Reply<MemoryAnswer> = self
+            .structured(
+                "memory",
+                prompts::MEMORY_SYSTEM,
+                prompts::memory_prompt(request),
+                prompts::memory_schema(),
+                4_096,
+                |_| Ok(()),
+            )
+            .await?;
+        Ok(Reply {
+            value: reply.value.memory_md,
+            usage: reply.usage,
+        })
+    }
+}

@@ -1,0 +1,226 @@
+//! SoulPrint on one machine: the local adapters wired into [`Ports`], and tokio tasks that
+//! drain the durable queues through the same stage handlers the Lambda functions call.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use soulprint_core::ports::{Llm, Ports, Queue, QueueName, SystemClock};
+use soulprint_core::stages::{dead_letter, handle, MAX_RECEIVES};
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+use tracing::{info, warn};
+
+use crate::{Database, DirBlobs, LocalSupervisor, SqliteQueue, SqliteStore};
+
+pub struct LocalOptions {
+    pub data_dir: PathBuf,
+    pub llm: Arc<dyn Llm>,
+    /// Fact batches worked on at once: the full pass's concurrency.
+    pub fact_workers: usize,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum OpenError {
+    #[error("cannot use the data directory {dir}: {source}")]
+    Dir {
+        dir: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("cannot open the database {path}: {source}")]
+    Db {
+        path: PathBuf,
+        source: rusqlite::Error,
+    },
+}
+
+/// The local world, opened on a data directory.
+pub struct Local {
+    pub ports: Ports,
+    pub store: SqliteStore,
+    pub queue: SqliteQueue,
+    fact_workers: usize,
+}
+
+impl Local {
+    pub fn open(options: LocalOptions) -> Result<Local, OpenError> {
+        let dir = &options.data_dir;
+        let dir_err = |source| OpenError::Dir {
+            dir: dir.clone(),
+            source,
+        };
+        std::fs::create_dir_all(dir).map_err(dir_err)?;
+        let blobs = DirBlobs::new(dir.join("blobs"), dir.join("tmp")).map_err(dir_err)?;
+        let path = dir.join("soulprint.db");
+        let db = Database::open(&path).map_err(|source| OpenError::Db {
+            path: path.clone(),
+            source,
+        })?;
+        Ok(Self::with(db, blobs, options.llm, options.fact_workers))
+    }
+
+    pub fn with(db: Database, blobs: DirBlobs, llm: Arc<dyn Llm>, fact_workers: usize) -> Local {
+        let store = SqliteStore::new(db.clone());
+        let queue = SqliteQueue::new(db);
+        let ports = Ports {
+            blobs: Arc::new(blobs),
+            queue: Arc::new(queue.clone()),
+            store: Arc::new(store.clone()),
+            llm,
+            supervisor: Arc::new(LocalSupervisor),
+            clock: Arc::new(SystemClock),
+        };
+        Local {
+            ports,
+            store,
+            queue,
+            fact_workers: fact_workers.max(1),
+        }
+    }
+
+    /// Starts the workers. What a previous process left in flight (it was killed, or
+    /// stopped waiting) is taken up again at once.
+    pub async fn start_workers(&self) -> Workers {
+        match (self.queue.reclaim(), self.store.release_held_claims()) {
+            (Ok(jobs), Ok(claims)) if jobs + claims > 0 => {
+                info!(
+                    jobs,
+                    claims, "taking up work a previous process left unfinished"
+                );
+            }
+            (Err(e), _) => warn!(error = %e, "could not reclaim unfinished jobs"),
+            (_, Err(e)) => warn!(error = %e, "could not release unfinished claims"),
+            _ => {}
+        }
+        if let Ok(users) = self.store.users() {
+            for user in users {
+                if let Err(e) = soulprint_core::stages::sweep_overdue(&self.ports, &user).await {
+                    warn!(user = %user, error = %e, "could not check the full pass's time limit");
+                }
+            }
+        }
+        let (stop, stopped) = watch::channel(false);
+        let mut tasks = Vec::new();
+        for queue in QueueName::ALL {
+            let n = if queue == QueueName::Facts {
+                self.fact_workers
+            } else {
+                1
+            };
+            for _ in 0..n {
+                tasks.push(tokio::spawn(drain(
+                    self.ports.clone(),
+                    queue,
+                    stopped.clone(),
+                )));
+            }
+        }
+        Workers { stop, tasks }
+    }
+
+    /// Whether any job waits or runs.
+    pub async fn idle(&self) -> bool {
+        for q in QueueName::ALL {
+            if self.queue.depth(q).await.map_or(true, |d| d > 0) {
+                return false;
+            }
+        }
+        true
+    }
+
+    pub fn data_dir_default() -> Option<PathBuf> {
+        std::env::var_os("SOULPRINT_DATA_DIR")
+            .map(PathBuf::from)
+            .or_else(|| Some(data_home()?.join("soulprint")))
+    }
+}
+
+/// `$XDG_DATA_HOME`, else `~/.local/share` (what the `dirs` crate gives on Linux), else the
+/// platform's own place on macOS and Windows.
+fn data_home() -> Option<PathBuf> {
+    if let Some(x) = std::env::var_os("XDG_DATA_HOME").filter(|x| !x.is_empty()) {
+        return Some(PathBuf::from(x));
+    }
+    let home = std::env::var_os("HOME").map(PathBuf::from)?;
+    Some(if cfg!(target_os = "macos") {
+        home.join("Library/Application Support")
+    } else {
+        home.join(".local/share")
+    })
+}
+
+/// The running workers.
+pub struct Workers {
+    stop: watch::Sender<bool>,
+    tasks: Vec<JoinHandle<()>>,
+}
+
+impl Workers {
+    /// Stops taking jobs and waits for those in hand (they finish or come back later).
+    pub async fn stop(self, grace: Duration) {
+        let _ = self.stop.send(true);
+        let all = futures_join(self.tasks);
+        if tokio::time::timeout(grace, all).await.is_err() {
+            warn!("workers still busy; their jobs come back on the next start");
+        }
+    }
+}
+
+async fn futures_join(tasks: Vec<JoinHandle<()>>) {
+    for t in tasks {
+        let _ = t.await;
+    }
+}
+
+const POLL: Duration = Duration::from_millis(50);
+
+async fn drain(ports: Ports, queue: QueueName, mut stopped: watch::Receiver<bool>) {
+    loop {
+        if *stopped.borrow() {
+            return;
+        }
+        let deliveries = match ports.queue.receive(queue, 1, queue.visibility()).await {
+            Ok(d) => d,
+            Err(e) => {
+                warn!(queue = %queue, error = %e, "cannot receive");
+                tokio::time::sleep(Duration::from_secs(1)).await;
+                continue;
+            }
+        };
+        if deliveries.is_empty() {
+            tokio::select! {
+                _ = tokio::time::sleep(POLL) => {}
+                _ = stopped.changed() => {}
+            }
+            continue;
+        }
+        for d in deliveries {
+            match handle(&ports, &d).await {
+                Ok(()) => {}
+                Err(e) if d.receive_count >= MAX_RECEIVES => {
+                    warn!(queue = %queue, error = %e, job = ?d.job, "job failed too often; recording the failure");
+                    let reason = format!("failed {} times; the last: {e}", d.receive_count);
+                    if let Err(e) = dead_letter(&ports, &d.job, &reason).await {
+                        warn!(error = %e, "could not record the failure; the job comes back");
+                        continue;
+                    }
+                }
+                Err(e) => {
+                    // Back off, then it is visible again.
+                    let wait = Duration::from_secs(1 << d.receive_count.min(6));
+                    warn!(queue = %queue, error = %e, retry_in = ?wait, "job failed; it will be retried");
+                    let _ = ports.queue.extend(queue, &d.receipt, wait).await;
+                    continue;
+                }
+            }
+            if let Err(e) = ports.queue.ack(queue, &d.receipt).await {
+                warn!(queue = %queue, error = %e, "cannot acknowledge; the job will come back");
+            }
+        }
+    }
+}
+
+/// The data directory's blobs path (for messages).
+pub fn blobs_dir(data_dir: &Path) -> PathBuf {
+    data_dir.join("blobs")
+}
