@@ -1,7 +1,15 @@
 //! `soulprint`: SoulPrint on one machine.
 
+mod export_profile;
+mod follow;
+mod forget;
 mod generate;
+mod import;
+mod local;
 mod parse;
+mod show;
+mod status;
+mod work;
 
 use std::process::ExitCode;
 
@@ -13,8 +21,11 @@ use clap::{Parser, Subcommand};
     version,
     about = "Turn a ChatGPT data export into an assistant that knows you.",
     long_about = "Turn a ChatGPT data export into an assistant that knows you.\n\n\
-        Start by reading your export: `soulprint parse export.zip > conversations.jsonl`.\n\
-        No export at hand? `soulprint generate demo.zip` writes a realistic one."
+        Start with `soulprint import export.zip` (the .zip from ChatGPT: Settings → Data \
+        controls → Export data): the soulprint prints in seconds, memory follows.\n\
+        No export at hand? `soulprint generate demo.zip` writes a realistic one.\n\n\
+        Data lives in ~/.local/share/soulprint (--data-dir, SOULPRINT_DATA_DIR). Without \
+        --model-url, no model is used: the offline engine reads the export by rules."
 )]
 struct Cli {
     #[command(subcommand)]
@@ -23,6 +34,13 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
+    Import(import::Args),
+    Status(status::StatusArgs),
+    Profile(status::ProfileArgs),
+    Resume(work::ResumeArgs),
+    RetryFullPass(work::RetryArgs),
+    ExportProfile(export_profile::Args),
+    Forget(forget::Args),
     Parse(parse::Args),
     Generate(generate::Args),
 }
@@ -37,6 +55,13 @@ fn main() -> ExitCode {
         .init();
     let cli = Cli::parse();
     let result = match cli.command {
+        Command::Import(args) => import::run(args),
+        Command::Status(args) => status::status(args),
+        Command::Profile(args) => status::profile(args),
+        Command::Resume(args) => work::resume(args),
+        Command::RetryFullPass(args) => work::retry(args),
+        Command::ExportProfile(args) => export_profile::run(args),
+        Command::Forget(args) => forget::run(args),
         Command::Parse(args) => parse::run(args),
         Command::Generate(args) => generate::run(args),
     };

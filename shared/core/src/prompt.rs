@@ -100,6 +100,13 @@ pub fn build(version: PromptVersion, input: &PromptInput<'_>) -> String {
     out
 }
 
+/// One section alone, rendered as in the prompt (for SOUL.md and its siblings).
+pub fn section_markdown(heading: &str, fields: &impl serde::Serialize) -> String {
+    let mut out = String::new();
+    section(&mut out, heading, fields);
+    out
+}
+
 /// v2's opening: who the assistant is, in prose.
 fn primer(out: &mut String, s: &Sections) {
     let name = s.identity.ai_name.trim();

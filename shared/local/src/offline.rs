@@ -193,7 +193,14 @@ fn profile(r: &ProfileRequest) -> Sections {
         .sample
         .iter()
         .filter_map(|c| c.text.lines().next())
-        .map(|l| l.trim_start_matches("## ").to_owned())
+        .map(|l| {
+            let title = l.trim_start_matches("## ");
+            title
+                .rsplit_once(" (")
+                .map_or(title, |(t, _)| t)
+                .trim()
+                .to_owned()
+        })
         .take(6)
         .map(|t| format!("Talked at length about: {t}"))
         .collect();

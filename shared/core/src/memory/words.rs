@@ -6,7 +6,18 @@
 
 /// The content words of `text`, stemmed, sorted, without repeats.
 pub fn content_words(text: &str) -> Vec<String> {
-    let mut words: Vec<String> = text
+    // An aside in parentheses ("(noted in exchange 3)") does not make a fact another one.
+    let mut plain = String::with_capacity(text.len());
+    let mut depth = 0usize;
+    for c in text.chars() {
+        match c {
+            '(' => depth += 1,
+            ')' => depth = depth.saturating_sub(1),
+            _ if depth == 0 => plain.push(c),
+            _ => {}
+        }
+    }
+    let mut words: Vec<String> = plain
         .split(|c: char| !(c.is_alphanumeric() || c == '\''))
         .filter_map(|w| {
             let w = w.trim_matches('\'').to_lowercase();
@@ -157,6 +168,10 @@ mod tests {
             "I moved to Lisbon in 2003"
         ));
         assert!(same("I love hiking", "Loves hiking."));
+        assert!(same(
+            "User prefers short answers (noted in exchange 3).",
+            "User prefers short answers (noted in exchange 15)."
+        ));
     }
 
     #[test]

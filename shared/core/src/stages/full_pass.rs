@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use tracing::{info, info_span, Instrument};
 
-use super::{blocking, import_blob, update_state, StageError, CONVERSATIONS_BLOB};
+use super::{import_blob, update_state, StageError, CONVERSATIONS_BLOB};
 use crate::chunker::{chunk_conversation, Chunk, ChunkOptions};
 use crate::conversation::from_json_line;
 use crate::import_state::FullPassStatus;
@@ -80,7 +80,8 @@ async fn plan(
     let now = ports.clock.now();
     // A thread chunks; this task stores each batch as it comes.
     let (tx, mut rx) = tokio::sync::mpsc::channel::<Vec<Chunk>>(4);
-    let chunking = blocking(move || {
+    // Spawned now (not lazily, as an async fn would): the loop below waits on its batches.
+    let chunking = tokio::task::spawn_blocking(move || -> Result<Vec<Fact>, StageError> {
         let options = ChunkOptions::default();
         let mut seeds: Vec<Fact> = Vec::new();
         let mut batch = Vec::with_capacity(BATCH_CHUNKS);
@@ -111,29 +112,25 @@ async fn plan(
         }
         Ok(seeds)
     });
-    tokio::pin!(chunking);
     let mut batches = 0u32;
     let mut chunks = 0u64;
     let mut last_beat = std::time::Instant::now();
-    let seeds = loop {
-        tokio::select! {
-            biased;
-            next = rx.recv() => match next {
-                Some(batch) => {
-                    batches += 1;
-                    chunks += batch.len() as u64;
-                    let bytes = serde_json::to_vec(&batch)
-                        .map_err(|e| StageError::Corrupt(e.to_string()))?;
-                    ports.blobs.put(&batch_blob(user, run, batches)?, bytes).await?;
-                    if let (Some(token), true) = (task_token, last_beat.elapsed() > Duration::from_secs(20)) {
-                        ports.supervisor.heartbeat(token).await?;
-                        last_beat = std::time::Instant::now();
-                    }
-                }
-                None => break (&mut chunking).await?,
-            },
+    while let Some(batch) = rx.recv().await {
+        batches += 1;
+        chunks += batch.len() as u64;
+        let bytes = serde_json::to_vec(&batch).map_err(|e| StageError::Corrupt(e.to_string()))?;
+        ports
+            .blobs
+            .put(&batch_blob(user, run, batches)?, bytes)
+            .await?;
+        if let (Some(token), true) = (task_token, last_beat.elapsed() > Duration::from_secs(20)) {
+            ports.supervisor.heartbeat(token).await?;
+            last_beat = std::time::Instant::now();
         }
-    };
+    }
+    let seeds = chunking
+        .await
+        .map_err(|e| StageError::Join(e.to_string()))??;
     // Batch 0 holds the seeds; batches 1..=n the chunks.
     ports
         .store
@@ -146,6 +143,8 @@ async fn plan(
             },
         )
         .await?;
+    let mut seeds = seeds;
+    crate::memory::seed::dedup_seeds(&mut seeds);
     let seed_count = seeds.len();
     let progress = ports
         .store

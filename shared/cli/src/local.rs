@@ -1,0 +1,123 @@
+//! What every pipeline command shares: where the data lives, which model answers, who the
+//! local user is.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{bail, Context};
+use soulprint_core::ports::{Llm, UserId};
+use soulprint_local::openai::{OpenAiCompatible, OpenAiConfig};
+use soulprint_local::{Local, LocalOptions, Offline};
+
+#[derive(clap::Args, Clone)]
+pub struct LocalArgs {
+    /// Where SoulPrint keeps its data (blobs, database) [default: ~/.local/share/soulprint]
+    #[arg(long, value_name = "DIR", env = "SOULPRINT_DATA_DIR", global = true)]
+    pub data_dir: Option<PathBuf>,
+    /// An OpenAI-compatible API to use as the model, up to `/v1` (Ollama:
+    /// http://127.0.0.1:11434/v1; llama.cpp's server: http://127.0.0.1:8080/v1). Without it,
+    /// the offline engine reads the export by rules, with no model at all.
+    #[arg(long, value_name = "URL", env = "SOULPRINT_MODEL_URL", global = true)]
+    pub model_url: Option<String>,
+    /// The model's name at --model-url (e.g. qwen2.5:7b).
+    #[arg(long, value_name = "NAME", env = "SOULPRINT_MODEL", global = true)]
+    pub model: Option<String>,
+    /// A bearer key for --model-url, if it needs one.
+    #[arg(
+        long,
+        value_name = "KEY",
+        env = "SOULPRINT_API_KEY",
+        hide_env_values = true,
+        global = true
+    )]
+    pub api_key: Option<String>,
+    /// US dollars per million input tokens and per million output tokens, for the cost shown.
+    #[arg(long, value_name = "IN,OUT", env = "SOULPRINT_MODEL_PRICE", value_parser = parse_price, global = true)]
+    pub model_price: Option<(f64, f64)>,
+    /// Chunk batches worked on at once in the full pass.
+    #[arg(
+        long,
+        value_name = "N",
+        env = "SOULPRINT_FACT_WORKERS",
+        default_value_t = 5,
+        global = true
+    )]
+    pub fact_workers: usize,
+    /// Whose data this is. The CLI acts for one local user.
+    #[arg(
+        long,
+        value_name = "ID",
+        env = "SOULPRINT_USER",
+        default_value = "local",
+        global = true,
+        hide = true
+    )]
+    pub user: String,
+}
+
+fn parse_price(s: &str) -> Result<(f64, f64), String> {
+    let (a, b) = s
+        .split_once(',')
+        .ok_or_else(|| format!("{s:?}: give two prices, input and output, like 1,5"))?;
+    let p = |x: &str| {
+        x.trim()
+            .parse::<f64>()
+            .ok()
+            .filter(|v| *v >= 0.0)
+            .ok_or_else(|| format!("{x:?} is not a price in dollars per million tokens"))
+    };
+    Ok((p(a)?, p(b)?))
+}
+
+impl LocalArgs {
+    pub fn user(&self) -> anyhow::Result<UserId> {
+        UserId::new(self.user.clone()).context("--user")
+    }
+
+    pub fn llm(&self) -> anyhow::Result<Arc<dyn Llm>> {
+        match (&self.model_url, &self.model) {
+            (None, None) => Ok(Arc::new(Offline)),
+            (Some(_), None) => bail!("--model-url needs --model: the name of the model to ask there"),
+            (None, Some(_)) => bail!("--model needs --model-url: where the model is served (OpenAI-compatible, up to /v1)"),
+            (Some(url), Some(model)) => {
+                if !(url.starts_with("http://") || url.starts_with("https://")) {
+                    bail!("--model-url {url:?}: give an http:// or https:// address, up to /v1");
+                }
+                let mut config = OpenAiConfig::new(url.clone(), model.clone());
+                config.api_key = self.api_key.clone();
+                if let Some((i, o)) = self.model_price {
+                    (config.price_in, config.price_out) = (i, o);
+                }
+                config.timeout = Duration::from_secs(600);
+                Ok(Arc::new(OpenAiCompatible::new(config)?))
+            }
+        }
+    }
+
+    pub fn data_dir(&self) -> anyhow::Result<PathBuf> {
+        self.data_dir
+            .clone()
+            .or_else(Local::data_dir_default)
+            .context("no data directory: set --data-dir or SOULPRINT_DATA_DIR (HOME is not set)")
+    }
+
+    pub fn open(&self) -> anyhow::Result<Local> {
+        if self.fact_workers == 0 {
+            bail!("--fact-workers must be at least 1");
+        }
+        Ok(Local::open(LocalOptions {
+            data_dir: self.data_dir()?,
+            llm: self.llm()?,
+            fact_workers: self.fact_workers,
+        })?)
+    }
+}
+
+/// A runtime for the pipeline commands.
+pub fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")
+}
