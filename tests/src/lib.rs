@@ -2,6 +2,7 @@
 
 pub mod bombs;
 pub mod full_pass_budget;
+pub mod pipeline;
 
 use std::io::Cursor;
 

@@ -98,16 +98,16 @@ async fn finalize(ports: &Ports, user: &UserId, run: &RunId) -> Result<(), Stage
     profile.render(profile.updated_at);
     ports.store.put_profile(user, &profile).await?;
 
-    let mut spent = memory_usage;
-    spent.add(&regen_usage);
     ports
         .store
         .add_usage(
             user,
             import_id,
             &ImportUsage {
-                memory: spent,
-                cost_usd: spent.cost_usd,
+                // Writing the sections again is a profile call, like the quick pass.
+                quick_pass: regen_usage,
+                memory: memory_usage,
+                cost_usd: memory_usage.cost_usd + regen_usage.cost_usd,
                 ..ImportUsage::default()
             },
         )

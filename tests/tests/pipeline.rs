@@ -1,0 +1,450 @@
+//! The pipeline end to end on one machine: generated exports, the local adapters, a scripted
+//! model double.
+
+use std::collections::HashMap;
+use std::io::Cursor;
+use std::sync::Arc;
+use std::time::Duration;
+
+use soulprint_core::conversation::Conversation;
+use soulprint_core::export::ReadOptions;
+use soulprint_core::import_state::{FullPassStatus, ImportState, ImportStatus};
+use soulprint_core::memory::{FactStatus, Subject};
+use soulprint_core::ports::{Clock, Llm, Store, UserId};
+use soulprint_core::prompts::profile_prompt;
+use soulprint_core::stages::{
+    import_blob, new_import_id, retry_full_pass, start_import, EXPORT_BLOB,
+};
+use soulprint_e2e::pipeline::{sections, ManualClock, RecordingStore, ScriptedModel};
+use soulprint_generator::{generate, Container, ExportSpec, Report, Vintage};
+use soulprint_local::{Local, LocalOptions};
+
+struct Run {
+    local: Local,
+    user: UserId,
+    _dir: tempfile::TempDir,
+}
+
+fn export(seed: u64, bytes: u64) -> (Vec<u8>, Report) {
+    let spec = ExportSpec {
+        seed,
+        target_bytes: bytes,
+        vintage: Vintage::Full2025,
+        container: Container::Zip,
+        largest_conversation: Some(200_000),
+        invalid_unicode: false,
+    };
+    let mut out = Cursor::new(Vec::new());
+    let report = generate(&spec, &mut out).unwrap();
+    (out.into_inner(), report)
+}
+
+fn open(llm: Arc<dyn Llm>) -> Run {
+    let dir = tempfile::tempdir().unwrap();
+    let local = Local::open(LocalOptions {
+        data_dir: dir.path().to_path_buf(),
+        llm,
+        fact_workers: 3,
+    })
+    .unwrap();
+    Run {
+        local,
+        user: UserId::new("e2e-user").unwrap(),
+        _dir: dir,
+    }
+}
+
+async fn import(run: &Run, bytes: Vec<u8>) -> String {
+    let id = new_import_id();
+    let key = import_blob(&run.user, &id, EXPORT_BLOB).unwrap();
+    run.local.ports.blobs.put(&key, bytes).await.unwrap();
+    start_import(&run.local.ports, &run.user, &id, &key, None)
+        .await
+        .unwrap();
+    id
+}
+
+/// Runs the workers until `done` holds of the import state.
+async fn work_until(run: &Run, done: impl Fn(&ImportState) -> bool) -> ImportState {
+    let workers = run.local.start_workers().await;
+    let deadline = std::time::Instant::now() + Duration::from_secs(120);
+    let state = loop {
+        let s = run
+            .local
+            .ports
+            .store
+            .import_state(&run.user)
+            .await
+            .unwrap()
+            .unwrap()
+            .value;
+        if done(&s) {
+            break s;
+        }
+        assert!(std::time::Instant::now() < deadline, "stuck at {s:?}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
+    workers.stop(Duration::from_secs(10)).await;
+    state
+}
+
+fn finished(s: &ImportState) -> bool {
+    s.status == ImportStatus::Failed
+        || matches!(
+            s.full_pass.status,
+            FullPassStatus::Complete | FullPassStatus::Failed
+        )
+}
+
+fn conversations(bytes: &[u8]) -> Vec<Conversation> {
+    soulprint_e2e::read(bytes.to_vec(), &ReadOptions::default())
+        .unwrap()
+        .0
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_export_becomes_a_soulprint_then_memory_with_sources() {
+    let (bytes, report) = export(11, 3_000_000);
+    let planted: Vec<String> = report
+        .planted
+        .iter()
+        .map(|p| {
+            p.fact
+                .split_once(", ")
+                .map_or(p.fact.clone(), |(_, f)| f.to_owned())
+        })
+        .collect();
+    let model = Arc::new(ScriptedModel::new(
+        planted.clone(),
+        vec![Ok(sections("Assistant")), Ok(sections("Marlowe"))],
+    ));
+    let mut run = open(model.clone());
+    let recording = Arc::new(RecordingStore {
+        inner: Arc::clone(&run.local.ports.store),
+        states: Default::default(),
+    });
+    run.local.ports.store = recording.clone();
+    let import_id = import(&run, bytes.clone()).await;
+    let end = work_until(&run, finished).await;
+    assert_eq!(end.status, ImportStatus::Complete, "{end:?}");
+    assert_eq!(end.full_pass.status, FullPassStatus::Complete);
+
+    // The states the person saw: forward only, through every stage, then the full pass.
+    let states = recording.states.lock().unwrap().clone();
+    let mut stages: Vec<&str> = states.iter().map(|s| s.stage.as_str()).collect();
+    stages.dedup();
+    assert_eq!(
+        stages,
+        [
+            "Starting…",
+            "Downloading export",
+            "Parsing conversations",
+            "Generating soulprint",
+            "Complete"
+        ]
+    );
+    for pair in states.windows(2) {
+        assert!(
+            pair[1].progress_percent >= pair[0].progress_percent,
+            "{pair:?}"
+        );
+        assert!(pair[1].full_pass.chunks_done >= pair[0].full_pass.chunks_done);
+    }
+    let statuses: Vec<(ImportStatus, FullPassStatus)> = {
+        let mut v: Vec<_> = states
+            .iter()
+            .map(|s| (s.status, s.full_pass.status))
+            .collect();
+        v.dedup();
+        v
+    };
+    assert_eq!(
+        statuses,
+        [
+            (ImportStatus::Processing, FullPassStatus::None),
+            (ImportStatus::QuickReady, FullPassStatus::Processing),
+            (ImportStatus::Complete, FullPassStatus::Complete),
+        ]
+    );
+    assert!(
+        states
+            .iter()
+            .any(|s| s.full_pass.chunks_done > 0
+                && s.full_pass.chunks_done < s.full_pass.chunks_total),
+        "progress in between"
+    );
+
+    // The quick pass saw the sampled conversations and what ChatGPT knew.
+    let requests = model.profile_requests.lock().unwrap().clone();
+    assert_eq!(
+        requests.len(),
+        2,
+        "quick pass, then the regeneration with MEMORY"
+    );
+    let quick = &requests[0];
+    assert!(quick.sample.len() >= 5 && quick.memory_md.is_none());
+    let prompt = profile_prompt(quick);
+    for c in &quick.sample {
+        assert!(prompt.contains(&c.text));
+    }
+    let all = conversations(&bytes);
+    let by_id: HashMap<&str, &Conversation> = all.iter().map(|c| (c.id.as_str(), c)).collect();
+    for c in &quick.sample {
+        let conv = by_id[c.id.as_str()];
+        assert!(!conv.do_not_remember);
+        let title = conv.title.as_deref().unwrap_or("Untitled");
+        assert!(
+            c.text.starts_with(&format!("## {title}")),
+            "introduced by its title"
+        );
+    }
+    assert!(!quick.signals.custom_instructions.is_empty());
+    assert!(requests[1]
+        .memory_md
+        .as_deref()
+        .is_some_and(|m| m.contains("## Preferences")));
+
+    // The profile: a generic name replaced, regenerated sections, MEMORY from the template
+    // (the model's was a placeholder).
+    let profile = run
+        .local
+        .ports
+        .store
+        .profile(&run.user)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(profile.ai_name(), "Marlowe");
+    let memory_md = profile.memory_md.as_deref().unwrap();
+    for heading in [
+        "## Preferences",
+        "## Projects",
+        "## Important Dates",
+        "## Beliefs & Values",
+        "## Decisions & Context",
+    ] {
+        assert!(memory_md.contains(heading), "{heading}");
+    }
+    assert!(profile.soulprint_text.contains("## MEMORY"));
+    assert!(
+        !memory_md.contains("moon"),
+        "a fact resting on nothing is dropped"
+    );
+
+    // Every planted fact outside do-not-remember conversations is remembered, with its
+    // conversation, its message and the message's time; none from the others.
+    let memory = run.local.ports.store.memory(&run.user).await.unwrap();
+    for (p, text) in report.planted.iter().zip(&planted) {
+        let found = memory.iter().find(|f| &f.text == text);
+        if p.do_not_remember {
+            let leaked = found.is_some_and(|f| {
+                f.sources
+                    .iter()
+                    .any(|s| s.conversation_id == p.conversation_id)
+            });
+            assert!(
+                !leaked,
+                "remembered from a do-not-remember conversation: {text}"
+            );
+            continue;
+        }
+        let fact = found.unwrap_or_else(|| panic!("not remembered: {text}"));
+        let source = fact
+            .sources
+            .iter()
+            .find(|s| s.conversation_id == p.conversation_id)
+            .unwrap_or_else(|| panic!("{text}: no source in {}", p.conversation_id));
+        assert_eq!(source.message_ids, [p.message_id.clone()]);
+        let message = by_id[p.conversation_id.as_str()]
+            .messages
+            .iter()
+            .find(|m| m.id == p.message_id)
+            .unwrap();
+        assert_eq!(
+            source.observed_at,
+            message
+                .created_at
+                .or(by_id[p.conversation_id.as_str()].updated_at)
+        );
+    }
+    // Seeds: ChatGPT's memory and the custom instructions are remembered too.
+    assert!(memory.iter().any(|f| f
+        .sources
+        .iter()
+        .any(|s| s.origin == soulprint_core::memory::Origin::CustomInstructions)));
+
+    // Tokens and cost are recorded per import.
+    let usage = run
+        .local
+        .ports
+        .store
+        .usage(&run.user, &import_id)
+        .await
+        .unwrap();
+    assert_eq!(usage.quick_pass.calls, 2);
+    assert!(usage.fact_extraction.calls as usize == model.fact_requests.lock().unwrap().len());
+    assert!(usage.cost_usd > 0.0 && usage.export_tokens > 0);
+    assert!(
+        usage.fact_input_tokens_sent < usage.export_tokens / 2,
+        "{usage:?}"
+    );
+    // No chunk of a do-not-remember conversation reached the model.
+    for r in model.fact_requests.lock().unwrap().iter() {
+        assert!(!by_id[r.chunk.conversation_id.as_str()].do_not_remember);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_offline_engine_remembers_moves_as_history() {
+    let (bytes, _) = export(5, 8_000_000);
+    let run = open(Arc::new(soulprint_local::Offline));
+    import(&run, bytes).await;
+    let end = work_until(&run, finished).await;
+    assert_eq!(end.status, ImportStatus::Complete);
+    let memory = run.local.ports.store.memory(&run.user).await.unwrap();
+    let places: Vec<_> = memory
+        .iter()
+        .filter(|f| f.subject == Some(Subject::Location))
+        .collect();
+    assert!(places.len() >= 2, "{places:#?}");
+    let current: Vec<_> = places
+        .iter()
+        .filter(|f| f.status == FactStatus::Current)
+        .collect();
+    assert_eq!(current.len(), 1, "one home at a time");
+    for old in places.iter().filter(|f| f.status == FactStatus::History) {
+        assert_eq!(old.superseded_by.as_deref(), Some(current[0].id.as_str()));
+        assert!(old.last_observed() <= current[0].last_observed());
+    }
+    let profile = run
+        .local
+        .ports
+        .store
+        .profile(&run.user)
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(
+        profile.written_by.starts_with("offline"),
+        "honestly labelled"
+    );
+    assert!(profile.memory_md.unwrap().contains("  - before: "));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unusable_model_answer_leaves_a_marked_partial_profile() {
+    let (bytes, _) = export(3, 1_000_000);
+    let model = Arc::new(ScriptedModel::new(vec![], vec![Err("not JSON".into())]));
+    let run = open(model);
+    import(&run, bytes).await;
+    let end = work_until(&run, finished).await;
+    assert_eq!(end.status, ImportStatus::Complete, "never a crash: {end:?}");
+    let profile = run
+        .local
+        .ports
+        .store
+        .profile(&run.user)
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(
+        profile.notes.iter().any(|n| n.contains("unusable")),
+        "{:?}",
+        profile.notes
+    );
+    assert!(
+        profile
+            .notes
+            .iter()
+            .any(|n| n.contains("quick pass were kept")),
+        "{:?}",
+        profile.notes
+    );
+    assert!(!profile.ai_name().is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_full_pass_past_its_limit_fails_alone_and_can_be_retried() {
+    let (bytes, _) = export(4, 1_000_000);
+    let mut run = open(Arc::new(soulprint_local::Offline));
+    let clock = Arc::new(ManualClock::new());
+    run.local.ports.clock = clock.clone();
+    import(&run, bytes).await;
+    // Stop at quick_ready: the full pass's jobs wait in the queue.
+    let workers = run.local.start_workers().await;
+    loop {
+        let s = run
+            .local
+            .ports
+            .store
+            .import_state(&run.user)
+            .await
+            .unwrap()
+            .unwrap()
+            .value;
+        if s.status == ImportStatus::QuickReady {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    clock.advance(time::Duration::minutes(31));
+    workers.stop(Duration::from_secs(10)).await;
+    let end = work_until(&run, finished).await;
+    assert_eq!(end.full_pass.status, FullPassStatus::Failed, "{end:?}");
+    assert_eq!(end.status, ImportStatus::QuickReady, "chat keeps working");
+    assert!(end
+        .full_pass
+        .error
+        .as_deref()
+        .unwrap()
+        .contains("30 minutes"));
+    // A second import is not needed: the full pass runs again from the stored conversations.
+    let retried = retry_full_pass(&run.local.ports, &run.user, None)
+        .await
+        .unwrap();
+    assert_eq!(retried.full_pass.attempt, 2);
+    let end = work_until(&run, finished).await;
+    assert_eq!(end.status, ImportStatus::Complete, "{end:?}");
+    assert!(!run
+        .local
+        .ports
+        .store
+        .memory(&run.user)
+        .await
+        .unwrap()
+        .is_empty());
+    let _ = clock.now();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_second_import_waits_for_the_first_and_an_empty_export_is_refused() {
+    let run = open(Arc::new(soulprint_local::Offline));
+    let (bytes, _) = export(9, 500_000);
+    import(&run, bytes.clone()).await;
+    let id = new_import_id();
+    let key = import_blob(&run.user, &id, EXPORT_BLOB).unwrap();
+    run.local.ports.blobs.put(&key, bytes).await.unwrap();
+    let refused = start_import(&run.local.ports, &run.user, &id, &key, None)
+        .await
+        .unwrap_err();
+    assert!(refused.to_string().contains("15 minutes"), "{refused}");
+    work_until(&run, finished).await;
+
+    let id = new_import_id();
+    let key = import_blob(&run.user, &id, EXPORT_BLOB).unwrap();
+    run.local
+        .ports
+        .blobs
+        .put(&key, b"[]".to_vec())
+        .await
+        .unwrap();
+    start_import(&run.local.ports, &run.user, &id, &key, None)
+        .await
+        .unwrap();
+    let end = work_until(&run, |s| s.status != ImportStatus::Processing).await;
+    assert_eq!(end.status, ImportStatus::Failed);
+    assert!(
+        end.error.as_deref().unwrap().contains("no conversations"),
+        "{end:?}"
+    );
+}
