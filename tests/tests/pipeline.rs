@@ -10,7 +10,7 @@ use soulprint_core::conversation::Conversation;
 use soulprint_core::export::ReadOptions;
 use soulprint_core::import_state::{FullPassStatus, ImportState, ImportStatus};
 use soulprint_core::memory::{FactStatus, Subject};
-use soulprint_core::ports::{Clock, Llm, Store, UserId};
+use soulprint_core::ports::{Clock, Llm, UserId};
 use soulprint_core::prompts::profile_prompt;
 use soulprint_core::stages::{
     import_blob, new_import_id, retry_full_pass, start_import, EXPORT_BLOB,
@@ -254,7 +254,7 @@ async fn an_export_becomes_a_soulprint_then_memory_with_sources() {
             .iter()
             .find(|s| s.conversation_id == p.conversation_id)
             .unwrap_or_else(|| panic!("{text}: no source in {}", p.conversation_id));
-        assert_eq!(source.message_ids, [p.message_id.clone()]);
+        assert_eq!(source.message_ids, std::slice::from_ref(&p.message_id));
         let message = by_id[p.conversation_id.as_str()]
             .messages
             .iter()
