@@ -1,7 +1,7 @@
 //! SoulPrint on one machine: the local adapters wired into [`Ports`], and tokio tasks that
 //! drain the durable queues through the same stage handlers the Lambda functions call.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -128,25 +128,13 @@ impl Local {
         true
     }
 
+    /// `SOULPRINT_DATA_DIR`, else the platform's data directory (`$XDG_DATA_HOME` or
+    /// `~/.local/share` on Linux) + `soulprint`.
     pub fn data_dir_default() -> Option<PathBuf> {
         std::env::var_os("SOULPRINT_DATA_DIR")
             .map(PathBuf::from)
-            .or_else(|| Some(data_home()?.join("soulprint")))
+            .or_else(|| Some(dirs::data_dir()?.join("soulprint")))
     }
-}
-
-/// `$XDG_DATA_HOME`, else `~/.local/share` (what the `dirs` crate gives on Linux), else the
-/// platform's own place on macOS and Windows.
-fn data_home() -> Option<PathBuf> {
-    if let Some(x) = std::env::var_os("XDG_DATA_HOME").filter(|x| !x.is_empty()) {
-        return Some(PathBuf::from(x));
-    }
-    let home = std::env::var_os("HOME").map(PathBuf::from)?;
-    Some(if cfg!(target_os = "macos") {
-        home.join("Library/Application Support")
-    } else {
-        home.join(".local/share")
-    })
 }
 
 /// The running workers.
@@ -218,9 +206,4 @@ async fn drain(ports: Ports, queue: QueueName, mut stopped: watch::Receiver<bool
             }
         }
     }
-}
-
-/// The data directory's blobs path (for messages).
-pub fn blobs_dir(data_dir: &Path) -> PathBuf {
-    data_dir.join("blobs")
 }

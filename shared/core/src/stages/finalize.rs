@@ -5,10 +5,12 @@ use tracing::{info, info_span, warn, Instrument};
 use super::facts::current;
 use super::import::gather;
 use super::quick_pass::quick_pass;
-use super::{blocking, import_blob, update_state, with_retries, StageError, CONVERSATIONS_BLOB};
+use super::{
+    blocking, exactly_once, import_blob, update_state, with_retries, StageError, CONVERSATIONS_BLOB,
+};
 use crate::memory::{consolidate, markdown};
 use crate::ports::llm::{MemoryRequest, Usage};
-use crate::ports::store::{Claim, ImportUsage, RunId};
+use crate::ports::store::{ImportUsage, RunId};
 use crate::ports::{Ports, UserId};
 use crate::sampler::SampleOptions;
 
@@ -23,24 +25,8 @@ pub(crate) async fn run(ports: &Ports, user: &UserId, run: &RunId) -> Result<(),
             return Ok(());
         }
         let key = format!("finalize/{}/{}", run.import_id, run.attempt);
-        let now = ports.clock.now();
-        let visibility = crate::ports::QueueName::Finalize.visibility();
-        match ports.store.claim(user, &key, now, now + visibility).await? {
-            Claim::Completed => return Ok(()),
-            Claim::InProgress => return Err(StageError::Contention),
-            Claim::Acquired => {}
-        }
-        match finalize(ports, user, run).await {
-            Ok(()) => {
-                let keep = ports.clock.now() + time::Duration::days(7);
-                ports.store.complete_claim(user, &key, keep).await?;
-                Ok(())
-            }
-            Err(e) => {
-                ports.store.release_claim(user, &key).await?;
-                Err(e)
-            }
-        }
+        let hold = crate::ports::QueueName::Finalize.visibility();
+        exactly_once(ports, user, &key, hold, finalize(ports, user, run)).await
     }
     .instrument(span)
     .await

@@ -7,14 +7,14 @@ use std::time::Duration;
 
 use tracing::{info, info_span, Instrument};
 
-use super::{import_blob, update_state, StageError, CONVERSATIONS_BLOB};
+use super::{exactly_once, import_blob, update_state, StageError, CONVERSATIONS_BLOB};
 use crate::chunker::{chunk_conversation, Chunk, ChunkOptions};
 use crate::conversation::from_json_line;
 use crate::import_state::FullPassStatus;
 use crate::jobs::Job;
 use crate::memory::seed::seed_facts;
 use crate::memory::Fact;
-use crate::ports::store::{BatchOutcome, Claim, RunId, RunPlan};
+use crate::ports::store::{BatchOutcome, RunId, RunPlan};
 use crate::ports::{BlobKey, Ports, UserId};
 
 /// Chunks a batch: one job's work, a few minutes of model time at most.
@@ -45,24 +45,15 @@ pub(crate) async fn run(ports: &Ports, user: &UserId, import_id: &str) -> Result
             attempt: state.full_pass.attempt,
         };
         let key = format!("plan/{import_id}/{}", run.attempt);
-        let now = ports.clock.now();
-        let visibility = crate::ports::QueueName::FullPass.visibility();
-        match ports.store.claim(user, &key, now, now + visibility).await? {
-            Claim::Completed => return Ok(()),
-            Claim::InProgress => return Err(StageError::Contention),
-            Claim::Acquired => {}
-        }
-        match plan(ports, user, &run, state.full_pass.task_token.as_deref()).await {
-            Ok(()) => {
-                let keep = ports.clock.now() + time::Duration::days(7);
-                ports.store.complete_claim(user, &key, keep).await?;
-                Ok(())
-            }
-            Err(e) => {
-                ports.store.release_claim(user, &key).await?;
-                Err(e)
-            }
-        }
+        let hold = crate::ports::QueueName::FullPass.visibility();
+        exactly_once(
+            ports,
+            user,
+            &key,
+            hold,
+            plan(ports, user, &run, state.full_pass.task_token.as_deref()),
+        )
+        .await
     }
     .instrument(span)
     .await

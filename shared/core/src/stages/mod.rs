@@ -21,6 +21,7 @@ use std::time::Duration;
 
 use crate::export::ExportError;
 use crate::import_state::{ImportState, TransitionError};
+use crate::ports::store::Claim;
 use crate::ports::{
     BlobError, BlobKey, LlmError, Ports, QueueError, StoreError, SupervisorError, UserId,
 };
@@ -119,6 +120,38 @@ where
         }
     }
     Err(StageError::Contention)
+}
+
+/// Does `work` once for `key`: skipped if done before; refused (to come back later) while
+/// another worker holds the claim, whose hold expires if that worker died.
+pub(crate) async fn exactly_once<Fut>(
+    ports: &Ports,
+    user: &UserId,
+    key: &str,
+    hold: Duration,
+    work: Fut,
+) -> Result<(), StageError>
+where
+    Fut: std::future::Future<Output = Result<(), StageError>>,
+{
+    let now = ports.clock.now();
+    match ports.store.claim(user, key, now, now + hold).await? {
+        Claim::Completed => return Ok(()),
+        Claim::InProgress => return Err(StageError::Contention),
+        Claim::Acquired => {}
+    }
+    match work.await {
+        Ok(()) => {
+            // Remembered long after any redelivery could come.
+            let keep = ports.clock.now() + time::Duration::days(7);
+            ports.store.complete_claim(user, key, keep).await?;
+            Ok(())
+        }
+        Err(e) => {
+            ports.store.release_claim(user, key).await?;
+            Err(e)
+        }
+    }
 }
 
 /// Calls the model, trying again with backoff and jitter while it is unavailable.
