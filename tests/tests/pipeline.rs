@@ -66,7 +66,7 @@ async fn import(run: &Run, bytes: Vec<u8>) -> String {
 
 /// Runs the workers until `done` holds of the import state.
 async fn work_until(run: &Run, done: impl Fn(&ImportState) -> bool) -> ImportState {
-    let workers = run.local.start_workers().await;
+    let workers = run.local.start_workers().await.unwrap();
     let deadline = std::time::Instant::now() + Duration::from_secs(120);
     let state = loop {
         let s = run
@@ -371,7 +371,7 @@ async fn a_full_pass_past_its_limit_fails_alone_and_can_be_retried() {
     run.local.ports.clock = clock.clone();
     import(&run, bytes).await;
     // Stop at quick_ready: the full pass's jobs wait in the queue.
-    let workers = run.local.start_workers().await;
+    let workers = run.local.start_workers().await.unwrap();
     loop {
         let s = run
             .local

@@ -55,6 +55,9 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let user = args.local.user()?;
     let local = args.local.open()?;
     runtime()?.block_on(async {
+        // The workers first: they hold the data directory, so no other process takes this
+        // import's jobs.
+        let workers = local.start_workers().await?;
         let import_id = new_import_id();
         let key = import_blob(&user, &import_id, EXPORT_BLOB)?;
         local
@@ -66,12 +69,13 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         match start_import(&local.ports, &user, &import_id, &key, None).await {
             Ok(_) => {}
             Err(StartError::Refused(why)) => {
+                workers.stop(Duration::from_secs(5)).await;
+                local.ports.blobs.delete(&key).await.ok();
                 eprintln!("error: {why}");
                 return Ok(ExitCode::FAILURE);
             }
             Err(e) => return Err(e.into()),
         }
-        let workers = local.start_workers().await;
         let state = follow(&local, &user, Until::QuickReady).await?;
         let Some(state) = state else {
             anyhow::bail!("the import disappeared (was `soulprint forget` run meanwhile?)");

@@ -27,7 +27,7 @@ pub fn resume(args: ResumeArgs) -> anyhow::Result<ExitCode> {
     let user = args.local.user()?;
     let local = args.local.open()?;
     runtime()?.block_on(async {
-        let workers = local.start_workers().await;
+        let workers = local.start_workers().await?;
         if local.idle().await {
             workers.stop(Duration::from_secs(1)).await;
             eprintln!("Nothing to resume: the queues are empty.");
@@ -72,7 +72,7 @@ pub fn retry(args: RetryArgs) -> anyhow::Result<ExitCode> {
             eprintln!("The full pass waits in the queue: `soulprint resume` runs it.");
             return Ok(ExitCode::SUCCESS);
         }
-        let workers = local.start_workers().await;
+        let workers = local.start_workers().await?;
         let state = follow(&local, &user, Until::FullPass).await?;
         workers.stop(Duration::from_secs(5)).await;
         let Some(state) = state else {

@@ -63,7 +63,6 @@ fn killed_at_random_points_and_resumed_it_remembers_exactly_what_a_clean_run_doe
 
     // The uninterrupted run, and how long it takes.
     let clean = dir.path().join("clean");
-    let started = Instant::now();
     let run = soulprint(&clean)
         .arg("import")
         .arg(&export)
@@ -74,7 +73,6 @@ fn killed_at_random_points_and_resumed_it_remembers_exactly_what_a_clean_run_doe
         "{}",
         String::from_utf8_lossy(&run.stderr)
     );
-    let whole = started.elapsed();
     let expected = facts(&clean, &dir.path().join("clean-out"));
     assert!(
         expected.len() > 20,
@@ -82,38 +80,48 @@ fn killed_at_random_points_and_resumed_it_remembers_exactly_what_a_clean_run_doe
         expected.len()
     );
 
-    // The interrupted one: the first kill lands early (the import), the others anywhere.
+    // The interrupted one: two kills while the import reads, four at random points of the
+    // full pass (watched through `status`, so that a slow machine hits the same phases).
     let data = dir.path().join("killed");
     let mut rng = fastrand::Rng::with_seed(7);
     let mut phases = Vec::new();
     for round in 0..6 {
-        let started_import = status_or_none(&data);
         let mut cmd = Process::new(cargo_bin("soulprint"));
         cmd.env("SOULPRINT_DATA_DIR", &data)
             .env_remove("SOULPRINT_MODEL_URL")
             .stdout(Stdio::null())
             .stderr(Stdio::null());
-        if started_import {
+        if status_or_none(&data) {
             cmd.arg("resume");
         } else {
             cmd.arg("import").arg(&export);
         }
         let mut child = cmd.spawn().unwrap();
-        let share = if round == 0 {
-            rng.f64() * 0.1 + 0.02
-        } else {
-            rng.f64() * 0.5 + 0.05
-        };
-        std::thread::sleep(whole.mul_f64(share));
-        unsafe { libc::kill(child.id() as i32, libc::SIGKILL) };
-        let _ = child.wait();
-        if status_or_none(&data) {
-            let s = status(&data);
-            phases.push(format!("{}/{}", s["import_status"], s["full_pass_status"]));
-            if s["full_pass_status"] == "complete" {
-                break;
+        let share = rng.f64() * 0.8;
+        let delay = Duration::from_millis(rng.u64(0..150));
+        let deadline = Instant::now() + Duration::from_secs(120);
+        let killed = loop {
+            if child.try_wait().unwrap().is_some() || Instant::now() > deadline {
+                break None;
             }
-        }
+            std::thread::sleep(Duration::from_millis(15));
+            if !status_or_none(&data) {
+                continue;
+            }
+            let s = status(&data);
+            let importing = s["import_status"] == "processing";
+            let chunks = |k: &str| s[k].as_u64().unwrap_or(0) as f64;
+            let in_full_pass = s["full_pass_status"] == "processing"
+                && chunks("chunks_total") > 0.0
+                && chunks("chunks_done") >= share * chunks("chunks_total");
+            if (round < 2 && importing) || (round >= 2 && in_full_pass) {
+                std::thread::sleep(delay);
+                unsafe { libc::kill(child.id() as i32, libc::SIGKILL) };
+                break Some(format!("{}/{}", s["import_status"], s["full_pass_status"]));
+            }
+        };
+        let _ = child.wait();
+        phases.extend(killed);
     }
     eprintln!("killed while: {phases:?}");
     assert!(
@@ -150,4 +158,30 @@ fn killed_at_random_points_and_resumed_it_remembers_exactly_what_a_clean_run_doe
 /// Whether an import has been recorded yet (the first kill may land before).
 fn status_or_none(data: &Path) -> bool {
     data.join("soulprint.db").exists() && status(data)["import_status"] != "none"
+}
+
+#[test]
+fn one_process_works_a_data_directory_at_a_time() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    std::fs::create_dir_all(&data).unwrap();
+    // Another process holds the directory's worker lock.
+    let held = std::fs::File::create(data.join("workers.lock")).unwrap();
+    held.lock().unwrap();
+    std::fs::write(data.join("workers.lock"), "pid 4242").unwrap();
+    let second = soulprint(&data).arg("resume").output().unwrap();
+    assert!(!second.status.success());
+    let stderr = String::from_utf8_lossy(&second.stderr);
+    assert!(
+        stderr.contains("another soulprint process is working on") && stderr.contains("pid 4242"),
+        "{stderr}"
+    );
+    // Once it is gone, the directory is free.
+    drop(held);
+    let third = soulprint(&data).arg("resume").output().unwrap();
+    assert!(
+        third.status.success(),
+        "{}",
+        String::from_utf8_lossy(&third.stderr)
+    );
 }

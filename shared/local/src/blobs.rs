@@ -104,6 +104,14 @@ impl Blobs for DirBlobs {
         Ok(found)
     }
 
+    async fn delete(&self, key: &BlobKey) -> Result<(), BlobError> {
+        match fs::remove_file(self.path(key)) {
+            Ok(()) => Ok(()),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(()),
+            Err(e) => Err(unavailable(e)),
+        }
+    }
+
     async fn delete_user(&self, user: &UserId) -> Result<(), BlobError> {
         match fs::remove_dir_all(self.user_dir(user)) {
             Ok(()) => Ok(()),

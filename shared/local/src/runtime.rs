@@ -34,12 +34,26 @@ pub enum OpenError {
     },
 }
 
+/// Another process is working on the same data directory.
+#[derive(Debug, thiserror::Error)]
+#[error(
+    "another soulprint process is working on {dir} ({holder}); wait for it to finish, or stop \
+     it and run `soulprint resume`"
+)]
+pub struct Busy {
+    dir: PathBuf,
+    holder: String,
+}
+
 /// The local world, opened on a data directory.
 pub struct Local {
     pub ports: Ports,
     pub store: SqliteStore,
     pub queue: SqliteQueue,
     fact_workers: usize,
+    /// Held by the process whose workers drain the queues: taking up a dead process's jobs
+    /// is right only when no live one holds them.
+    lock_path: Option<PathBuf>,
 }
 
 impl Local {
@@ -56,7 +70,9 @@ impl Local {
             path: path.clone(),
             source,
         })?;
-        Ok(Self::with(db, blobs, options.llm, options.fact_workers))
+        let mut local = Self::with(db, blobs, options.llm, options.fact_workers);
+        local.lock_path = Some(dir.join("workers.lock"));
+        Ok(local)
     }
 
     pub fn with(db: Database, blobs: DirBlobs, llm: Arc<dyn Llm>, fact_workers: usize) -> Local {
@@ -75,12 +91,46 @@ impl Local {
             store,
             queue,
             fact_workers: fact_workers.max(1),
+            lock_path: None,
+        }
+    }
+
+    /// Takes the data directory's worker lock (released when the process ends, however).
+    fn lock(&self) -> Result<Option<std::fs::File>, Busy> {
+        let Some(path) = &self.lock_path else {
+            return Ok(None);
+        };
+        let busy = |holder: String| Busy {
+            dir: path.parent().unwrap_or(path).to_path_buf(),
+            holder,
+        };
+        let mut file = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .read(true)
+            .write(true)
+            .open(path)
+            .map_err(|e| busy(format!("cannot open its lock file: {e}")))?;
+        match file.try_lock() {
+            Ok(()) => {
+                use std::io::{Seek, Write};
+                let _ = file.set_len(0);
+                let _ = file.rewind();
+                let _ = write!(file, "pid {}", std::process::id());
+                Ok(Some(file))
+            }
+            Err(std::fs::TryLockError::WouldBlock) => {
+                let holder = std::fs::read_to_string(path).unwrap_or_default();
+                Err(busy(holder.trim().to_owned()))
+            }
+            Err(std::fs::TryLockError::Error(e)) => Err(busy(format!("cannot lock: {e}"))),
         }
     }
 
     /// Starts the workers. What a previous process left in flight (it was killed, or
     /// stopped waiting) is taken up again at once.
-    pub async fn start_workers(&self) -> Workers {
+    pub async fn start_workers(&self) -> Result<Workers, Busy> {
+        let lock = self.lock()?;
         match (self.queue.reclaim(), self.store.release_held_claims()) {
             (Ok(jobs), Ok(claims)) if jobs + claims > 0 => {
                 info!(
@@ -115,7 +165,11 @@ impl Local {
                 )));
             }
         }
-        Workers { stop, tasks }
+        Ok(Workers {
+            stop,
+            tasks,
+            _lock: lock,
+        })
     }
 
     /// Whether any job waits or runs.
@@ -141,6 +195,7 @@ impl Local {
 pub struct Workers {
     stop: watch::Sender<bool>,
     tasks: Vec<JoinHandle<()>>,
+    _lock: Option<std::fs::File>,
 }
 
 impl Workers {

@@ -94,6 +94,8 @@ pub trait Blobs: Send + Sync {
     async fn exists(&self, key: &BlobKey) -> Result<bool, BlobError>;
     /// Paths (relative to the user's prefix) of the user's blobs under `prefix`, sorted.
     async fn list(&self, user: &UserId, prefix: &str) -> Result<Vec<String>, BlobError>;
+    /// The blob gone (nothing if it was not there).
+    async fn delete(&self, key: &BlobKey) -> Result<(), BlobError>;
     /// Every blob of the user, gone.
     async fn delete_user(&self, user: &UserId) -> Result<(), BlobError>;
 }
