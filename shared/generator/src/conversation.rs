@@ -363,14 +363,14 @@ impl<'r> Builder<'r> {
             let future = json!({"content_type": "future_widget", "payload": format!("{DROPPED}")});
             at = self.hidden(at, "assistant", None, future, "all");
         }
-        let cited = if kind % 7 == 0 {
+        let cited = if kind.is_multiple_of(7) {
             format!("\u{E203}{answer}\u{E204} \u{E200}cite\u{E202}turn0search{i}\u{E201}\u{E206}")
         } else {
             answer
         };
         let reply = self.text(vec![json!(cited)]);
         at = self.visible(at, "assistant", reply);
-        if kind % 11 == 0 {
+        if kind.is_multiple_of(11) {
             // A continuation of the same reply: merged with it.
             let more = Text::new(self.rng).prose(200);
             let content = self.text(vec![json!(more)]);

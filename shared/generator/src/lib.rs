@@ -192,7 +192,7 @@ pub fn generate<W: Write + Seek>(spec: &ExportSpec, out: W) -> io::Result<Report
         sink.conversation(&bytes)?;
         report.json_bytes = sink.json_bytes;
         index += 1;
-        if index % SHARD_SIZE == 0 {
+        if index.is_multiple_of(SHARD_SIZE) {
             for old in pending_old.drain(..) {
                 sink.conversation(&old)?;
             }

@@ -460,7 +460,7 @@ impl ValueScanner {
                 }
                 self.carried_backslashes = 0;
                 pos = p + 1;
-                if run % 2 == 0 {
+                if run.is_multiple_of(2) {
                     self.in_string = false;
                     self.check_string(base + p as u64);
                     if self.depth == 0 {
