@@ -26,6 +26,8 @@ pub struct ScriptedModel {
     pub profile_answers: Mutex<Vec<Result<Sections, String>>>,
     /// Sentences that are facts: a chunk whose person's words hold one gets it back.
     pub known_facts: Vec<String>,
+    /// Panic on the next fact request (a bug in an adapter).
+    pub panic_once: std::sync::atomic::AtomicBool,
 }
 
 impl ScriptedModel {
@@ -77,6 +79,12 @@ impl Llm for ScriptedModel {
         &self,
         request: &FactRequest,
     ) -> Result<Reply<Vec<ExtractedFact>>, LlmError> {
+        if self
+            .panic_once
+            .swap(false, std::sync::atomic::Ordering::SeqCst)
+        {
+            panic!("the scripted model panics, as asked");
+        }
         self.fact_requests.lock().unwrap().push(request.clone());
         let mut facts = Vec::new();
         for (_, words) in request.chunk.person_parts() {
@@ -138,10 +146,11 @@ impl Clock for ManualClock {
     }
 }
 
-/// A store that keeps every import state written through it.
+/// A store that keeps every import state written through it, with its version (writers
+/// race, so the order of the records is not the order of the writes: sort by version).
 pub struct RecordingStore {
     pub inner: Arc<dyn Store>,
-    pub states: Mutex<Vec<ImportState>>,
+    pub states: Mutex<Vec<(u64, ImportState)>>,
 }
 
 #[async_trait]
@@ -159,7 +168,7 @@ impl Store for RecordingStore {
         expected: Option<u64>,
     ) -> Result<u64, StoreError> {
         let v = self.inner.put_import_state(user, state, expected).await?;
-        self.states.lock().unwrap().push(state.clone());
+        self.states.lock().unwrap().push((v, state.clone()));
         Ok(v)
     }
     async fn profile(&self, user: &UserId) -> Result<Option<Profile>, StoreError> {
@@ -193,19 +202,25 @@ impl Store for RecordingStore {
     async fn run_facts(&self, user: &UserId, run: &RunId) -> Result<Vec<Fact>, StoreError> {
         self.inner.run_facts(user, run).await
     }
-    async fn replace_memory(&self, user: &UserId, facts: &[MemoryFact]) -> Result<(), StoreError> {
-        self.inner.replace_memory(user, facts).await
+    async fn replace_memory(
+        &self,
+        user: &UserId,
+        import_id: &str,
+        facts: &[MemoryFact],
+    ) -> Result<(), StoreError> {
+        self.inner.replace_memory(user, import_id, facts).await
     }
     async fn memory(&self, user: &UserId) -> Result<Vec<MemoryFact>, StoreError> {
         self.inner.memory(user).await
     }
-    async fn add_usage(
+    async fn record_usage(
         &self,
         user: &UserId,
         import_id: &str,
-        change: &ImportUsage,
+        key: &str,
+        spent: &ImportUsage,
     ) -> Result<(), StoreError> {
-        self.inner.add_usage(user, import_id, change).await
+        self.inner.record_usage(user, import_id, key, spent).await
     }
     async fn usage(&self, user: &UserId, import_id: &str) -> Result<ImportUsage, StoreError> {
         self.inner.usage(user, import_id).await

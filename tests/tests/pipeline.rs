@@ -130,7 +130,9 @@ async fn an_export_becomes_a_soulprint_then_memory_with_sources() {
     assert_eq!(end.full_pass.status, FullPassStatus::Complete);
 
     // The states the person saw: forward only, through every stage, then the full pass.
-    let states = recording.states.lock().unwrap().clone();
+    let mut versioned = recording.states.lock().unwrap().clone();
+    versioned.sort_by_key(|(v, _)| *v);
+    let states: Vec<ImportState> = versioned.into_iter().map(|(_, s)| s).collect();
     let mut stages: Vec<&str> = states.iter().map(|s| s.stage.as_str()).collect();
     stages.dedup();
     assert_eq!(
@@ -387,8 +389,15 @@ async fn a_full_pass_past_its_limit_fails_alone_and_can_be_retried() {
         }
         tokio::time::sleep(Duration::from_millis(5)).await;
     }
-    clock.advance(time::Duration::minutes(31));
     workers.stop(Duration::from_secs(10)).await;
+    // The run began 31 minutes ago (the process that ran it died, say).
+    let began = clock.now() - time::Duration::minutes(31);
+    soulprint_core::stages::update_state(&run.local.ports, &run.user, |s| {
+        s.full_pass.started_at = Some(began);
+        Ok(())
+    })
+    .await
+    .unwrap();
     let end = work_until(&run, finished).await;
     assert_eq!(end.full_pass.status, FullPassStatus::Failed, "{end:?}");
     assert_eq!(end.status, ImportStatus::QuickReady, "chat keeps working");
@@ -447,4 +456,57 @@ async fn a_second_import_waits_for_the_first_and_an_empty_export_is_refused() {
         end.error.as_deref().unwrap().contains("no conversations"),
         "{end:?}"
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_panicking_job_fails_alone_and_the_full_pass_still_ends() {
+    let (bytes, _) = export(6, 2_000_000);
+    let model = Arc::new(ScriptedModel::new(vec![], vec![Ok(sections("Quill"))]));
+    model
+        .panic_once
+        .store(true, std::sync::atomic::Ordering::SeqCst);
+    let run = open(model);
+    let import_id = import(&run, bytes).await;
+    let end = work_until(&run, finished).await;
+    assert_eq!(end.status, ImportStatus::Complete, "{end:?}");
+    let run_id = soulprint_core::ports::store::RunId {
+        import_id,
+        attempt: 1,
+    };
+    let progress = run
+        .local
+        .ports
+        .store
+        .run_progress(&run.user, &run_id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(
+        progress.failed_chunks > 0,
+        "the panicking batch counts as failed"
+    );
+    assert!(progress.failed_chunks < progress.chunks_done);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn work_whose_job_was_lost_is_queued_again_at_start() {
+    use soulprint_core::ports::{Queue, QueueName};
+    let (bytes, _) = export(8, 500_000);
+    let run = open(Arc::new(soulprint_local::Offline));
+    import(&run, bytes).await;
+    // The process died after writing the state but before its job was durable.
+    let lost = run
+        .local
+        .queue
+        .receive(QueueName::Imports, 10, Duration::from_secs(60))
+        .await
+        .unwrap();
+    assert_eq!(lost.len(), 1);
+    run.local
+        .queue
+        .ack(QueueName::Imports, &lost[0].receipt)
+        .await
+        .unwrap();
+    let end = work_until(&run, finished).await;
+    assert_eq!(end.status, ImportStatus::Complete, "{end:?}");
 }

@@ -37,6 +37,8 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         }
     }
     let local = args.local.open()?;
+    // No worker of another process may write the person back while they are forgotten.
+    let _held = local.hold()?;
     runtime()?.block_on(async {
         local.ports.store.forget(&user).await?;
         local.ports.blobs.delete_user(&user).await?;

@@ -64,7 +64,7 @@ fn parse_price(s: &str) -> Result<(f64, f64), String> {
         x.trim()
             .parse::<f64>()
             .ok()
-            .filter(|v| *v >= 0.0)
+            .filter(|v| v.is_finite() && *v >= 0.0)
             .ok_or_else(|| format!("{x:?} is not a price in dollars per million tokens"))
     };
     Ok((p(a)?, p(b)?))

@@ -25,6 +25,7 @@ macro_rules! store_contract {
                 idempotency_records_expire,
                 no_access_across_users,
                 profile_memory_and_usage_round_trip,
+                writes_for_a_replaced_import_are_refused,
             ]
         );
     };

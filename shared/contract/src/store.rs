@@ -208,7 +208,7 @@ pub async fn no_access_across_users(store: Arc<dyn Store>) {
     store.put_import_state(&a, &s, None).await.unwrap();
     store.put_profile(&a, &profile("ia")).await.unwrap();
     store
-        .replace_memory(&a, &[memory_fact("f1")])
+        .replace_memory(&a, "ia", &[memory_fact("f1")])
         .await
         .unwrap();
     let run = RunId {
@@ -269,13 +269,15 @@ pub async fn no_access_across_users(store: Arc<dyn Store>) {
 
 pub async fn profile_memory_and_usage_round_trip(store: Arc<dyn Store>) {
     let u = user("round");
+    let s = ImportState::begin(None, "i1", t0()).unwrap();
+    store.put_import_state(&u, &s, None).await.unwrap();
     let p = profile("i1");
     store.put_profile(&u, &p).await.unwrap();
     assert_eq!(store.profile(&u).await.unwrap(), Some(p));
     let facts = vec![memory_fact("f2"), memory_fact("f1")];
-    store.replace_memory(&u, &facts).await.unwrap();
+    store.replace_memory(&u, "i1", &facts).await.unwrap();
     assert_eq!(store.memory(&u).await.unwrap(), facts, "order kept");
-    store.replace_memory(&u, &facts[1..]).await.unwrap();
+    store.replace_memory(&u, "i1", &facts[1..]).await.unwrap();
     assert_eq!(store.memory(&u).await.unwrap(), facts[1..]);
     let spent = ImportUsage {
         quick_pass: Usage {
@@ -288,8 +290,19 @@ pub async fn profile_memory_and_usage_round_trip(store: Arc<dyn Store>) {
         cost_usd: 0.25,
         ..ImportUsage::default()
     };
-    store.add_usage(&u, "i1", &spent).await.unwrap();
-    store.add_usage(&u, "i1", &spent).await.unwrap();
+    // A step that runs again replaces its record; different steps add up.
+    store
+        .record_usage(&u, "i1", "quick_pass", &spent)
+        .await
+        .unwrap();
+    store
+        .record_usage(&u, "i1", "quick_pass", &spent)
+        .await
+        .unwrap();
+    store
+        .record_usage(&u, "i1", "finalize/1", &spent)
+        .await
+        .unwrap();
     let total = store.usage(&u, "i1").await.unwrap();
     assert_eq!(total.quick_pass.calls, 2);
     assert_eq!(total.export_tokens, 2000);
@@ -298,6 +311,33 @@ pub async fn profile_memory_and_usage_round_trip(store: Arc<dyn Store>) {
         store.usage(&u, "other").await.unwrap(),
         ImportUsage::default()
     );
+}
+
+pub async fn writes_for_a_replaced_import_are_refused(store: Arc<dyn Store>) {
+    let u = user("stale");
+    let first = ImportState::begin(None, "old", t0()).unwrap();
+    let v = store.put_import_state(&u, &first, None).await.unwrap();
+    store.put_profile(&u, &profile("old")).await.unwrap();
+    let second = ImportState::begin(None, "new", t0()).unwrap();
+    store.put_import_state(&u, &second, Some(v)).await.unwrap();
+    // The old import's late worker writes nothing.
+    assert!(matches!(
+        store.put_profile(&u, &profile("old")).await,
+        Err(StoreError::Stale(_))
+    ));
+    assert!(matches!(
+        store.replace_memory(&u, "old", &[memory_fact("f9")]).await,
+        Err(StoreError::Stale(_))
+    ));
+    assert!(store.memory(&u).await.unwrap().is_empty());
+    store.put_profile(&u, &profile("new")).await.unwrap();
+    assert_eq!(store.profile(&u).await.unwrap().unwrap().import_id, "new");
+    // No import at all: nothing to write a profile for.
+    let nobody = user("nobody");
+    assert!(matches!(
+        store.put_profile(&nobody, &profile("x")).await,
+        Err(StoreError::Stale(_))
+    ));
 }
 
 fn profile(import_id: &str) -> Profile {

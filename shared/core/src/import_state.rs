@@ -129,6 +129,8 @@ pub enum TransitionError {
     AlreadyProcessing { since: OffsetDateTime },
     #[error("import {stale} was replaced by import {current}; its work is dropped")]
     Superseded { stale: String, current: String },
+    #[error("full pass run {stale} was replaced by run {current}; its work is dropped")]
+    StaleRun { stale: u32, current: u32 },
     #[error("the import is {from}, so it cannot become {to}")]
     Import {
         from: ImportStatus,
@@ -298,20 +300,52 @@ impl ImportState {
         self.full_pass.chunks_done = 0;
         self.full_pass.chunks_total = 0;
         self.full_pass.error = None;
-        self.full_pass.started_at = Some(now);
+        // The clock starts when a worker takes the run up, not while it waits in a queue.
+        self.full_pass.started_at = None;
         self.updated_at = now;
         Ok(())
+    }
+
+    /// A worker takes the run up: its time limit starts (once).
+    pub fn full_pass_began(
+        &mut self,
+        import_id: &str,
+        attempt: u32,
+        now: OffsetDateTime,
+    ) -> Result<(), TransitionError> {
+        self.check_run(import_id, attempt)?;
+        if self.full_pass.status == FullPassStatus::Processing
+            && self.full_pass.started_at.is_none()
+        {
+            self.full_pass.started_at = Some(now);
+            self.updated_at = now;
+        }
+        Ok(())
+    }
+
+    /// Refuses a change meant for another run of the full pass.
+    fn check_run(&self, import_id: &str, attempt: u32) -> Result<(), TransitionError> {
+        self.check(import_id)?;
+        if self.full_pass.attempt == attempt {
+            Ok(())
+        } else {
+            Err(TransitionError::StaleRun {
+                stale: attempt,
+                current: self.full_pass.attempt,
+            })
+        }
     }
 
     /// Chunks done of total; never goes back.
     pub fn full_pass_progress(
         &mut self,
         import_id: &str,
+        attempt: u32,
         done: u64,
         total: u64,
         now: OffsetDateTime,
     ) -> Result<(), TransitionError> {
-        self.check(import_id)?;
+        self.check_run(import_id, attempt)?;
         if self.full_pass.status != FullPassStatus::Processing {
             return Ok(());
         }
@@ -329,9 +363,10 @@ impl ImportState {
     pub fn complete_full_pass(
         &mut self,
         import_id: &str,
+        attempt: u32,
         now: OffsetDateTime,
     ) -> Result<(), TransitionError> {
-        self.check(import_id)?;
+        self.check_run(import_id, attempt)?;
         self.full_pass_to(FullPassStatus::Complete, &[FullPassStatus::Processing])?;
         self.status = ImportStatus::Complete;
         self.full_pass.chunks_done = self.full_pass.chunks_total;
@@ -343,10 +378,11 @@ impl ImportState {
     pub fn fail_full_pass(
         &mut self,
         import_id: &str,
+        attempt: u32,
         reason: &str,
         now: OffsetDateTime,
     ) -> Result<(), TransitionError> {
-        self.check(import_id)?;
+        self.check_run(import_id, attempt)?;
         self.full_pass_to(FullPassStatus::Failed, &[FullPassStatus::Processing])?;
         self.full_pass.error = Some(reason.chars().take(MAX_ERROR_CHARS).collect());
         self.updated_at = now;
@@ -451,14 +487,19 @@ mod tests {
     #[test]
     fn a_failed_full_pass_leaves_the_import_quick_ready_and_can_be_retried() {
         let mut s = ready();
-        assert!(s.complete_full_pass("i1", t(2)).is_err(), "not started");
+        assert!(s.complete_full_pass("i1", 0, t(2)).is_err(), "not started");
         s.start_full_pass("i1", t(2)).unwrap();
-        s.full_pass_progress("i1", 3, 10, t(3)).unwrap();
-        s.full_pass_progress("i1", 2, 10, t(4)).unwrap(); // a redelivered batch reporting late
+        assert!(
+            !s.full_pass_overdue(t(60)),
+            "waiting in a queue is not running"
+        );
+        s.full_pass_began("i1", 1, t(2)).unwrap();
+        s.full_pass_progress("i1", 1, 3, 10, t(3)).unwrap();
+        s.full_pass_progress("i1", 1, 2, 10, t(4)).unwrap(); // a redelivered batch reporting late
         assert_eq!(s.full_pass.chunks_done, 3);
         assert!(!s.full_pass_overdue(t(31)));
         assert!(s.full_pass_overdue(t(32)));
-        s.fail_full_pass("i1", "took longer than 30 minutes", t(32))
+        s.fail_full_pass("i1", 1, "took longer than 30 minutes", t(32))
             .unwrap();
         assert_eq!(s.status, ImportStatus::QuickReady);
         assert_eq!(s.full_pass.status, FullPassStatus::Failed);
@@ -467,8 +508,19 @@ mod tests {
             (s.full_pass.chunks_done, s.full_pass.error.as_deref()),
             (0, None)
         );
-        s.full_pass_progress("i1", 10, 10, t(41)).unwrap();
-        s.complete_full_pass("i1", t(42)).unwrap();
+        // The first run's late workers touch nothing of the second.
+        let stale = s.full_pass_progress("i1", 1, 9, 10, t(41)).unwrap_err();
+        assert!(matches!(
+            stale,
+            TransitionError::StaleRun {
+                stale: 1,
+                current: 2
+            }
+        ));
+        assert!(s.complete_full_pass("i1", 1, t(41)).is_err());
+        assert_eq!(s.full_pass.chunks_done, 0);
+        s.full_pass_progress("i1", 2, 10, 10, t(41)).unwrap();
+        s.complete_full_pass("i1", 2, t(42)).unwrap();
         assert_eq!(s.status, ImportStatus::Complete);
         assert!(s.start_full_pass("i1", t(43)).is_err(), "complete is final");
     }

@@ -19,6 +19,7 @@ pub enum Job {
     FullPass {
         user: UserId,
         import_id: String,
+        attempt: u32,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         task_token: Option<String>,
     },

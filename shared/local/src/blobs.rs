@@ -42,6 +42,10 @@ impl DirBlobs {
         let n = fill(tmp.as_file_mut()).map_err(unavailable)?;
         tmp.as_file().sync_data().map_err(unavailable)?;
         tmp.persist(&path).map_err(|e| unavailable(e.error))?;
+        // The rename itself must survive a power cut too.
+        fs::File::open(dir)
+            .and_then(|d| d.sync_all())
+            .map_err(unavailable)?;
         Ok(n)
     }
 }

@@ -34,8 +34,8 @@ CREATE TABLE IF NOT EXISTS memory_fact (
     user TEXT NOT NULL, ord INTEGER NOT NULL, id TEXT NOT NULL, fact TEXT NOT NULL,
     PRIMARY KEY (user, ord));
 CREATE TABLE IF NOT EXISTS usage (
-    user TEXT NOT NULL, import_id TEXT NOT NULL, usage TEXT NOT NULL,
-    PRIMARY KEY (user, import_id));
+    user TEXT NOT NULL, import_id TEXT NOT NULL, key TEXT NOT NULL, usage TEXT NOT NULL,
+    PRIMARY KEY (user, import_id, key));
 CREATE TABLE IF NOT EXISTS idempotency (
     user TEXT NOT NULL, key TEXT NOT NULL, completed INTEGER NOT NULL,
     expires_at INTEGER NOT NULL, PRIMARY KEY (user, key));

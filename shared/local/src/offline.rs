@@ -167,18 +167,7 @@ fn profile(r: &ProfileRequest) -> Sections {
     };
     let name = said
         .iter()
-        .find_map(|x| {
-            let lower = x.statement.text.to_lowercase();
-            let at = lower
-                .find("my name is ")
-                .map(|i| i + 11)
-                .or_else(|| lower.find("call me ").map(|i| i + 8))?;
-            x.statement.text[at..]
-                .split_whitespace()
-                .next()
-                .map(|w| w.trim_matches(|c: char| !c.is_alphanumeric()).to_owned())
-        })
-        .filter(|w| !w.is_empty())
+        .find_map(|x| name_in(&x.statement.text))
         .unwrap_or_else(|| NO_DATA.into());
     let relationships: Vec<String> = said
         .iter()
@@ -298,4 +287,40 @@ fn cut(s: &str, max: usize) -> String {
         out.push('…');
     }
     out
+}
+
+/// The word after "my name is" or "call me", found without lower-casing (which can move byte
+/// offsets).
+fn name_in(text: &str) -> Option<String> {
+    for cue in ["my name is ", "call me "] {
+        let at = text.char_indices().map(|(i, _)| i).find(|&i| {
+            text.get(i..i + cue.len())
+                .is_some_and(|w| w.eq_ignore_ascii_case(cue))
+        });
+        if let Some(at) = at {
+            let word = text[at + cue.len()..]
+                .split_whitespace()
+                .next()?
+                .trim_matches(|c: char| !c.is_alphanumeric());
+            if !word.is_empty() {
+                return Some(word.to_owned());
+            }
+        }
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::name_in;
+
+    #[test]
+    fn names_are_found_whatever_the_script() {
+        assert_eq!(
+            name_in("My İstanbul friends call me Ünal."),
+            Some("Ünal".into())
+        );
+        assert_eq!(name_in("Hi! My name is Sam, hello"), Some("Sam".into()));
+        assert_eq!(name_in("nothing here"), None);
+    }
 }

@@ -21,6 +21,17 @@ impl SqliteQueue {
         SqliteQueue { db }
     }
 
+    /// Whether any job of `user` waits or runs.
+    pub fn has_jobs_for(&self, user: &soulprint_core::ports::UserId) -> Result<bool, QueueError> {
+        let conn = self.db.lock();
+        conn.query_row(
+            "SELECT EXISTS (SELECT 1 FROM queue WHERE json_extract(body, '$.user') = ?1)",
+            params![user.as_str()],
+            |r| r.get::<_, bool>(0),
+        )
+        .map_err(|e| unavailable(QueueName::Imports, e))
+    }
+
     /// Makes every message in flight visible again. Only for the start of the one process
     /// that drains these queues: whatever it held before was held by a process now dead.
     pub fn reclaim(&self) -> Result<u64, QueueError> {

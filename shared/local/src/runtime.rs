@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-use soulprint_core::ports::{Llm, Ports, Queue, QueueName, SystemClock};
+use soulprint_core::ports::{Delivery, Llm, Ports, Queue, QueueName, SystemClock};
 use soulprint_core::stages::{dead_letter, handle, MAX_RECEIVES};
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
@@ -95,7 +95,12 @@ impl Local {
         }
     }
 
-    /// Takes the data directory's worker lock (released when the process ends, however).
+    /// Takes the data directory's worker lock (released when the process ends, however):
+    /// for work that must not race the workers of another process (forgetting a person).
+    pub fn hold(&self) -> Result<Option<std::fs::File>, Busy> {
+        self.lock()
+    }
+
     fn lock(&self) -> Result<Option<std::fs::File>, Busy> {
         let Some(path) = &self.lock_path else {
             return Ok(None);
@@ -146,6 +151,18 @@ impl Local {
             for user in users {
                 if let Err(e) = soulprint_core::stages::sweep_overdue(&self.ports, &user).await {
                     warn!(user = %user, error = %e, "could not check the full pass's time limit");
+                }
+                if self.queue.has_jobs_for(&user).unwrap_or(true) {
+                    continue;
+                }
+                // Work recorded as running with no job to carry it (the process died between
+                // writing the state and queueing the job): queue it again.
+                match soulprint_core::stages::requeue(&self.ports, &user).await {
+                    Ok(0) => {}
+                    Ok(n) => info!(user = %user, jobs = n, "queued unfinished work again"),
+                    Err(e) => {
+                        warn!(user = %user, error = %e, "could not queue unfinished work again")
+                    }
                 }
             }
         }
@@ -233,32 +250,77 @@ async fn drain(ports: Ports, queue: QueueName, mut stopped: watch::Receiver<bool
         if deliveries.is_empty() {
             tokio::select! {
                 _ = tokio::time::sleep(POLL) => {}
-                _ = stopped.changed() => {}
+                // A dropped sender stops the workers too.
+                changed = stopped.changed() => if changed.is_err() { return },
             }
             continue;
         }
         for d in deliveries {
-            match handle(&ports, &d).await {
-                Ok(()) => {}
-                Err(e) if d.receive_count >= MAX_RECEIVES => {
-                    warn!(queue = %queue, error = %e, job = ?d.job, "job failed too often; recording the failure");
-                    let reason = format!("failed {} times; the last: {e}", d.receive_count);
-                    if let Err(e) = dead_letter(&ports, &d.job, &reason).await {
-                        warn!(error = %e, "could not record the failure; the job comes back");
-                        continue;
-                    }
-                }
-                Err(e) => {
-                    // Back off, then it is visible again.
-                    let wait = Duration::from_secs(1 << d.receive_count.min(6));
-                    warn!(queue = %queue, error = %e, retry_in = ?wait, "job failed; it will be retried");
-                    let _ = ports.queue.extend(queue, &d.receipt, wait).await;
-                    continue;
-                }
-            }
-            if let Err(e) = ports.queue.ack(queue, &d.receipt).await {
-                warn!(queue = %queue, error = %e, "cannot acknowledge; the job will come back");
+            settle(&ports, queue, d).await;
+        }
+    }
+}
+
+/// Handles one delivery to the end: done, failed for good (recorded), or back on the queue
+/// after a pause.
+async fn settle(ports: &Ports, queue: QueueName, d: Delivery) {
+    // In a task of its own: a panic fails this job, not the worker.
+    let mut task = tokio::spawn({
+        let (ports, d) = (ports.clone(), d.clone());
+        async move { handle(&ports, &d).await }
+    });
+    // The message stays hidden while the handler works, however long the model takes.
+    let mut beat = tokio::time::interval(queue.visibility() / 3);
+    beat.tick().await;
+    let outcome = loop {
+        tokio::select! {
+            joined = &mut task => break joined,
+            _ = beat.tick() => {
+                let _ = ports.queue.extend(queue, &d.receipt, queue.visibility()).await;
             }
         }
+    };
+    let failure = match outcome {
+        // Done, or failed for good and recorded by `handle`.
+        Ok(Ok(())) => None,
+        Ok(Err(e)) if !e.is_retryable() => {
+            warn!(queue = %queue, error = %e, job = ?d.job, "could not record a failure; dropping the job");
+            None
+        }
+        Ok(Err(e)) if d.receive_count < MAX_RECEIVES => {
+            let wait = Duration::from_secs((1u64 << d.receive_count.min(6)).min(60));
+            warn!(queue = %queue, error = %e, retry_in = ?wait, job = ?d.job, "job failed; it will be retried");
+            let _ = ports.queue.extend(queue, &d.receipt, wait).await;
+            return;
+        }
+        Ok(Err(e)) => Some(format!("failed {} times; the last: {e}", d.receive_count)),
+        Err(joined) => Some(format!(
+            "the worker failed on it: {}",
+            panic_message(joined)
+        )),
+    };
+    if let Some(reason) = failure {
+        warn!(queue = %queue, %reason, job = ?d.job, "job failed for good; recording the failure");
+        if let Err(e) = dead_letter(ports, &d.job, &reason).await {
+            if e.is_retryable() {
+                warn!(error = %e, "could not record the failure; the job comes back");
+                return;
+            }
+            warn!(error = %e, "could not record the failure; dropping the job");
+        }
+    }
+    if let Err(e) = ports.queue.ack(queue, &d.receipt).await {
+        warn!(queue = %queue, error = %e, "cannot acknowledge; the job will come back");
+    }
+}
+
+fn panic_message(joined: tokio::task::JoinError) -> String {
+    match joined.try_into_panic() {
+        Ok(panic) => panic
+            .downcast_ref::<&str>()
+            .map(|s| (*s).to_owned())
+            .or_else(|| panic.downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "a panic".into()),
+        Err(e) => e.to_string(),
     }
 }

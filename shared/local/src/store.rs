@@ -92,30 +92,46 @@ fn read_usage(
     user: &str,
     import_id: &str,
 ) -> Result<ImportUsage, StoreError> {
-    let text: Option<String> = tx
-        .query_row(
-            "SELECT usage FROM usage WHERE user = ?1 AND import_id = ?2",
-            params![user, import_id],
-            |r| r.get(0),
-        )
-        .optional()
+    let mut stmt = tx
+        .prepare_cached("SELECT usage FROM usage WHERE user = ?1 AND import_id = ?2")
         .map_err(err)?;
-    text.map_or(Ok(ImportUsage::default()), |t| decode("usage", &t))
+    let rows = stmt
+        .query_map(params![user, import_id], |r| r.get::<_, String>(0))
+        .map_err(err)?;
+    let mut total = ImportUsage::default();
+    for row in rows {
+        total.add(&decode::<ImportUsage>("usage", &row.map_err(err)?)?);
+    }
+    Ok(total)
 }
 
 fn write_usage(
     tx: &Transaction<'_>,
     user: &str,
     import_id: &str,
+    key: &str,
     usage: &ImportUsage,
 ) -> Result<(), StoreError> {
     tx.execute(
-        "INSERT INTO usage (user, import_id, usage) VALUES (?1, ?2, ?3)
-         ON CONFLICT (user, import_id) DO UPDATE SET usage = excluded.usage",
-        params![user, import_id, encode(usage)],
+        "INSERT INTO usage (user, import_id, key, usage) VALUES (?1, ?2, ?3, ?4)
+         ON CONFLICT (user, import_id, key) DO UPDATE SET usage = excluded.usage",
+        params![user, import_id, key, encode(usage)],
     )
     .map_err(err)?;
     Ok(())
+}
+
+/// Whether `import_id` is the user's current import.
+fn is_current(tx: &Transaction<'_>, user: &str, import_id: &str) -> Result<bool, StoreError> {
+    let current: Option<String> = tx
+        .query_row(
+            "SELECT json_extract(state, '$.import_id') FROM import_state WHERE user = ?1",
+            params![user],
+            |r| r.get(0),
+        )
+        .optional()
+        .map_err(err)?;
+    Ok(current.as_deref() == Some(import_id))
 }
 
 #[async_trait]
@@ -186,14 +202,18 @@ impl Store for SqliteStore {
     }
 
     async fn put_profile(&self, user: &UserId, profile: &Profile) -> Result<(), StoreError> {
-        let conn = self.db.lock();
-        conn.execute(
+        let mut conn = self.db.lock();
+        let tx = conn.transaction().map_err(err)?;
+        if !is_current(&tx, user.as_str(), &profile.import_id)? {
+            return Err(StoreError::Stale(profile.import_id.clone()));
+        }
+        tx.execute(
             "INSERT INTO profile (user, profile) VALUES (?1, ?2)
              ON CONFLICT (user) DO UPDATE SET profile = excluded.profile",
             params![user.as_str(), encode(profile)],
         )
         .map_err(err)?;
-        Ok(())
+        tx.commit().map_err(err)
     }
 
     async fn plan_run(&self, user: &UserId, run: &RunId, plan: RunPlan) -> Result<(), StoreError> {
@@ -253,11 +273,14 @@ impl Store for SqliteStore {
             ],
         )
         .map_err(err)?;
-        let mut usage = read_usage(&tx, u, &run.import_id)?;
-        usage.fact_extraction.add(&outcome.usage);
-        usage.fact_input_tokens_sent += outcome.input_tokens_sent;
-        usage.cost_usd += outcome.usage.cost_usd;
-        write_usage(&tx, u, &run.import_id, &usage)?;
+        let spent = ImportUsage {
+            fact_extraction: outcome.usage,
+            fact_input_tokens_sent: outcome.input_tokens_sent,
+            cost_usd: outcome.usage.cost_usd,
+            ..ImportUsage::default()
+        };
+        let key = format!("batch/{}/{batch}", run.attempt);
+        write_usage(&tx, u, &run.import_id, &key, &spent)?;
         let after = progress(&tx, u, run)?.expect("the plan is there");
         tx.commit().map_err(err)?;
         Ok(RunProgress {
@@ -309,9 +332,17 @@ impl Store for SqliteStore {
         Ok(facts)
     }
 
-    async fn replace_memory(&self, user: &UserId, facts: &[MemoryFact]) -> Result<(), StoreError> {
+    async fn replace_memory(
+        &self,
+        user: &UserId,
+        import_id: &str,
+        facts: &[MemoryFact],
+    ) -> Result<(), StoreError> {
         let mut conn = self.db.lock();
         let tx = conn.transaction().map_err(err)?;
+        if !is_current(&tx, user.as_str(), import_id)? {
+            return Err(StoreError::Stale(import_id.to_owned()));
+        }
         tx.execute(
             "DELETE FROM memory_fact WHERE user = ?1",
             params![user.as_str()],
@@ -341,22 +372,16 @@ impl Store for SqliteStore {
         rows.map(|r| decode("fact", &r.map_err(err)?)).collect()
     }
 
-    async fn add_usage(
+    async fn record_usage(
         &self,
         user: &UserId,
         import_id: &str,
-        change: &ImportUsage,
+        key: &str,
+        spent: &ImportUsage,
     ) -> Result<(), StoreError> {
         let mut conn = self.db.lock();
         let tx = conn.transaction().map_err(err)?;
-        let mut usage = read_usage(&tx, user.as_str(), import_id)?;
-        usage.quick_pass.add(&change.quick_pass);
-        usage.fact_extraction.add(&change.fact_extraction);
-        usage.memory.add(&change.memory);
-        usage.export_tokens += change.export_tokens;
-        usage.fact_input_tokens_sent += change.fact_input_tokens_sent;
-        usage.cost_usd += change.cost_usd;
-        write_usage(&tx, user.as_str(), import_id, &usage)?;
+        write_usage(&tx, user.as_str(), import_id, key, spent)?;
         tx.commit().map_err(err)
     }
 

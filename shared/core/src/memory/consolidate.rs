@@ -10,6 +10,8 @@ use std::collections::HashMap;
 use super::fact::{Fact, FactStatus, MemoryFact};
 use super::words::{content_words, same_fact};
 
+const MAX_CLUSTERS_PER_WORD: usize = 64;
+
 struct Cluster {
     words: Vec<String>,
     facts: Vec<Fact>,
@@ -30,9 +32,12 @@ pub fn consolidate(mut facts: Vec<Fact>) -> Vec<MemoryFact> {
     let mut by_word: HashMap<String, Vec<usize>> = HashMap::new();
     for fact in facts {
         let words = content_words(&fact.text);
+        // A word in very many clusters ("like", "work") finds no one in particular: skip it,
+        // so that consolidation stays near-linear. Some rarer word of a restatement finds it.
         let mut candidates: Vec<usize> = words
             .iter()
             .filter_map(|w| by_word.get(w))
+            .filter(|list| list.len() <= MAX_CLUSTERS_PER_WORD)
             .flatten()
             .copied()
             .collect();

@@ -200,14 +200,15 @@ const DISCOURSE: &[&str] = &[
     "quick context",
 ];
 
-/// The sentence without a leading "by the way," and the like.
+/// The sentence without a leading "by the way," and the like. The phrases are ASCII, so they
+/// are compared byte for byte (lower-casing can change a character's length).
 fn strip_discourse(s: &str) -> &str {
     let mut s = s;
     loop {
-        let lower = s.to_lowercase();
         let Some(d) = DISCOURSE.iter().find(|d| {
-            lower.starts_with(*d)
-                && lower[d.len()..]
+            s.get(..d.len())
+                .is_some_and(|head| head.eq_ignore_ascii_case(d))
+                && s[d.len()..]
                     .chars()
                     .next()
                     .is_some_and(|c| c == ',' || c == ' ' || c == ':')
@@ -287,6 +288,22 @@ mod tests {
         assert_eq!(
             &text[found[0].start..found[0].end],
             "I moved to Lisbon in 2003."
+        );
+    }
+
+    #[test]
+    fn characters_that_change_length_when_lower_cased_are_safe() {
+        // The Kelvin sign lower-cases to an ASCII k; İ to two characters.
+        for text in [
+            "O\u{212A}, I live in Berlin.",
+            "İ, I live in Berlin.",
+            "OK, I live in İzmir now.",
+        ] {
+            let _ = statements(text);
+        }
+        assert_eq!(
+            statements("OK, I live in İzmir now.")[0].text,
+            "I live in İzmir now."
         );
     }
 

@@ -23,11 +23,14 @@ pub struct Usage {
 }
 
 impl Usage {
+    /// Adds `other`; counts a hostile server reports saturate instead of overflowing.
     pub fn add(&mut self, other: &Usage) {
-        self.calls += other.calls;
-        self.input_tokens += other.input_tokens;
-        self.output_tokens += other.output_tokens;
-        self.cost_usd += other.cost_usd;
+        self.calls = self.calls.saturating_add(other.calls);
+        self.input_tokens = self.input_tokens.saturating_add(other.input_tokens);
+        self.output_tokens = self.output_tokens.saturating_add(other.output_tokens);
+        if other.cost_usd.is_finite() {
+            self.cost_usd += other.cost_usd;
+        }
     }
 }
 

@@ -79,6 +79,19 @@ pub struct ImportUsage {
     pub cost_usd: f64,
 }
 
+impl ImportUsage {
+    pub fn add(&mut self, other: &ImportUsage) {
+        self.quick_pass.add(&other.quick_pass);
+        self.fact_extraction.add(&other.fact_extraction);
+        self.memory.add(&other.memory);
+        self.export_tokens = self.export_tokens.saturating_add(other.export_tokens);
+        self.fact_input_tokens_sent = self
+            .fact_input_tokens_sent
+            .saturating_add(other.fact_input_tokens_sent);
+        self.cost_usd += other.cost_usd;
+    }
+}
+
 /// The state of an idempotency record when a worker tries to claim it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Claim {
@@ -101,6 +114,9 @@ pub enum StoreError {
     Corrupt(String),
     #[error("{0}")]
     Refused(String),
+    /// The write was for an import that is no longer the user's current one.
+    #[error("import {0} is no longer the current import")]
+    Stale(String),
 }
 
 #[async_trait]
@@ -121,6 +137,8 @@ pub trait Store: Send + Sync {
 
     // Profile ------------------------------------------------------------------------------
     async fn profile(&self, user: &UserId) -> Result<Option<Profile>, StoreError>;
+    /// Writes the profile if its import is still the user's current one
+    /// ([`StoreError::Stale`] otherwise): a replaced import's late worker cannot overwrite it.
     async fn put_profile(&self, user: &UserId, profile: &Profile) -> Result<(), StoreError>;
 
     // Full pass ----------------------------------------------------------------------------
@@ -146,18 +164,27 @@ pub trait Store: Send + Sync {
     async fn run_facts(&self, user: &UserId, run: &RunId) -> Result<Vec<Fact>, StoreError>;
 
     // Memory -------------------------------------------------------------------------------
-    /// Replaces the person's consolidated facts.
-    async fn replace_memory(&self, user: &UserId, facts: &[MemoryFact]) -> Result<(), StoreError>;
-    async fn memory(&self, user: &UserId) -> Result<Vec<MemoryFact>, StoreError>;
-
-    // Accounting ---------------------------------------------------------------------------
-    async fn add_usage(
+    /// Replaces the person's consolidated facts, if `import_id` is still the user's current
+    /// import ([`StoreError::Stale`] otherwise).
+    async fn replace_memory(
         &self,
         user: &UserId,
         import_id: &str,
-        change: &ImportUsage,
+        facts: &[MemoryFact],
     ) -> Result<(), StoreError>;
-    /// What the import has spent; fact extraction includes every recorded batch.
+    async fn memory(&self, user: &UserId) -> Result<Vec<MemoryFact>, StoreError>;
+
+    // Accounting ---------------------------------------------------------------------------
+    /// Records what one step of the import spent, under `key` ("quick_pass",
+    /// "finalize/2", …): a step that runs again replaces its record instead of adding to it.
+    async fn record_usage(
+        &self,
+        user: &UserId,
+        import_id: &str,
+        key: &str,
+        spent: &ImportUsage,
+    ) -> Result<(), StoreError>;
+    /// What the import has spent: every step's record, and every recorded batch.
     async fn usage(&self, user: &UserId, import_id: &str) -> Result<ImportUsage, StoreError>;
 
     // Idempotency --------------------------------------------------------------------------

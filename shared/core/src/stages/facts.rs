@@ -17,6 +17,17 @@ use crate::tokens::estimate_tokens;
 
 const MAX_FACT_CHARS: usize = 300;
 const MAX_FACTS_PER_CHUNK: usize = 40;
+const MIN_EVIDENCE_CHARS: usize = 12;
+
+/// A fact as one plain line: no newlines or markdown that could add headings to MEMORY.
+fn one_line(text: &str) -> String {
+    let joined = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    joined
+        .trim_start_matches(['#', '-', '*', '>', ' '])
+        .chars()
+        .take(MAX_FACT_CHARS)
+        .collect()
+}
 
 pub(crate) async fn run(
     ports: &Ports,
@@ -29,7 +40,7 @@ pub(crate) async fn run(
         if !current(ports, user, run).await? {
             return Ok(());
         }
-        if super::worker::fail_if_overdue(ports, user, &run.import_id).await? {
+        if super::worker::fail_if_overdue(ports, user, run).await? {
             return Ok(());
         }
         if ports.store.batch_done(user, run, batch).await? {
@@ -84,7 +95,13 @@ pub(crate) async fn record(
     let now = ports.clock.now();
     let import_id = run.import_id.as_str();
     update_state(ports, user, |s| {
-        s.full_pass_progress(import_id, progress.chunks_done, progress.chunks_total, now)
+        s.full_pass_progress(
+            import_id,
+            run.attempt,
+            progress.chunks_done,
+            progress.chunks_total,
+            now,
+        )
     })
     .await?;
     if progress.complete() {
@@ -145,13 +162,22 @@ pub(crate) async fn load(
 pub fn with_provenance(chunk: &Chunk, extracted: Vec<ExtractedFact>) -> Vec<Fact> {
     let mut facts = Vec::new();
     for e in extracted.into_iter().take(MAX_FACTS_PER_CHUNK) {
-        let text: String = e.text.trim().chars().take(MAX_FACT_CHARS).collect();
+        let text = one_line(&e.text);
         if text.is_empty() {
             continue;
         }
-        let Some(part) = find_part(chunk, e.evidence.as_deref().unwrap_or(&text)) else {
+        let evidence = e.evidence.as_deref().unwrap_or(&text);
+        let Some(part) = find_part(chunk, evidence) else {
             continue;
         };
+        // The fact must say something of what it rests on.
+        let said = content_words(&chunk.text[part.start as usize..part.end as usize]);
+        if !content_words(&text)
+            .iter()
+            .any(|w| said.binary_search(w).is_ok())
+        {
+            continue;
+        }
         facts.push(Fact {
             category: e.category,
             text,
@@ -171,7 +197,8 @@ pub fn with_provenance(chunk: &Chunk, extracted: Vec<ExtractedFact>) -> Vec<Fact
 /// (at least half).
 fn find_part<'c>(chunk: &'c Chunk, evidence: &str) -> Option<&'c crate::chunker::ChunkPart> {
     let needle = evidence.trim().to_lowercase();
-    if needle.is_empty() {
+    // "a" is in every message: evidence must be a phrase.
+    if needle.chars().count() < MIN_EVIDENCE_CHARS || content_words(&needle).len() < 2 {
         return None;
     }
     if let Some((part, _)) = chunk

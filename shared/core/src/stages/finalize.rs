@@ -33,12 +33,25 @@ pub(crate) async fn run(ports: &Ports, user: &UserId, run: &RunId) -> Result<(),
 }
 
 async fn finalize(ports: &Ports, user: &UserId, run: &RunId) -> Result<(), StageError> {
+    if super::worker::fail_if_overdue(ports, user, run).await? {
+        return Ok(());
+    }
     let started = std::time::Instant::now();
     let import_id = run.import_id.as_str();
     let raw = ports.store.run_facts(user, run).await?;
     let raw_count = raw.len();
     let memory = blocking(move || Ok(consolidate(raw))).await?;
-    ports.store.replace_memory(user, &memory).await?;
+    let progress = ports.store.run_progress(user, run).await?;
+    if let Some(p) = progress.filter(|p| p.failed_chunks * 2 > p.chunks_done.max(1)) {
+        // Most chunks failed (the model down, a bad key): a memory from the rest would pass
+        // for complete. Fail the run instead; it can be retried.
+        let reason = format!(
+            "fact extraction failed on {} of {} chunks; check the model, then retry the full pass",
+            p.failed_chunks, p.chunks_done
+        );
+        return super::worker::fail_full_pass(ports, user, run, &reason, ports.clock.now()).await;
+    }
+    ports.store.replace_memory(user, import_id, &memory).await?;
 
     let (memory_md, memory_usage) = write_memory(ports, &memory).await;
     let mut profile = ports
@@ -65,18 +78,24 @@ async fn finalize(ports: &Ports, user: &UserId, run: &RunId) -> Result<(), Stage
         }
         Ok((regenerated, usage, false)) => {
             regen_usage = usage;
-            profile.notes.push(format!(
-                "The sections from the quick pass were kept: writing them again with MEMORY \
-                 went wrong ({})",
-                regenerated.notes.join(" ")
-            ));
+            note(
+                &mut profile.notes,
+                format!(
+                    "The sections from the quick pass were kept: writing them again with \
+                     MEMORY went wrong ({})",
+                    regenerated.notes.join(" ")
+                ),
+            );
         }
         Err(e) => {
             warn!(error = %e, "regenerating the sections failed; the quick pass's stay");
-            profile.notes.push(format!(
-                "The sections from the quick pass were kept: writing them again with MEMORY \
-                 failed ({e})"
-            ));
+            note(
+                &mut profile.notes,
+                format!(
+                    "The sections from the quick pass were kept: writing them again with \
+                     MEMORY failed ({e})"
+                ),
+            );
         }
     }
     profile.memory_md = Some(memory_md);
@@ -86,9 +105,10 @@ async fn finalize(ports: &Ports, user: &UserId, run: &RunId) -> Result<(), Stage
 
     ports
         .store
-        .add_usage(
+        .record_usage(
             user,
             import_id,
+            &format!("finalize/{}", run.attempt),
             &ImportUsage {
                 // Writing the sections again is a profile call, like the quick pass.
                 quick_pass: regen_usage,
@@ -99,7 +119,11 @@ async fn finalize(ports: &Ports, user: &UserId, run: &RunId) -> Result<(), Stage
         )
         .await?;
     let now = ports.clock.now();
-    let state = update_state(ports, user, |s| s.complete_full_pass(import_id, now)).await?;
+    let attempt = run.attempt;
+    let state = update_state(ports, user, |s| {
+        s.complete_full_pass(import_id, attempt, now)
+    })
+    .await?;
     if let Some(token) = &state.full_pass.task_token {
         let output = serde_json::json!({"import_id": import_id, "facts": memory.len()});
         ports.supervisor.succeed(token, &output).await?;
@@ -147,4 +171,11 @@ async fn write_memory(ports: &Ports, memory: &[crate::memory::MemoryFact]) -> (S
         }
     }
     (template, usage)
+}
+
+/// Adds a note once: a finalize that runs again does not repeat itself.
+fn note(notes: &mut Vec<String>, note: String) {
+    if !notes.contains(&note) {
+        notes.push(note);
+    }
 }

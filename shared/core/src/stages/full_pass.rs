@@ -30,20 +30,30 @@ pub(crate) fn batch_blob(user: &UserId, run: &RunId, batch: u32) -> Result<BlobK
     )?)
 }
 
-pub(crate) async fn run(ports: &Ports, user: &UserId, import_id: &str) -> Result<(), StageError> {
-    let span = info_span!("full_pass", user = %user, import_id);
+pub(crate) async fn run(
+    ports: &Ports,
+    user: &UserId,
+    import_id: &str,
+    attempt: u32,
+) -> Result<(), StageError> {
+    let span = info_span!("full_pass", user = %user, import_id, attempt);
     async {
         let Some(state) = ports.store.import_state(user).await? else {
             return Ok(());
         };
         let state = state.value;
-        if state.import_id != import_id || state.full_pass.status != FullPassStatus::Processing {
+        if state.import_id != import_id
+            || state.full_pass.attempt != attempt
+            || state.full_pass.status != FullPassStatus::Processing
+        {
             return Ok(());
         }
         let run = RunId {
             import_id: import_id.to_owned(),
-            attempt: state.full_pass.attempt,
+            attempt,
         };
+        let now = ports.clock.now();
+        update_state(ports, user, |s| s.full_pass_began(import_id, attempt, now)).await?;
         let key = format!("plan/{import_id}/{}", run.attempt);
         let hold = crate::ports::QueueName::FullPass.visibility();
         exactly_once(
@@ -152,7 +162,7 @@ async fn plan(
     let now = ports.clock.now();
     let import_id = run.import_id.as_str();
     update_state(ports, user, |s| {
-        s.full_pass_progress(import_id, progress.chunks_done, chunks, now)
+        s.full_pass_progress(import_id, run.attempt, progress.chunks_done, chunks, now)
     })
     .await?;
     let jobs: Vec<Job> = (1..=batches)

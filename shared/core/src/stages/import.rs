@@ -104,6 +104,7 @@ pub async fn retry_full_pass(
     let job = Job::FullPass {
         user: user.clone(),
         import_id,
+        attempt: state.full_pass.attempt,
         task_token,
     };
     ports.queue.send(job.queue(), &[job]).await?;
@@ -183,6 +184,7 @@ async fn queue_full_pass(
     let job = Job::FullPass {
         user: user.clone(),
         import_id: import_id.to_owned(),
+        attempt: state.full_pass.attempt,
         task_token: state.full_pass.task_token.clone(),
     };
     ports.queue.send(job.queue(), &[job]).await?;
@@ -273,9 +275,10 @@ async fn import(
     ports.store.put_profile(user, &profile).await?;
     ports
         .store
-        .add_usage(
+        .record_usage(
             user,
             import_id,
+            "quick_pass",
             &ImportUsage {
                 quick_pass: usage,
                 export_tokens,

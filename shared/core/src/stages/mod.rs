@@ -28,7 +28,7 @@ use crate::ports::{
 
 pub use import::{new_import_id, retry_full_pass, start_import, StartError};
 pub use quick_pass::{creative_name, tidy_sections};
-pub use worker::{dead_letter, handle, sweep_overdue, MAX_RECEIVES};
+pub use worker::{dead_letter, handle, requeue, sweep_overdue, MAX_RECEIVES};
 
 /// Where an import's blobs live, under the user's prefix.
 pub fn import_blob(user: &UserId, import_id: &str, name: &str) -> Result<BlobKey, BlobError> {
@@ -69,6 +69,17 @@ pub enum StageError {
 }
 
 impl StageError {
+    /// The job's import or run was replaced while it worked: nothing failed.
+    pub fn is_moot(&self) -> bool {
+        matches!(
+            self,
+            StageError::Store(StoreError::Stale(_))
+                | StageError::Transition(
+                    TransitionError::Superseded { .. } | TransitionError::StaleRun { .. }
+                )
+        )
+    }
+
     /// Whether the job should come back and be tried again (the failure may pass).
     pub fn is_retryable(&self) -> bool {
         match self {
@@ -137,7 +148,9 @@ where
     let now = ports.clock.now();
     match ports.store.claim(user, key, now, now + hold).await? {
         Claim::Completed => return Ok(()),
-        Claim::InProgress => return Err(StageError::Contention),
+        // A duplicate while another worker holds it: that worker finishes the work, or its
+        // claim expires and its own message brings the work back.
+        Claim::InProgress => return Ok(()),
         Claim::Acquired => {}
     }
     match work.await {

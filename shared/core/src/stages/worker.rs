@@ -8,8 +8,9 @@ use crate::jobs::Job;
 use crate::ports::store::{BatchOutcome, RunId};
 use crate::ports::{Delivery, Ports, UserId};
 
-/// A message received this many times goes to the dead letters (see [`dead_letter`]).
-pub const MAX_RECEIVES: u32 = 5;
+/// A message received this many times (failing each time with an error that might pass: the
+/// model or the store down for minutes) goes to the dead letters (see [`dead_letter`]).
+pub const MAX_RECEIVES: u32 = 10;
 
 /// Does the job. `Ok`: acknowledge it (done, or failed for good and recorded as such).
 /// `Err`: leave it; it comes back after its visibility timeout (the error passes).
@@ -21,8 +22,11 @@ pub async fn handle(ports: &Ports, delivery: &Delivery) -> Result<(), StageError
             task_token,
         } => import::run(ports, user, import_id, task_token.as_deref()).await,
         Job::FullPass {
-            user, import_id, ..
-        } => full_pass::run(ports, user, import_id).await,
+            user,
+            import_id,
+            attempt,
+            ..
+        } => full_pass::run(ports, user, import_id, *attempt).await,
         Job::FactBatch {
             user,
             import_id,
@@ -36,6 +40,8 @@ pub async fn handle(ports: &Ports, delivery: &Delivery) -> Result<(), StageError
         } => finalize::run(ports, user, &run_id(import_id, *attempt)).await,
     };
     match result {
+        // The import or the run was replaced meanwhile: the job has nothing left to do.
+        Err(e) if e.is_moot() => Ok(()),
         Err(e) if !e.is_retryable() => {
             // Failed for good: the job's import or full pass records why.
             warn!(error = %e, job = ?delivery.job, "job failed for good");
@@ -63,11 +69,16 @@ pub async fn dead_letter(ports: &Ports, job: &Job, reason: &str) -> Result<(), S
             task_token,
         } => import::fail(ports, user, import_id, reason, task_token.as_deref()).await,
         Job::FullPass {
-            user, import_id, ..
+            user,
+            import_id,
+            attempt,
+            ..
         }
         | Job::Finalize {
-            user, import_id, ..
-        } => fail_full_pass(ports, user, import_id, reason, now).await,
+            user,
+            import_id,
+            attempt,
+        } => fail_full_pass(ports, user, &run_id(import_id, *attempt), reason, now).await,
         Job::FactBatch {
             user,
             import_id,
@@ -91,14 +102,18 @@ pub async fn dead_letter(ports: &Ports, job: &Job, reason: &str) -> Result<(), S
     }
 }
 
-async fn fail_full_pass(
+pub(crate) async fn fail_full_pass(
     ports: &Ports,
     user: &UserId,
-    import_id: &str,
+    run: &RunId,
     reason: &str,
     now: time::OffsetDateTime,
 ) -> Result<(), StageError> {
-    let state = match update_state(ports, user, |s| s.fail_full_pass(import_id, reason, now)).await
+    let (import_id, attempt) = (run.import_id.as_str(), run.attempt);
+    let state = match update_state(ports, user, |s| {
+        s.fail_full_pass(import_id, attempt, reason, now)
+    })
+    .await
     {
         Ok(s) => s,
         Err(StageError::Transition(_)) => return Ok(()),
@@ -117,20 +132,24 @@ async fn fail_full_pass(
 pub(crate) async fn fail_if_overdue(
     ports: &Ports,
     user: &UserId,
-    import_id: &str,
+    run: &RunId,
 ) -> Result<bool, StageError> {
     let now = ports.clock.now();
     let Some(state) = ports.store.import_state(user).await? else {
         return Ok(false);
     };
-    if state.value.import_id != import_id || !state.value.full_pass_overdue(now) {
+    let s = &state.value;
+    if s.import_id != run.import_id
+        || s.full_pass.attempt != run.attempt
+        || !s.full_pass_overdue(now)
+    {
         return Ok(false);
     }
     let reason = format!(
         "the full pass ran past its limit of {} minutes; retry it to continue",
         crate::import_state::FULL_PASS_LIMIT.whole_minutes()
     );
-    fail_full_pass(ports, user, import_id, &reason, now).await?;
+    fail_full_pass(ports, user, run, &reason, now).await?;
     Ok(true)
 }
 
@@ -140,5 +159,60 @@ pub async fn sweep_overdue(ports: &Ports, user: &UserId) -> Result<bool, StageEr
     let Some(state) = ports.store.import_state(user).await? else {
         return Ok(false);
     };
-    fail_if_overdue(ports, user, &state.value.import_id).await
+    let run = run_id(&state.value.import_id, state.value.full_pass.attempt);
+    fail_if_overdue(ports, user, &run).await
+}
+
+/// Queues again the work the user's state says is running, when no job carries it (the
+/// process died between writing the state and sending the job). The handlers are idempotent,
+/// so a job sent twice does no harm. Returns the jobs sent.
+pub async fn requeue(ports: &Ports, user: &UserId) -> Result<usize, StageError> {
+    use crate::import_state::{FullPassStatus, ImportStatus};
+    let Some(state) = ports.store.import_state(user).await? else {
+        return Ok(0);
+    };
+    let s = state.value;
+    let mut jobs = Vec::new();
+    if s.status == ImportStatus::Processing {
+        jobs.push(Job::Import {
+            user: user.clone(),
+            import_id: s.import_id.clone(),
+            task_token: None,
+        });
+    } else if s.full_pass.status == FullPassStatus::Processing {
+        let run = run_id(&s.import_id, s.full_pass.attempt);
+        match ports.store.run_progress(user, &run).await? {
+            // Not planned yet: plan it.
+            None => jobs.push(Job::FullPass {
+                user: user.clone(),
+                import_id: s.import_id.clone(),
+                attempt: run.attempt,
+                task_token: s.full_pass.task_token.clone(),
+            }),
+            Some(p) if p.complete() => jobs.push(Job::Finalize {
+                user: user.clone(),
+                import_id: s.import_id.clone(),
+                attempt: run.attempt,
+            }),
+            Some(p) => {
+                for batch in 1..p.batches_total {
+                    if !ports.store.batch_done(user, &run, batch).await? {
+                        jobs.push(Job::FactBatch {
+                            user: user.clone(),
+                            import_id: s.import_id.clone(),
+                            attempt: run.attempt,
+                            batch,
+                        });
+                    }
+                }
+            }
+        }
+    }
+    for job in &jobs {
+        ports
+            .queue
+            .send(job.queue(), std::slice::from_ref(job))
+            .await?;
+    }
+    Ok(jobs.len())
 }
