@@ -16,6 +16,7 @@ pub mod ports;
 pub mod profile;
 pub mod prompt;
 pub mod prompts;
+pub mod relevance;
 pub mod sampler;
 pub mod sections;
 pub mod stages;

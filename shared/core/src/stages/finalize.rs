@@ -52,6 +52,7 @@ async fn finalize(ports: &Ports, user: &UserId, run: &RunId) -> Result<(), Stage
         return super::worker::fail_full_pass(ports, user, run, &reason, ports.clock.now()).await;
     }
     ports.store.replace_memory(user, import_id, &memory).await?;
+    build_index(ports, user, run, &memory).await?;
 
     let (memory_md, memory_usage) = write_memory(ports, &memory).await;
     let mut profile = ports
@@ -178,4 +179,60 @@ fn note(notes: &mut Vec<String>, note: String) {
     if !notes.contains(&note) {
         notes.push(note);
     }
+}
+
+/// Of each chunk, the person's words (this many characters at most) go into the index.
+const INDEXED_CHUNK_CHARS: usize = 1_500;
+
+/// Writes the relevance index chat ranks against: current facts, and the person's words of
+/// every chunk of the run.
+async fn build_index(
+    ports: &Ports,
+    user: &UserId,
+    run: &RunId,
+    memory: &[crate::memory::MemoryFact],
+) -> Result<(), StageError> {
+    use crate::relevance::{Doc, DocKind, RelevanceIndex, INDEX_BLOB};
+    let batches = ports
+        .store
+        .run_progress(user, run)
+        .await?
+        .map_or(0, |p| p.batches_total);
+    let mut chunks = Vec::new();
+    for batch in 1..batches {
+        // A batch whose blob is gone (its job dead-lettered long ago) is left out, not fatal.
+        let Ok(loaded) = super::facts::load(ports, user, run, batch).await else {
+            continue;
+        };
+        for c in loaded {
+            let text: String = c
+                .person_parts()
+                .map(|(_, words)| words)
+                .collect::<Vec<_>>()
+                .join("\n")
+                .chars()
+                .take(INDEXED_CHUNK_CHARS)
+                .collect();
+            if text.trim().is_empty() {
+                continue;
+            }
+            chunks.push(Doc {
+                id: format!("{}#{}", c.conversation_id, c.index),
+                kind: DocKind::Chunk,
+                text,
+                message_ids: c
+                    .parts
+                    .iter()
+                    .filter(|p| p.person)
+                    .map(|p| p.message_id.clone())
+                    .collect(),
+                conversation_id: c.conversation_id,
+                at: c.observed_at,
+            });
+        }
+    }
+    let index = RelevanceIndex::new(RelevanceIndex::documents(memory, chunks));
+    let key = crate::ports::BlobKey::new(user, INDEX_BLOB)?;
+    ports.blobs.put(&key, index.to_jsonl()).await?;
+    Ok(())
 }

@@ -1,0 +1,218 @@
+//! The index: documents in, ranked hits out.
+
+use std::collections::HashMap;
+
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+
+use super::expand::expand;
+use crate::memory::words::content_words;
+use crate::memory::{FactStatus, MemoryFact};
+
+/// Where the full pass stores a user's index (under the user's blob prefix).
+pub const INDEX_BLOB: &str = "relevance/index.jsonl";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DocKind {
+    Fact,
+    Chunk,
+}
+
+/// One thing chat can recall, with where it came from.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Doc {
+    pub id: String,
+    pub kind: DocKind,
+    pub text: String,
+    pub conversation_id: String,
+    pub message_ids: Vec<String>,
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub at: Option<OffsetDateTime>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Hit<'i> {
+    pub doc: &'i Doc,
+    pub score: f64,
+}
+
+/// Documents and their postings, in memory.
+#[derive(Debug, Default)]
+pub struct RelevanceIndex {
+    docs: Vec<Doc>,
+    /// Stemmed word → (document, occurrences).
+    postings: HashMap<String, Vec<(u32, u32)>>,
+    lengths: Vec<u32>,
+    average_length: f64,
+}
+
+const K1: f64 = 1.2;
+const B: f64 = 0.75;
+/// Words brought in by expansion count this much of a word the person used.
+const EXPANDED_WEIGHT: f64 = 0.4;
+/// A current fact outranks a chunk saying the same: it is what the person's memory holds.
+const FACT_BOOST: f64 = 1.3;
+
+impl RelevanceIndex {
+    pub fn new(docs: Vec<Doc>) -> Self {
+        let mut postings: HashMap<String, Vec<(u32, u32)>> = HashMap::new();
+        let mut lengths = Vec::with_capacity(docs.len());
+        for (i, doc) in docs.iter().enumerate() {
+            let mut counts: HashMap<String, u32> = HashMap::new();
+            let mut length = 0u32;
+            for w in words_of(&doc.text) {
+                *counts.entry(w).or_default() += 1;
+                length += 1;
+            }
+            lengths.push(length);
+            for (w, n) in counts {
+                postings.entry(w).or_default().push((i as u32, n));
+            }
+        }
+        let average_length =
+            lengths.iter().map(|&l| f64::from(l)).sum::<f64>() / lengths.len().max(1) as f64;
+        RelevanceIndex {
+            docs,
+            postings,
+            lengths,
+            average_length,
+        }
+    }
+
+    /// The documents of an index: current facts (history is not recalled as current) and
+    /// chunks.
+    pub fn documents(facts: &[MemoryFact], chunks: Vec<Doc>) -> Vec<Doc> {
+        let mut docs: Vec<Doc> = facts
+            .iter()
+            .filter(|f| f.status == FactStatus::Current)
+            .map(|f| {
+                let first = f.sources.last();
+                Doc {
+                    id: f.id.clone(),
+                    kind: DocKind::Fact,
+                    text: f.text.clone(),
+                    conversation_id: first.map(|s| s.conversation_id.clone()).unwrap_or_default(),
+                    message_ids: first.map(|s| s.message_ids.clone()).unwrap_or_default(),
+                    at: f.last_observed(),
+                }
+            })
+            .collect();
+        docs.extend(chunks);
+        docs
+    }
+
+    pub fn docs(&self) -> &[Doc] {
+        &self.docs
+    }
+
+    /// The `k` documents most relevant to `query`, best first (none when nothing matches).
+    pub fn search(&self, query: &str, k: usize) -> Vec<Hit<'_>> {
+        let own = content_words(query);
+        let extra = expand(&own);
+        let n = self.docs.len() as f64;
+        let mut scores: HashMap<u32, f64> = HashMap::new();
+        for (words, weight) in [(&own, 1.0), (&extra, EXPANDED_WEIGHT)] {
+            for w in words.iter() {
+                let Some(list) = self.postings.get(w) else {
+                    continue;
+                };
+                let df = list.len() as f64;
+                let idf = ((n - df + 0.5) / (df + 0.5) + 1.0).ln();
+                for &(doc, tf) in list {
+                    let tf = f64::from(tf);
+                    let len = f64::from(self.lengths[doc as usize]);
+                    let norm = tf * (K1 + 1.0)
+                        / (tf + K1 * (1.0 - B + B * len / self.average_length.max(1.0)));
+                    *scores.entry(doc).or_default() += weight * idf * norm;
+                }
+            }
+        }
+        let mut hits: Vec<Hit<'_>> = scores
+            .into_iter()
+            .map(|(doc, score)| {
+                let d = &self.docs[doc as usize];
+                let boost = if d.kind == DocKind::Fact {
+                    FACT_BOOST
+                } else {
+                    1.0
+                };
+                Hit {
+                    doc: d,
+                    score: score * boost,
+                }
+            })
+            .collect();
+        hits.sort_by(|a, b| {
+            b.score
+                .total_cmp(&a.score)
+                .then(b.doc.at.cmp(&a.doc.at))
+                .then(a.doc.id.cmp(&b.doc.id))
+        });
+        hits.truncate(k);
+        hits
+    }
+
+    /// The index as stored: one document a line.
+    pub fn to_jsonl(&self) -> Vec<u8> {
+        let mut out = Vec::new();
+        for d in &self.docs {
+            serde_json::to_writer(&mut out, d).expect("a doc serialises");
+            out.push(b'\n');
+        }
+        out
+    }
+
+    pub fn from_jsonl(bytes: &[u8]) -> Result<Self, serde_json::Error> {
+        let docs = bytes
+            .split(|&b| b == b'\n')
+            .filter(|l| !l.is_empty())
+            .map(serde_json::from_slice)
+            .collect::<Result<Vec<Doc>, _>>()?;
+        Ok(RelevanceIndex::new(docs))
+    }
+}
+
+/// Every stemmed content word of `text`, repeats kept (term frequency counts).
+fn words_of(text: &str) -> Vec<String> {
+    // content_words sorts and dedups; frequency within a short doc matters little, so one
+    // occurrence each is a fair count for facts and person-only chunk text alike.
+    content_words(text)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn doc(id: &str, kind: DocKind, text: &str) -> Doc {
+        Doc {
+            id: id.into(),
+            kind,
+            text: text.into(),
+            conversation_id: format!("c-{id}"),
+            message_ids: vec![format!("m-{id}")],
+            at: None,
+        }
+    }
+
+    #[test]
+    fn a_paraphrase_finds_the_fact() {
+        let index = RelevanceIndex::new(vec![
+            doc("a", DocKind::Fact, "I moved to Lisbon in 2003."),
+            doc("b", DocKind::Fact, "I have worked as a nurse for 12 years."),
+            doc("c", DocKind::Chunk, "Person: how do I sort a list in Rust?"),
+            doc(
+                "d",
+                DocKind::Fact,
+                "I have a greyhound called Pixel number 4.",
+            ),
+        ]);
+        let top = |q: &str| index.search(q, 1)[0].doc.id.clone();
+        assert_eq!(top("Which city did I relocate to in 2003?"), "a");
+        assert_eq!(top("What's my profession, and for how long?"), "b");
+        assert_eq!(top("What's my dog's name?"), "d");
+        assert!(index.search("quantum chromodynamics", 5).is_empty());
+        let back = RelevanceIndex::from_jsonl(&index.to_jsonl()).unwrap();
+        assert_eq!(back.docs(), index.docs());
+    }
+}
