@@ -10,7 +10,8 @@ use soulprint_core::ports::llm::{
     ExtractedFact, FactRequest, MemoryRequest, ModelInfo, ProfileRequest, Reply, Usage,
 };
 use soulprint_core::ports::store::{
-    BatchOutcome, Claim, ImportUsage, RunId, RunPlan, RunProgress, Versioned,
+    BatchOutcome, ChatMessage, ChatThread, Claim, ImportUsage, RunId, RunPlan, RunProgress,
+    Versioned,
 };
 use soulprint_core::ports::{Clock, Llm, LlmError, Store, StoreError, UserId};
 use soulprint_core::profile::Profile;
@@ -26,6 +27,7 @@ pub struct ScriptedModel {
     pub profile_answers: Mutex<Vec<Result<Sections, String>>>,
     /// Sentences that are facts: a chunk whose person's words hold one gets it back.
     pub known_facts: Vec<String>,
+    pub chat_requests: Mutex<Vec<soulprint_core::ports::llm::ChatRequest>>,
     /// Panic on the next fact request (a bug in an adapter).
     pub panic_once: std::sync::atomic::AtomicBool,
 }
@@ -109,6 +111,21 @@ impl Llm for ScriptedModel {
         Ok(Reply {
             value: facts,
             usage: usage(u64::from(request.chunk.tokens)),
+        })
+    }
+
+    async fn chat(
+        &self,
+        request: &soulprint_core::ports::llm::ChatRequest,
+        sink: soulprint_core::ports::llm::TokenSink<'_>,
+    ) -> Result<Reply<String>, LlmError> {
+        self.chat_requests.lock().unwrap().push(request.clone());
+        for piece in ["Noted", ", ", "friend."] {
+            sink(piece);
+        }
+        Ok(Reply {
+            value: "Noted, friend.".into(),
+            usage: usage(100),
         })
     }
 
@@ -244,6 +261,26 @@ impl Store for RecordingStore {
     }
     async fn release_claim(&self, user: &UserId, key: &str) -> Result<(), StoreError> {
         self.inner.release_claim(user, key).await
+    }
+    async fn append_chat(&self, user: &UserId, messages: &[ChatMessage]) -> Result<(), StoreError> {
+        self.inner.append_chat(user, messages).await
+    }
+    async fn chat_messages(
+        &self,
+        user: &UserId,
+        thread_id: &str,
+        before: Option<u64>,
+        limit: usize,
+    ) -> Result<Vec<ChatMessage>, StoreError> {
+        self.inner
+            .chat_messages(user, thread_id, before, limit)
+            .await
+    }
+    async fn chat_threads(&self, user: &UserId) -> Result<Vec<ChatThread>, StoreError> {
+        self.inner.chat_threads(user).await
+    }
+    async fn delete_fact(&self, user: &UserId, id: &str) -> Result<bool, StoreError> {
+        self.inner.delete_fact(user, id).await
     }
     async fn forget(&self, user: &UserId) -> Result<(), StoreError> {
         self.inner.forget(user).await

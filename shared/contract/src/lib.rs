@@ -26,6 +26,8 @@ macro_rules! store_contract {
                 no_access_across_users,
                 profile_memory_and_usage_round_trip,
                 writes_for_a_replaced_import_are_refused,
+                chat_threads_keep_their_order_and_their_user,
+                facts_are_deleted_one_by_one,
             ]
         );
     };

@@ -8,9 +8,11 @@ use soulprint_core::memory::markdown;
 use soulprint_core::memory::statements::{statements, Statement};
 use soulprint_core::memory::Subject;
 use soulprint_core::ports::llm::{
-    ExtractedFact, FactRequest, MemoryRequest, ModelInfo, ProfileRequest, Reply, Usage,
+    ChatRequest, ExtractedFact, FactRequest, MemoryRequest, ModelInfo, ProfileRequest, Reply,
+    TokenSink, Usage,
 };
 use soulprint_core::ports::{Llm, LlmError};
+use soulprint_core::relevance::DocKind;
 use soulprint_core::sections::{Agents, Identity, Sections, Soul, Tools, User};
 use soulprint_core::stages::creative_name;
 
@@ -62,6 +64,52 @@ impl Llm for Offline {
             usage: Usage::default(),
         })
     }
+
+    /// No model, so no conversation: says so, and gives what it recalls, with sources.
+    async fn chat(
+        &self,
+        request: &ChatRequest,
+        sink: TokenSink<'_>,
+    ) -> Result<Reply<String>, LlmError> {
+        let reply = offline_reply(request);
+        sink(&reply);
+        Ok(Reply {
+            value: reply,
+            usage: Usage::default(),
+        })
+    }
+}
+
+/// How many recalled things the offline answer lists.
+const OFFLINE_RECALL: usize = 5;
+
+fn offline_reply(request: &ChatRequest) -> String {
+    let mut out = String::from(
+        "(Offline: no model is configured, so I cannot hold a conversation. Start one with \
+         --model-url and --model.)\n",
+    );
+    if request.recalled.is_empty() {
+        out.push_str("Nothing I know from your export relates to that yet.");
+        return out;
+    }
+    out.push_str("What I know that relates to your message:\n");
+    for doc in request.recalled.iter().take(OFFLINE_RECALL) {
+        let text: String = doc.text.split_whitespace().collect::<Vec<_>>().join(" ");
+        let text: String = text.chars().take(280).collect();
+        let when = doc
+            .at
+            .map(|t| format!(", {}", t.date()))
+            .unwrap_or_default();
+        let what = match doc.kind {
+            DocKind::Fact => "remembered",
+            DocKind::Chunk => "you said",
+        };
+        out.push_str(&format!(
+            "- {text} ({what}; conversation {}{when})\n",
+            doc.conversation_id
+        ));
+    }
+    out
 }
 
 /// A statement with the date of the conversation it was found in.

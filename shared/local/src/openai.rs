@@ -9,8 +9,10 @@ use async_trait::async_trait;
 use serde::de::DeserializeOwned;
 use serde::Deserialize;
 use serde_json::{json, Value};
+use soulprint_core::conversation::Role;
 use soulprint_core::ports::llm::{
-    ExtractedFact, FactRequest, MemoryRequest, ModelInfo, ProfileRequest, Reply, Usage,
+    ChatRequest, ExtractedFact, FactRequest, MemoryRequest, ModelInfo, ProfileRequest, Reply,
+    TokenSink, Usage,
 };
 use soulprint_core::ports::{Llm, LlmError};
 use soulprint_core::prompts;
@@ -278,6 +280,91 @@ impl Llm for OpenAiCompatible {
         Ok(Reply {
             value: facts,
             usage: reply.usage,
+        })
+    }
+
+    async fn chat(
+        &self,
+        request: &ChatRequest,
+        sink: TokenSink<'_>,
+    ) -> Result<Reply<String>, LlmError> {
+        let mut messages = vec![json!({"role": "system", "content": request.system})];
+        for turn in &request.history {
+            let role = match turn.role {
+                Role::User => "user",
+                Role::Assistant => "assistant",
+            };
+            messages.push(json!({"role": role, "content": turn.text}));
+        }
+        messages.push(json!({"role": "user", "content": request.message}));
+        let body = json!({
+            "model": self.config.model,
+            "messages": messages,
+            "temperature": 0.7,
+            "max_tokens": 2_048,
+            "stream": true,
+            "stream_options": {"include_usage": true},
+        });
+        let url = format!("{}/chat/completions", self.config.base_url);
+        let mut http = self.http.post(&url).json(&body);
+        if let Some(key) = &self.config.api_key {
+            http = http.bearer_auth(key);
+        }
+        let mut response = http
+            .send()
+            .await
+            .map_err(|e| LlmError::Unavailable(format!("{url}: {e}")))?;
+        let status = response.status();
+        if !status.is_success() {
+            let text = response.text().await.unwrap_or_default();
+            let message = format!("{url} answered {status}: {}", cut(&text));
+            return Err(if status.as_u16() == 429 || status.is_server_error() {
+                LlmError::Unavailable(message)
+            } else {
+                LlmError::Refused(message)
+            });
+        }
+        // Server-sent events: `data: {json}` lines, `data: [DONE]` at the end.
+        let mut reply = String::new();
+        let mut usage = Usage {
+            calls: 1,
+            ..Usage::default()
+        };
+        let mut pending: Vec<u8> = Vec::new();
+        while let Some(bytes) = response
+            .chunk()
+            .await
+            .map_err(|e| LlmError::Unavailable(format!("{url}: the stream broke: {e}")))?
+        {
+            pending.extend_from_slice(&bytes);
+            while let Some(end) = pending.iter().position(|&b| b == b'\n') {
+                let line: Vec<u8> = pending.drain(..=end).collect();
+                let line = String::from_utf8_lossy(&line);
+                let Some(data) = line.trim().strip_prefix("data:").map(str::trim) else {
+                    continue;
+                };
+                if data == "[DONE]" {
+                    break;
+                }
+                let Ok(event) = serde_json::from_str::<Value>(data) else {
+                    continue;
+                };
+                if let Some(piece) = event["choices"][0]["delta"]["content"].as_str() {
+                    sink(piece);
+                    reply.push_str(piece);
+                }
+                if let Some(u) = event.get("usage").filter(|u| u.is_object()) {
+                    usage.input_tokens = u["prompt_tokens"].as_u64().unwrap_or(0);
+                    usage.output_tokens = u["completion_tokens"].as_u64().unwrap_or(0);
+                }
+            }
+        }
+        usage.cost_usd = (usage.input_tokens as f64 * self.config.price_in
+            + usage.output_tokens as f64 * self.config.price_out)
+            / 1e6;
+        Ok(Reply {
+            value: reply,
+            usage,
         })
     }
 

@@ -92,6 +92,8 @@ pub enum Origin {
     CustomInstructions,
     /// ChatGPT's own memory of the person.
     ChatgptMemory,
+    /// The person's words in a chat with SoulPrint.
+    Chat,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]

@@ -86,6 +86,27 @@ pub struct MemoryRequest {
     pub facts: Vec<MemoryFact>,
 }
 
+/// One chat turn: the system prompt (the soulprint with what was recalled), the thread so
+/// far, the message.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ChatRequest {
+    pub system: String,
+    pub history: Vec<ChatTurn>,
+    pub message: String,
+    /// What was recalled for the message, with sources: a model reads it in `system`; the
+    /// offline engine answers with it.
+    pub recalled: Vec<crate::relevance::Doc>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ChatTurn {
+    pub role: crate::conversation::Role,
+    pub text: String,
+}
+
+/// Where a streamed reply's pieces go as the model produces them.
+pub type TokenSink<'a> = &'a (dyn Fn(&str) + Send + Sync);
+
 #[derive(Debug, thiserror::Error)]
 pub enum LlmError {
     /// Worth retrying: the server is down, overloaded or throttling.
@@ -114,4 +135,10 @@ pub trait Llm: Send + Sync {
         request: &FactRequest,
     ) -> Result<Reply<Vec<ExtractedFact>>, LlmError>;
     async fn write_memory(&self, request: &MemoryRequest) -> Result<Reply<String>, LlmError>;
+    /// A chat reply, its pieces sent to `sink` as they come; the whole reply returned.
+    async fn chat(
+        &self,
+        request: &ChatRequest,
+        sink: TokenSink<'_>,
+    ) -> Result<Reply<String>, LlmError>;
 }

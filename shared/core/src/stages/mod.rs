@@ -10,6 +10,7 @@
 //! stored state before acting: a job of a replaced import, or of an earlier full-pass run,
 //! does nothing.
 
+mod chat;
 mod facts;
 mod finalize;
 mod full_pass;
@@ -26,6 +27,7 @@ use crate::ports::{
     BlobError, BlobKey, LlmError, Ports, QueueError, StoreError, SupervisorError, UserId,
 };
 
+pub use chat::{chat_turn, explode, ChatError, IndexCache, TurnReply, MAX_MESSAGE_CHARS};
 pub use import::{new_import_id, retry_full_pass, start_import, StartError};
 pub use quick_pass::{creative_name, tidy_sections};
 pub use worker::{dead_letter, handle, requeue, sweep_overdue, MAX_RECEIVES};

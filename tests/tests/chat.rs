@@ -1,0 +1,227 @@
+//! Chat on one machine: recall, the thread, learning, the offline engine's honest answers.
+
+use std::io::Cursor;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use soulprint_core::import_state::{FullPassStatus, ImportStatus};
+use soulprint_core::memory::Origin;
+use soulprint_core::ports::{Llm, UserId};
+use soulprint_core::stages::{
+    chat_turn, import_blob, new_import_id, start_import, ChatError, IndexCache, EXPORT_BLOB,
+};
+use soulprint_e2e::pipeline::{sections, ScriptedModel};
+use soulprint_generator::{generate, Container, ExportSpec, Report, Vintage};
+use soulprint_local::{Local, LocalOptions, Offline};
+
+async fn imported(llm: Arc<dyn Llm>) -> (Local, UserId, Report, tempfile::TempDir) {
+    let spec = ExportSpec {
+        seed: 12,
+        target_bytes: 3_000_000,
+        vintage: Vintage::Full2025,
+        container: Container::Zip,
+        largest_conversation: Some(200_000),
+        invalid_unicode: false,
+    };
+    let mut zip = Cursor::new(Vec::new());
+    let report = generate(&spec, &mut zip).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let local = Local::open(LocalOptions {
+        data_dir: dir.path().to_path_buf(),
+        llm,
+        fact_workers: 3,
+    })
+    .unwrap();
+    let user = UserId::new("chatter").unwrap();
+    let id = new_import_id();
+    let key = import_blob(&user, &id, EXPORT_BLOB).unwrap();
+    local.ports.blobs.put(&key, zip.into_inner()).await.unwrap();
+    start_import(&local.ports, &user, &id, &key, None)
+        .await
+        .unwrap();
+    let workers = local.start_workers().await.unwrap();
+    loop {
+        let s = local
+            .ports
+            .store
+            .import_state(&user)
+            .await
+            .unwrap()
+            .unwrap()
+            .value;
+        if s.status == ImportStatus::Failed || s.full_pass.status == FullPassStatus::Complete {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    workers.stop(Duration::from_secs(5)).await;
+    (local, user, report, dir)
+}
+
+/// A planted move, as the person said it.
+fn planted_move(report: &Report) -> String {
+    report
+        .planted
+        .iter()
+        .filter(|p| !p.do_not_remember)
+        .map(|p| {
+            p.fact
+                .split_once(", ")
+                .map_or(p.fact.clone(), |(_, f)| f.to_owned())
+        })
+        .find(|f| f.starts_with("I moved to "))
+        .expect("a planted move")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_turn_recalls_streams_keeps_the_thread_and_learns() {
+    let model = Arc::new(ScriptedModel::new(vec![], vec![Ok(sections("Wren"))]));
+    let (local, user, report, _dir) = imported(model.clone()).await;
+    let moved = planted_move(&report);
+    let city = moved
+        .trim_start_matches("I moved to ")
+        .rsplit_once(" in ")
+        .unwrap()
+        .0
+        .to_owned();
+    let cache = IndexCache::default();
+    let pieces = Mutex::new(Vec::new());
+    let sink = |p: &str| pieces.lock().unwrap().push(p.to_owned());
+    let question = format!("Do you remember when I relocated to {city}?");
+    let first = chat_turn(
+        &local.ports,
+        &cache,
+        &user,
+        None,
+        &question,
+        Duration::from_secs(30),
+        &sink,
+    )
+    .await
+    .unwrap();
+    assert_eq!(first.reply, "Noted, friend.");
+    assert_eq!(
+        pieces.lock().unwrap().concat(),
+        first.reply,
+        "streamed piece by piece"
+    );
+    assert_eq!(first.answered_by, "scripted");
+    assert!(
+        first.recalled.iter().any(|d| d.text.contains(&city)),
+        "recalled: {:#?}",
+        first.recalled
+    );
+    let request = model.chat_requests.lock().unwrap()[0].clone();
+    assert!(request.system.starts_with("# Wren"));
+    assert!(request.system.contains("## CONTEXT"));
+    assert!(request.system.contains(&city));
+    assert!(request.history.is_empty());
+
+    // The same thread goes on; a statement about the person is learned, with its source.
+    let second = chat_turn(
+        &local.ports,
+        &cache,
+        &user,
+        Some(first.thread_id.clone()),
+        "Also, I have a dog called Biscuit now.",
+        Duration::from_secs(30),
+        &sink,
+    )
+    .await
+    .unwrap();
+    assert_eq!(second.thread_id, first.thread_id);
+    assert_eq!(second.learned, ["I have a dog called Biscuit now."]);
+    let history = model.chat_requests.lock().unwrap()[1].history.clone();
+    assert_eq!(history.len(), 2, "the first turn, both sides");
+    let memory = local.ports.store.memory(&user).await.unwrap();
+    let biscuit = memory.iter().find(|f| f.text.contains("Biscuit")).unwrap();
+    assert_eq!(biscuit.sources[0].origin, Origin::Chat);
+    assert_eq!(biscuit.sources[0].conversation_id, first.thread_id);
+    let messages = local
+        .ports
+        .store
+        .chat_messages(&user, &first.thread_id, None, 10)
+        .await
+        .unwrap();
+    assert_eq!(messages.len(), 4);
+    assert_eq!(biscuit.sources[0].message_ids, [messages[2].id.clone()]);
+    // The next turn's prompt carries it as recently learned.
+    chat_turn(
+        &local.ports,
+        &cache,
+        &user,
+        None,
+        "Hello?",
+        Duration::from_secs(30),
+        &sink,
+    )
+    .await
+    .unwrap();
+    let third = model.chat_requests.lock().unwrap()[2].clone();
+    assert!(third.system.contains("## RECENTLY LEARNED"));
+    assert!(third.system.contains("Biscuit"));
+
+    let empty = chat_turn(
+        &local.ports,
+        &cache,
+        &user,
+        None,
+        "  ",
+        Duration::from_secs(5),
+        &sink,
+    )
+    .await;
+    assert!(matches!(empty, Err(ChatError::BadMessage(_))));
+    let long = "x".repeat(50_001);
+    let long = chat_turn(
+        &local.ports,
+        &cache,
+        &user,
+        None,
+        &long,
+        Duration::from_secs(5),
+        &sink,
+    )
+    .await;
+    assert!(matches!(long, Err(ChatError::BadMessage(50_001))));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn offline_chat_says_so_and_answers_with_sources() {
+    let (local, user, report, _dir) = imported(Arc::new(Offline)).await;
+    let moved = planted_move(&report);
+    let year = moved
+        .rsplit_once(" in ")
+        .unwrap()
+        .1
+        .trim_end_matches('.')
+        .to_owned();
+    let cache = IndexCache::default();
+    let question = format!("Where did I relocate in {year}?");
+    let turn = chat_turn(
+        &local.ports,
+        &cache,
+        &user,
+        None,
+        &question,
+        Duration::from_secs(30),
+        &|_| {},
+    )
+    .await
+    .unwrap();
+    assert!(
+        turn.reply.starts_with("(Offline: no model"),
+        "{}",
+        turn.reply
+    );
+    assert!(turn.answered_by.starts_with("offline"));
+    let listed = turn.reply.lines().filter(|l| l.starts_with("- ")).count();
+    assert!(listed >= 1, "{}", turn.reply);
+    assert!(
+        turn.reply
+            .contains(&moved.trim_end_matches('.').to_string()),
+        "{}",
+        turn.reply
+    );
+    assert!(turn.reply.contains("conversation "), "with its source");
+}
