@@ -1,11 +1,13 @@
 //! `soulprint`: SoulPrint on one machine.
 
+mod chat;
 mod export_profile;
 mod follow;
 mod forget;
 mod generate;
 mod import;
 mod local;
+mod memory;
 mod parse;
 mod show;
 mod status;
@@ -37,6 +39,8 @@ enum Command {
     Import(import::Args),
     Status(status::StatusArgs),
     Profile(status::ProfileArgs),
+    Chat(chat::Args),
+    Memory(memory::Args),
     Resume(work::ResumeArgs),
     RetryFullPass(work::RetryArgs),
     ExportProfile(export_profile::Args),
@@ -46,6 +50,11 @@ enum Command {
 }
 
 fn main() -> ExitCode {
+    // Piped into `head`, stop quietly like other command-line tools instead of panicking.
+    #[cfg(unix)]
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env()
@@ -58,6 +67,8 @@ fn main() -> ExitCode {
         Command::Import(args) => import::run(args),
         Command::Status(args) => status::status(args),
         Command::Profile(args) => status::profile(args),
+        Command::Chat(args) => chat::run(args),
+        Command::Memory(args) => memory::run(args),
         Command::Resume(args) => work::resume(args),
         Command::RetryFullPass(args) => work::retry(args),
         Command::ExportProfile(args) => export_profile::run(args),

@@ -135,3 +135,59 @@ fn help_explains_the_command() {
     let out = soulprint().arg("parse").output().unwrap();
     assert_eq!(out.status.code(), Some(2), "a usage error");
 }
+
+#[test]
+fn import_then_chat_and_memory_in_the_persons_hands() {
+    let dir = tempfile::tempdir().unwrap();
+    let export = generate(dir.path(), "export.zip", &["--seed", "4"]);
+    let data = dir.path().join("data");
+    let run = |args: &[&str]| {
+        let out = soulprint()
+            .env("SOULPRINT_DATA_DIR", &data)
+            .env_remove("SOULPRINT_MODEL_URL")
+            .args(args)
+            .output()
+            .unwrap();
+        (
+            out.status.success(),
+            String::from_utf8(out.stdout).unwrap(),
+            String::from_utf8(out.stderr).unwrap(),
+        )
+    };
+    let (ok, stdout, stderr) = run(&["import", export.to_str().unwrap()]);
+    assert!(ok, "{stderr}");
+    assert!(stdout.contains("Written by: offline"), "{stdout}");
+    assert!(stderr.contains("Full pass complete"), "{stderr}");
+
+    let (ok, stdout, stderr) = run(&["chat", "--message", "By the way, I live in Reykjavik now."]);
+    assert!(ok, "{stderr}");
+    assert!(stdout.starts_with("(Offline: no model"), "{stdout}");
+    assert!(
+        stderr.contains("learned: I live in Reykjavik now."),
+        "{stderr}"
+    );
+
+    let (ok, stdout, _) = run(&["memory", "list"]);
+    assert!(ok);
+    let line = stdout
+        .lines()
+        .find(|l| l.contains("Reykjavik"))
+        .expect("learned");
+    assert!(line.contains("Chat"), "{line}");
+    let id = line.split_whitespace().next().unwrap().to_owned();
+    let (ok, stdout, _) = run(&["memory", "search", "where do I live"]);
+    assert!(ok && stdout.contains("Fact"), "{stdout}");
+    let (ok, _, stderr) = run(&["memory", "delete", &id]);
+    assert!(ok, "{stderr}");
+    let (_, stdout, _) = run(&["memory", "list"]);
+    assert!(!stdout.contains("Reykjavik"));
+    let (ok, _, stderr) = run(&["memory", "delete", &id]);
+    assert!(!ok && stderr.contains("no fact"), "{stderr}");
+    let (ok, stdout, _) = run(&["chat", "--threads"]);
+    assert!(
+        ok && stdout.contains("1 messages") || stdout.contains("2 messages"),
+        "{stdout}"
+    );
+    let (ok, _, stderr) = run(&["chat", "--message", ""]);
+    assert!(!ok && stderr.contains("1 to 50000 characters"), "{stderr}");
+}

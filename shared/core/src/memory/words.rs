@@ -60,13 +60,14 @@ fn stem(w: &str) -> String {
         return w.to_owned();
     }
     let mut s = w;
-    if s.chars().count() > 4 {
-        for suffix in ["ing", "ied", "ed", "es", "s"] {
-            if let Some(rest) = s.strip_suffix(suffix) {
-                if !rest.ends_with('s') || suffix != "s" {
-                    s = rest;
-                    break;
-                }
+    let n = s.chars().count();
+    for suffix in ["ing", "ied", "ed", "es", "s"] {
+        // A plural "s" comes off four-letter words too ("pets", "cats"); the rest need five.
+        let long_enough = if suffix == "s" { n > 3 } else { n > 4 };
+        if let Some(rest) = s.strip_suffix(suffix).filter(|_| long_enough) {
+            if !rest.ends_with('s') || suffix != "s" {
+                s = rest;
+                break;
             }
         }
     }

@@ -39,7 +39,7 @@ const GROUPS: &[&[&str]] = &[
     // Family.
     &[
         "sister", "brother", "sibl", "mother", "father", "mom", "dad", "parent", "family", "wif",
-        "husband", "partner", "son", "daughter", "kids", "children",
+        "husband", "partner", "son", "daughter", "kid", "children",
     ],
     // Dates.
     &[
