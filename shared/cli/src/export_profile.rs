@@ -27,14 +27,22 @@ pub struct Args {
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let user = args.local.user()?;
     let local = args.local.open()?;
-    runtime()?.block_on(async {
-        let Some(profile) = local.ports.store.profile(&user).await? else {
+    runtime()?.block_on(write_profile(&local, &user, &args.dir))
+}
+
+/// The profile files in `dir`; a failure status (with the reason said) when there is none.
+pub async fn write_profile(
+    local: &soulprint_local::Local,
+    user: &soulprint_core::ports::UserId,
+    dir: &std::path::Path,
+) -> anyhow::Result<ExitCode> {
+    {
+        let Some(profile) = local.ports.store.profile(user).await? else {
             eprintln!("No soulprint yet: `soulprint import EXPORT.zip` writes one.");
             return Ok(ExitCode::FAILURE);
         };
-        let facts = local.ports.store.memory(&user).await?;
-        fs::create_dir_all(&args.dir)
-            .with_context(|| format!("cannot create {}", args.dir.display()))?;
+        let facts = local.ports.store.memory(user).await?;
+        fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
         let s = &profile.sections;
         let memory = profile
             .memory_md
@@ -50,14 +58,14 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             ("facts.json", serde_json::to_string_pretty(&facts)? + "\n"),
         ];
         for (name, body) in files {
-            let path = args.dir.join(name);
+            let path = dir.join(name);
             fs::write(&path, body).with_context(|| format!("cannot write {}", path.display()))?;
         }
         eprintln!(
             "Wrote SOUL.md, IDENTITY.md, USER.md, AGENTS.md, TOOLS.md, MEMORY.md and facts.json ({} facts) to {}",
             facts.len(),
-            args.dir.display()
+            dir.display()
         );
         Ok(ExitCode::SUCCESS)
-    })
+    }
 }

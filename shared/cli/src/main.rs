@@ -1,6 +1,7 @@
 //! `soulprint`: SoulPrint on one machine.
 
 mod chat;
+mod export_all;
 mod export_profile;
 mod follow;
 mod forget;
@@ -9,6 +10,7 @@ mod import;
 mod local;
 mod memory;
 mod parse;
+mod rename;
 mod show;
 mod status;
 mod work;
@@ -44,6 +46,8 @@ enum Command {
     Resume(work::ResumeArgs),
     RetryFullPass(work::RetryArgs),
     ExportProfile(export_profile::Args),
+    Export(export_all::Args),
+    Rename(rename::Args),
     Forget(forget::Args),
     Parse(parse::Args),
     Generate(generate::Args),
@@ -72,6 +76,8 @@ fn main() -> ExitCode {
         Command::Resume(args) => work::resume(args),
         Command::RetryFullPass(args) => work::retry(args),
         Command::ExportProfile(args) => export_profile::run(args),
+        Command::Export(args) => export_all::run(args),
+        Command::Rename(args) => rename::run(args),
         Command::Forget(args) => forget::run(args),
         Command::Parse(args) => parse::run(args),
         Command::Generate(args) => generate::run(args),

@@ -188,6 +188,31 @@ fn import_then_chat_and_memory_in_the_persons_hands() {
         ok && stdout.contains("1 messages") || stdout.contains("2 messages"),
         "{stdout}"
     );
+    let (ok, _, stderr) = run(&[
+        "rename",
+        "Assistant Extraordinaire of the Long Name That Goes On",
+    ]);
+    assert!(!ok && stderr.contains("1 to 50 characters"), "{stderr}");
+    let (ok, _, stderr) = run(&["rename", "Juno"]);
+    assert!(ok, "{stderr}");
+    let (_, stdout, _) = run(&["profile"]);
+    assert!(
+        stdout.starts_with("Your assistant: Juno") && stdout.contains("\n# Juno\n"),
+        "{stdout}"
+    );
+    let out = dir.path().join("everything");
+    let (ok, _, stderr) = run(&["export", out.to_str().unwrap()]);
+    assert!(ok, "{stderr}");
+    for name in [
+        "SOUL.md",
+        "MEMORY.md",
+        "facts.json",
+        "conversations.jsonl",
+        "import.json",
+    ] {
+        assert!(out.join(name).is_file(), "{name}");
+    }
+    assert_eq!(std::fs::read_dir(out.join("chats")).unwrap().count(), 1);
     let (ok, _, stderr) = run(&["chat", "--message", ""]);
     assert!(!ok && stderr.contains("1 to 50000 characters"), "{stderr}");
 }

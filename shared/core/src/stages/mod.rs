@@ -16,6 +16,7 @@ mod finalize;
 mod full_pass;
 mod import;
 mod quick_pass;
+mod rename;
 mod worker;
 
 use std::time::Duration;
@@ -30,6 +31,7 @@ use crate::ports::{
 pub use chat::{chat_turn, explode, ChatError, IndexCache, TurnReply, MAX_MESSAGE_CHARS};
 pub use import::{new_import_id, retry_full_pass, start_import, StartError};
 pub use quick_pass::{creative_name, tidy_sections};
+pub use rename::{rename, RenameError};
 pub use worker::{dead_letter, handle, requeue, sweep_overdue, MAX_RECEIVES};
 
 /// Where an import's blobs live, under the user's prefix.

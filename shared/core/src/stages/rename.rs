@@ -1,0 +1,33 @@
+//! Renaming the assistant.
+
+use crate::ports::{Ports, StoreError, UserId};
+use crate::profile::Profile;
+
+#[derive(Debug, thiserror::Error)]
+pub enum RenameError {
+    #[error("a name is 1 to 50 characters, not blank; {0:?} is not")]
+    BadName(String),
+    #[error("there is no soulprint yet: import an export first")]
+    NoProfile,
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// Names the assistant `name` (trimmed, 1–50 characters) and renders the soulprint again.
+pub async fn rename(ports: &Ports, user: &UserId, name: &str) -> Result<Profile, RenameError> {
+    let name = name.trim();
+    let chars = name.chars().count();
+    if chars == 0 || chars > 50 || name.chars().any(char::is_control) {
+        return Err(RenameError::BadName(name.to_owned()));
+    }
+    let mut profile = ports
+        .store
+        .profile(user)
+        .await?
+        .ok_or(RenameError::NoProfile)?;
+    profile.sections.identity.ai_name = name.to_owned();
+    profile.updated_at = ports.clock.now();
+    profile.render(profile.updated_at);
+    ports.store.put_profile(user, &profile).await?;
+    Ok(profile)
+}
