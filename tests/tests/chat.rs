@@ -225,3 +225,102 @@ async fn offline_chat_says_so_and_answers_with_sources() {
     );
     assert!(turn.reply.contains("conversation "), "with its source");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_persons_memory_never_reaches_anothers_chat() {
+    let model = Arc::new(ScriptedModel::new(vec![], vec![Ok(sections("Wren"))]));
+    let (local, alice, report, _dir) = imported(model.clone()).await;
+    let moved = planted_move(&report);
+    // Bob has a soulprint of his own, from another export, in the same data directory.
+    let bob = UserId::new("bob").unwrap();
+    let spec = ExportSpec {
+        seed: 99,
+        target_bytes: 300_000,
+        vintage: Vintage::Full2025,
+        container: Container::Zip,
+        largest_conversation: Some(50_000),
+        invalid_unicode: false,
+    };
+    let mut zip = Cursor::new(Vec::new());
+    generate(&spec, &mut zip).unwrap();
+    let id = new_import_id();
+    let key = import_blob(&bob, &id, EXPORT_BLOB).unwrap();
+    local.ports.blobs.put(&key, zip.into_inner()).await.unwrap();
+    start_import(&local.ports, &bob, &id, &key, None)
+        .await
+        .unwrap();
+    let workers = local.start_workers().await.unwrap();
+    loop {
+        let s = local
+            .ports
+            .store
+            .import_state(&bob)
+            .await
+            .unwrap()
+            .unwrap()
+            .value;
+        if s.full_pass.status == FullPassStatus::Complete {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    workers.stop(Duration::from_secs(5)).await;
+
+    let cache = IndexCache::default();
+    // Warm the cache with Alice's index first: Bob must still get his own.
+    chat_turn(
+        &local.ports,
+        &cache,
+        &alice,
+        None,
+        "hello",
+        Duration::from_secs(30),
+        &|_| {},
+    )
+    .await
+    .unwrap();
+    let question = moved.clone();
+    let turn = chat_turn(
+        &local.ports,
+        &cache,
+        &bob,
+        None,
+        &question,
+        Duration::from_secs(30),
+        &|_| {},
+    )
+    .await
+    .unwrap();
+    let alices: Vec<String> = report
+        .planted
+        .iter()
+        .map(|p| p.conversation_id.clone())
+        .collect();
+    assert!(
+        turn.recalled
+            .iter()
+            .all(|d| !alices.contains(&d.conversation_id)),
+        "{:#?}",
+        turn.recalled
+    );
+    let request = model.chat_requests.lock().unwrap().last().cloned().unwrap();
+    let alice_memory = local.ports.store.memory(&alice).await.unwrap();
+    for f in alice_memory
+        .iter()
+        .filter(|f| f.text.contains("Pixel") || f.text.contains("moved"))
+    {
+        assert!(
+            !request.system.contains(&f.text),
+            "Alice's fact in Bob's prompt: {}",
+            f.text
+        );
+    }
+    assert!(local
+        .ports
+        .store
+        .chat_threads(&bob)
+        .await
+        .unwrap()
+        .iter()
+        .all(|t| t.id == turn.thread_id));
+}
