@@ -28,6 +28,8 @@ pub struct ScriptedModel {
     /// Sentences that are facts: a chunk whose person's words hold one gets it back.
     pub known_facts: Vec<String>,
     pub chat_requests: Mutex<Vec<soulprint_core::ports::llm::ChatRequest>>,
+    /// Chat fails while this is set (the model server down).
+    pub fail_chat: std::sync::atomic::AtomicBool,
     /// Panic on the next fact request (a bug in an adapter).
     pub panic_once: std::sync::atomic::AtomicBool,
 }
@@ -120,6 +122,9 @@ impl Llm for ScriptedModel {
         sink: soulprint_core::ports::llm::TokenSink<'_>,
     ) -> Result<Reply<String>, LlmError> {
         self.chat_requests.lock().unwrap().push(request.clone());
+        if self.fail_chat.load(std::sync::atomic::Ordering::SeqCst) {
+            return Err(LlmError::Unavailable("connection refused".into()));
+        }
         for piece in ["Noted", ", ", "friend."] {
             sink(piece);
         }

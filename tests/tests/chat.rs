@@ -8,7 +8,7 @@ use soulprint_core::import_state::{FullPassStatus, ImportStatus};
 use soulprint_core::memory::Origin;
 use soulprint_core::ports::{Llm, UserId};
 use soulprint_core::stages::{
-    chat_turn, import_blob, new_import_id, start_import, ChatError, IndexCache, EXPORT_BLOB,
+    chat_turn, import_blob, new_import_id, start_import, Chat, ChatError, EXPORT_BLOB,
 };
 use soulprint_e2e::pipeline::{sections, ScriptedModel};
 use soulprint_generator::{generate, Container, ExportSpec, Report, Vintage};
@@ -84,7 +84,7 @@ async fn a_turn_recalls_streams_keeps_the_thread_and_learns() {
         .unwrap()
         .0
         .to_owned();
-    let cache = IndexCache::default();
+    let cache = Chat::default();
     let pieces = Mutex::new(Vec::new());
     let sink = |p: &str| pieces.lock().unwrap().push(p.to_owned());
     let question = format!("Do you remember when I relocated to {city}?");
@@ -196,7 +196,7 @@ async fn offline_chat_says_so_and_answers_with_sources() {
         .1
         .trim_end_matches('.')
         .to_owned();
-    let cache = IndexCache::default();
+    let cache = Chat::default();
     let question = format!("Where did I relocate in {year}?");
     let turn = chat_turn(
         &local.ports,
@@ -266,7 +266,7 @@ async fn one_persons_memory_never_reaches_anothers_chat() {
     }
     workers.stop(Duration::from_secs(5)).await;
 
-    let cache = IndexCache::default();
+    let cache = Chat::default();
     // Warm the cache with Alice's index first: Bob must still get his own.
     chat_turn(
         &local.ports,
@@ -323,4 +323,62 @@ async fn one_persons_memory_never_reaches_anothers_chat() {
         .unwrap()
         .iter()
         .all(|t| t.id == turn.thread_id));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failing_model_gives_way_to_the_fallback_and_its_breaker_opens_then_half_opens() {
+    use std::sync::atomic::Ordering;
+    let model = Arc::new(ScriptedModel::new(vec![], vec![Ok(sections("Wren"))]));
+    let (mut local, user, _report, _dir) = imported(model.clone()).await;
+    let clock = Arc::new(soulprint_e2e::pipeline::ManualClock::new());
+    local.ports.clock = clock.clone();
+    local.ports.fallback_llm = Some(Arc::new(Offline));
+    let chat = Chat::default();
+    let calls = || model.chat_requests.lock().unwrap().len();
+    let turn = |text: &'static str| {
+        let (ports, chat, user) = (local.ports.clone(), chat.clone(), user.clone());
+        async move {
+            chat_turn(
+                &ports,
+                &chat,
+                &user,
+                None,
+                text,
+                Duration::from_secs(30),
+                &|_| {},
+            )
+            .await
+            .unwrap()
+        }
+    };
+    model.fail_chat.store(true, Ordering::SeqCst);
+    let first = turn("Where do I live?").await;
+    assert!(first.reply.starts_with("(Offline"), "{}", first.reply);
+    assert!(
+        first
+            .answered_by
+            .contains("fallback: scripted did not answer"),
+        "{}",
+        first.answered_by
+    );
+    turn("Still there?").await;
+    assert_eq!(calls(), 2);
+    // Open: the primary is not called at all.
+    let third = turn("Hello?").await;
+    assert_eq!(calls(), 2);
+    assert!(
+        third.answered_by.contains("failed twice in a row"),
+        "{}",
+        third.answered_by
+    );
+    // After 30 seconds one call goes through; the model is back.
+    clock.advance(time::Duration::seconds(31));
+    model.fail_chat.store(false, Ordering::SeqCst);
+    let fourth = turn("Back?").await;
+    assert_eq!(calls(), 3);
+    assert_eq!(
+        (fourth.reply.as_str(), fourth.answered_by.as_str()),
+        ("Noted, friend.", "scripted")
+    );
+    assert!(!chat.breaker.is_open());
 }

@@ -4,7 +4,7 @@ use std::io::{BufRead, IsTerminal, Write};
 use std::process::ExitCode;
 use std::time::Duration;
 
-use soulprint_core::stages::{chat_turn, ChatError, IndexCache};
+use soulprint_core::stages::{chat_turn, Chat, ChatError};
 
 use crate::local::{runtime, LocalArgs};
 
@@ -41,7 +41,11 @@ pub struct Args {
 
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let user = args.local.user()?;
-    let local = args.local.open()?;
+    let mut local = args.local.open()?;
+    if args.local.model_url.is_some() {
+        // When the model is down, the offline engine says so and answers with what it recalls.
+        local.ports.fallback_llm = Some(std::sync::Arc::new(soulprint_local::Offline));
+    }
     runtime()?.block_on(async {
         if args.threads {
             for t in local.ports.store.chat_threads(&user).await? {
@@ -55,7 +59,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             }
             return Ok(ExitCode::SUCCESS);
         }
-        let cache = IndexCache::default();
+        let chat = Chat::default();
         let limit = Duration::from_secs(args.timeout);
         let mut thread = args.thread.clone();
         let stdin = std::io::stdin();
@@ -85,7 +89,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             };
             match chat_turn(
                 &local.ports,
-                &cache,
+                &chat,
                 &user,
                 thread.clone(),
                 &message,

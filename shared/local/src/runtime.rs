@@ -83,6 +83,7 @@ impl Local {
             queue: Arc::new(queue.clone()),
             store: Arc::new(store.clone()),
             llm,
+            fallback_llm: None,
             supervisor: Arc::new(LocalSupervisor),
             clock: Arc::new(SystemClock),
         };

@@ -83,6 +83,8 @@ pub struct Ports {
     pub queue: Arc<dyn Queue>,
     pub store: Arc<dyn Store>,
     pub llm: Arc<dyn Llm>,
+    /// Answers chat when `llm` fails (the reply says so).
+    pub fallback_llm: Option<Arc<dyn Llm>>,
     pub supervisor: Arc<dyn Supervisor>,
     pub clock: Arc<dyn Clock>,
 }

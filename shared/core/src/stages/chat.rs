@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use tracing::{info, info_span, warn, Instrument};
 
+use super::breaker::Breaker;
 use super::StageError;
 use crate::conversation::Role;
 use crate::memory::statements::statements;
@@ -95,10 +96,17 @@ impl IndexCache {
     }
 }
 
+/// What chat keeps between turns: the loaded indexes and the model's breaker.
+#[derive(Default, Clone)]
+pub struct Chat {
+    pub index: IndexCache,
+    pub breaker: Arc<Breaker>,
+}
+
 /// One turn. `sink` gets the reply's pieces as the model sends them.
 pub async fn chat_turn(
     ports: &Ports,
-    cache: &IndexCache,
+    chat: &Chat,
     user: &UserId,
     thread_id: Option<String>,
     message: &str,
@@ -118,7 +126,7 @@ pub async fn chat_turn(
             .await
             .map_err(StageError::from)?
             .ok_or(ChatError::NoProfile)?;
-        let index = cache.get(ports, user).await?;
+        let index = chat.index.get(ports, user).await?;
         let recalled: Vec<Doc> = index
             .search(message, RECALLED)
             .into_iter()
@@ -169,11 +177,7 @@ pub async fn chat_turn(
             message: message.to_owned(),
             recalled: recalled.clone(),
         };
-        let reply = tokio::time::timeout(limit, ports.llm.chat(&request, sink))
-            .await
-            .map_err(|_| ChatError::TimedOut(limit))?
-            .map_err(StageError::from)?;
-        let answered_by = ports.llm.info().label;
+        let (reply, answered_by) = answer(ports, chat, &request, limit, sink).await?;
         let asked = ChatMessage {
             thread_id: thread_id.clone(),
             seq: 0,
@@ -217,6 +221,52 @@ pub async fn chat_turn(
     }
     .instrument(span)
     .await
+}
+
+/// The primary model's reply, or the fallback's when the primary fails, times out or its
+/// breaker is open; says which answered.
+async fn answer(
+    ports: &Ports,
+    chat: &Chat,
+    request: &ChatRequest,
+    limit: Duration,
+    sink: TokenSink<'_>,
+) -> Result<(crate::ports::llm::Reply<String>, String), ChatError> {
+    let primary = ports.llm.info().label;
+    let why = if chat.breaker.allow(ports.clock.now()) {
+        match tokio::time::timeout(limit, ports.llm.chat(request, sink)).await {
+            Ok(Ok(reply)) => {
+                chat.breaker.succeeded();
+                return Ok((reply, primary));
+            }
+            Ok(Err(e)) => {
+                chat.breaker.failed(ports.clock.now());
+                warn!(error = %e, model = %primary, "the chat model failed");
+                e.to_string()
+            }
+            Err(_) => {
+                chat.breaker.failed(ports.clock.now());
+                format!("no reply within {limit:?}")
+            }
+        }
+    } else {
+        "it failed twice in a row; trying it again in 30 seconds".to_owned()
+    };
+    let Some(fallback) = &ports.fallback_llm else {
+        return Err(match why.starts_with("no reply") {
+            true => ChatError::TimedOut(limit),
+            false => ChatError::Stage(StageError::Llm(crate::ports::LlmError::Unavailable(why))),
+        });
+    };
+    let reply = tokio::time::timeout(limit, fallback.chat(request, sink))
+        .await
+        .map_err(|_| ChatError::TimedOut(limit))?
+        .map_err(StageError::from)?;
+    let label = format!(
+        "{} (fallback: {primary} did not answer: {why})",
+        fallback.info().label
+    );
+    Ok((reply, label))
 }
 
 /// Facts the person stated about themselves in `message`, consolidated into memory with the

@@ -10,6 +10,7 @@
 //! stored state before acting: a job of a replaced import, or of an earlier full-pass run,
 //! does nothing.
 
+mod breaker;
 mod chat;
 mod facts;
 mod finalize;
@@ -28,7 +29,8 @@ use crate::ports::{
     BlobError, BlobKey, LlmError, Ports, QueueError, StoreError, SupervisorError, UserId,
 };
 
-pub use chat::{chat_turn, explode, ChatError, IndexCache, TurnReply, MAX_MESSAGE_CHARS};
+pub use breaker::Breaker;
+pub use chat::{chat_turn, explode, Chat, ChatError, IndexCache, TurnReply, MAX_MESSAGE_CHARS};
 pub use import::{new_import_id, retry_full_pass, start_import, StartError};
 pub use quick_pass::{creative_name, tidy_sections};
 pub use rename::{rename, RenameError};
