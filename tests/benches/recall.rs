@@ -5,15 +5,13 @@
 //!
 //! `cargo bench -p soulprint-e2e --bench recall` (SOULPRINT_BENCH_SIZE, default 30MB).
 
-use std::io::Cursor;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
-use soulprint_core::import_state::{FullPassStatus, ImportStatus};
 use soulprint_core::ports::{BlobKey, UserId};
 use soulprint_core::relevance::{Doc, DocKind, RelevanceIndex, INDEX_BLOB};
-use soulprint_core::stages::{import_blob, new_import_id, start_import, EXPORT_BLOB};
-use soulprint_generator::{generate, Container, ExportSpec, PlantedFact, Vintage};
+use soulprint_e2e::pipeline::{finished, generated, start, work_until};
+use soulprint_generator::PlantedFact;
 use soulprint_local::{Local, LocalOptions, Offline};
 
 /// A question about `fact` in other words, keeping what singles it out (a city and a year, a
@@ -70,16 +68,7 @@ fn main() {
         .parse::<u64>()
         .expect("SOULPRINT_BENCH_SIZE like 30MB")
         * 1_000_000;
-    let spec = ExportSpec {
-        seed: 17,
-        target_bytes: bytes,
-        vintage: Vintage::Full2025,
-        container: Container::Zip,
-        largest_conversation: Some(1_000_000),
-        invalid_unicode: false,
-    };
-    let mut zip = Cursor::new(Vec::new());
-    let report = generate(&spec, &mut zip).unwrap();
+    let (zip, report) = generated(17, bytes, 1_000_000);
     let dir = tempfile::tempdir().unwrap();
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -93,28 +82,8 @@ fn main() {
         })
         .unwrap();
         let user = UserId::new("bench").unwrap();
-        let id = new_import_id();
-        let key = import_blob(&user, &id, EXPORT_BLOB).unwrap();
-        local.ports.blobs.put(&key, zip.into_inner()).await.unwrap();
-        start_import(&local.ports, &user, &id, &key, None)
-            .await
-            .unwrap();
-        let workers = local.start_workers().await.unwrap();
-        loop {
-            let s = local
-                .ports
-                .store
-                .import_state(&user)
-                .await
-                .unwrap()
-                .unwrap()
-                .value;
-            if s.status == ImportStatus::Failed || s.full_pass.status == FullPassStatus::Complete {
-                break;
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-        workers.stop(Duration::from_secs(5)).await;
+        start(&local, &user, zip).await;
+        work_until(&local, &user, finished).await;
         let blob = local
             .ports
             .blobs

@@ -4,7 +4,7 @@
 use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
-use soulprint_core::import_state::ImportState;
+use soulprint_core::import_state::{FullPassStatus, ImportState, ImportStatus};
 use soulprint_core::memory::{Fact, MemoryFact};
 use soulprint_core::ports::llm::{
     ExtractedFact, FactRequest, MemoryRequest, ModelInfo, ProfileRequest, Reply, Usage,
@@ -16,6 +16,9 @@ use soulprint_core::ports::store::{
 use soulprint_core::ports::{Clock, Llm, LlmError, Store, StoreError, UserId};
 use soulprint_core::profile::Profile;
 use soulprint_core::sections::Sections;
+use soulprint_core::stages::{import_blob, new_import_id, start_import, EXPORT_BLOB};
+use soulprint_generator::{generate, Container, ExportSpec, Report, Vintage};
+use soulprint_local::Local;
 use time::{Duration, OffsetDateTime};
 
 /// A model double: answers from a script and keeps every request.
@@ -300,4 +303,67 @@ pub fn sections(name: &str) -> Sections {
     s.soul.personality_traits = vec!["curious".into(), "direct".into(), "warm".into()];
     s.user.location = "Lisbon".into();
     s
+}
+
+/// A generated export (ZIP, 2025 shape, valid Unicode) and what it holds.
+pub fn generated(seed: u64, target_bytes: u64, largest: u64) -> (Vec<u8>, Report) {
+    let spec = ExportSpec {
+        seed,
+        target_bytes,
+        vintage: Vintage::Full2025,
+        container: Container::Zip,
+        largest_conversation: Some(largest),
+        invalid_unicode: false,
+    };
+    let mut out = std::io::Cursor::new(Vec::new());
+    let report = generate(&spec, &mut out).unwrap();
+    (out.into_inner(), report)
+}
+
+/// Stores `bytes` as an export of `user` and starts its import; returns the import id.
+pub async fn start(local: &Local, user: &UserId, bytes: Vec<u8>) -> String {
+    let id = new_import_id();
+    let key = import_blob(user, &id, EXPORT_BLOB).unwrap();
+    local.ports.blobs.put(&key, bytes).await.unwrap();
+    start_import(&local.ports, user, &id, &key, None)
+        .await
+        .unwrap();
+    id
+}
+
+/// Runs the workers until `done` holds of the user's import state (two minutes at most),
+/// then stops them.
+pub async fn work_until(
+    local: &Local,
+    user: &UserId,
+    done: impl Fn(&ImportState) -> bool,
+) -> ImportState {
+    let workers = local.start_workers().await.unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
+    let state = loop {
+        let s = local
+            .ports
+            .store
+            .import_state(user)
+            .await
+            .unwrap()
+            .unwrap()
+            .value;
+        if done(&s) {
+            break s;
+        }
+        assert!(std::time::Instant::now() < deadline, "stuck at {s:?}");
+        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    };
+    workers.stop(std::time::Duration::from_secs(10)).await;
+    state
+}
+
+/// The import failed, or its full pass ended.
+pub fn finished(s: &ImportState) -> bool {
+    s.status == ImportStatus::Failed
+        || matches!(
+            s.full_pass.status,
+            FullPassStatus::Complete | FullPassStatus::Failed
+        )
 }

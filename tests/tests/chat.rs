@@ -1,30 +1,18 @@
 //! Chat on one machine: recall, the thread, learning, the offline engine's honest answers.
 
-use std::io::Cursor;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use soulprint_core::import_state::{FullPassStatus, ImportStatus};
+use soulprint_core::import_state::FullPassStatus;
 use soulprint_core::memory::Origin;
 use soulprint_core::ports::{Llm, UserId};
-use soulprint_core::stages::{
-    chat_turn, import_blob, new_import_id, start_import, Chat, ChatError, EXPORT_BLOB,
-};
-use soulprint_e2e::pipeline::{sections, ScriptedModel};
-use soulprint_generator::{generate, Container, ExportSpec, Report, Vintage};
+use soulprint_core::stages::{chat_turn, Chat, ChatError};
+use soulprint_e2e::pipeline::{finished, generated, sections, start, work_until, ScriptedModel};
+use soulprint_generator::Report;
 use soulprint_local::{Local, LocalOptions, Offline};
 
 async fn imported(llm: Arc<dyn Llm>) -> (Local, UserId, Report, tempfile::TempDir) {
-    let spec = ExportSpec {
-        seed: 12,
-        target_bytes: 3_000_000,
-        vintage: Vintage::Full2025,
-        container: Container::Zip,
-        largest_conversation: Some(200_000),
-        invalid_unicode: false,
-    };
-    let mut zip = Cursor::new(Vec::new());
-    let report = generate(&spec, &mut zip).unwrap();
+    let (zip, report) = generated(12, 3_000_000, 200_000);
     let dir = tempfile::tempdir().unwrap();
     let local = Local::open(LocalOptions {
         data_dir: dir.path().to_path_buf(),
@@ -33,28 +21,8 @@ async fn imported(llm: Arc<dyn Llm>) -> (Local, UserId, Report, tempfile::TempDi
     })
     .unwrap();
     let user = UserId::new("chatter").unwrap();
-    let id = new_import_id();
-    let key = import_blob(&user, &id, EXPORT_BLOB).unwrap();
-    local.ports.blobs.put(&key, zip.into_inner()).await.unwrap();
-    start_import(&local.ports, &user, &id, &key, None)
-        .await
-        .unwrap();
-    let workers = local.start_workers().await.unwrap();
-    loop {
-        let s = local
-            .ports
-            .store
-            .import_state(&user)
-            .await
-            .unwrap()
-            .unwrap()
-            .value;
-        if s.status == ImportStatus::Failed || s.full_pass.status == FullPassStatus::Complete {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-    workers.stop(Duration::from_secs(5)).await;
+    start(&local, &user, zip).await;
+    work_until(&local, &user, finished).await;
     (local, user, report, dir)
 }
 
@@ -233,38 +201,10 @@ async fn one_persons_memory_never_reaches_anothers_chat() {
     let moved = planted_move(&report);
     // Bob has a soulprint of his own, from another export, in the same data directory.
     let bob = UserId::new("bob").unwrap();
-    let spec = ExportSpec {
-        seed: 99,
-        target_bytes: 300_000,
-        vintage: Vintage::Full2025,
-        container: Container::Zip,
-        largest_conversation: Some(50_000),
-        invalid_unicode: false,
-    };
-    let mut zip = Cursor::new(Vec::new());
-    generate(&spec, &mut zip).unwrap();
-    let id = new_import_id();
-    let key = import_blob(&bob, &id, EXPORT_BLOB).unwrap();
-    local.ports.blobs.put(&key, zip.into_inner()).await.unwrap();
-    start_import(&local.ports, &bob, &id, &key, None)
-        .await
-        .unwrap();
-    let workers = local.start_workers().await.unwrap();
-    loop {
-        let s = local
-            .ports
-            .store
-            .import_state(&bob)
-            .await
-            .unwrap()
-            .unwrap()
-            .value;
-        if s.full_pass.status == FullPassStatus::Complete {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-    workers.stop(Duration::from_secs(5)).await;
+    let (zip, _) = generated(99, 300_000, 50_000);
+    start(&local, &bob, zip).await;
+    let bob_done = work_until(&local, &bob, finished).await;
+    assert_eq!(bob_done.full_pass.status, FullPassStatus::Complete);
 
     let cache = Chat::default();
     // Warm the cache with Alice's index first: Bob must still get his own.

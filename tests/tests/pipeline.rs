@@ -2,7 +2,6 @@
 //! model double.
 
 use std::collections::HashMap;
-use std::io::Cursor;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -15,8 +14,10 @@ use soulprint_core::prompts::profile_prompt;
 use soulprint_core::stages::{
     import_blob, new_import_id, retry_full_pass, start_import, EXPORT_BLOB,
 };
-use soulprint_e2e::pipeline::{sections, ManualClock, RecordingStore, ScriptedModel};
-use soulprint_generator::{generate, Container, ExportSpec, Report, Vintage};
+use soulprint_e2e::pipeline::{
+    self, finished, generated, sections, start, ManualClock, RecordingStore, ScriptedModel,
+};
+use soulprint_generator::Report;
 use soulprint_local::{Local, LocalOptions};
 
 struct Run {
@@ -26,17 +27,7 @@ struct Run {
 }
 
 fn export(seed: u64, bytes: u64) -> (Vec<u8>, Report) {
-    let spec = ExportSpec {
-        seed,
-        target_bytes: bytes,
-        vintage: Vintage::Full2025,
-        container: Container::Zip,
-        largest_conversation: Some(200_000),
-        invalid_unicode: false,
-    };
-    let mut out = Cursor::new(Vec::new());
-    let report = generate(&spec, &mut out).unwrap();
-    (out.into_inner(), report)
+    generated(seed, bytes, 200_000)
 }
 
 fn open(llm: Arc<dyn Llm>) -> Run {
@@ -55,45 +46,11 @@ fn open(llm: Arc<dyn Llm>) -> Run {
 }
 
 async fn import(run: &Run, bytes: Vec<u8>) -> String {
-    let id = new_import_id();
-    let key = import_blob(&run.user, &id, EXPORT_BLOB).unwrap();
-    run.local.ports.blobs.put(&key, bytes).await.unwrap();
-    start_import(&run.local.ports, &run.user, &id, &key, None)
-        .await
-        .unwrap();
-    id
+    start(&run.local, &run.user, bytes).await
 }
 
-/// Runs the workers until `done` holds of the import state.
 async fn work_until(run: &Run, done: impl Fn(&ImportState) -> bool) -> ImportState {
-    let workers = run.local.start_workers().await.unwrap();
-    let deadline = std::time::Instant::now() + Duration::from_secs(120);
-    let state = loop {
-        let s = run
-            .local
-            .ports
-            .store
-            .import_state(&run.user)
-            .await
-            .unwrap()
-            .unwrap()
-            .value;
-        if done(&s) {
-            break s;
-        }
-        assert!(std::time::Instant::now() < deadline, "stuck at {s:?}");
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    };
-    workers.stop(Duration::from_secs(10)).await;
-    state
-}
-
-fn finished(s: &ImportState) -> bool {
-    s.status == ImportStatus::Failed
-        || matches!(
-            s.full_pass.status,
-            FullPassStatus::Complete | FullPassStatus::Failed
-        )
+    pipeline::work_until(&run.local, &run.user, done).await
 }
 
 fn conversations(bytes: &[u8]) -> Vec<Conversation> {
@@ -373,23 +330,7 @@ async fn a_full_pass_past_its_limit_fails_alone_and_can_be_retried() {
     run.local.ports.clock = clock.clone();
     import(&run, bytes).await;
     // Stop at quick_ready: the full pass's jobs wait in the queue.
-    let workers = run.local.start_workers().await.unwrap();
-    loop {
-        let s = run
-            .local
-            .ports
-            .store
-            .import_state(&run.user)
-            .await
-            .unwrap()
-            .unwrap()
-            .value;
-        if s.status == ImportStatus::QuickReady {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(5)).await;
-    }
-    workers.stop(Duration::from_secs(10)).await;
+    work_until(&run, |s| s.status == ImportStatus::QuickReady).await;
     // The run began 31 minutes ago (the process that ran it died, say).
     let began = clock.now() - time::Duration::minutes(31);
     soulprint_core::stages::update_state(&run.local.ports, &run.user, |s| {

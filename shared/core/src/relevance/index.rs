@@ -61,7 +61,9 @@ impl RelevanceIndex {
         for (i, doc) in docs.iter().enumerate() {
             let mut counts: HashMap<String, u32> = HashMap::new();
             let mut length = 0u32;
-            for w in words_of(&doc.text) {
+            // Content words come once each: for facts and chunk excerpts alike, whether a word
+            // is there matters, not how often.
+            for w in content_words(&doc.text) {
                 *counts.entry(w).or_default() += 1;
                 length += 1;
             }
@@ -171,13 +173,6 @@ impl RelevanceIndex {
             .collect::<Result<Vec<Doc>, _>>()?;
         Ok(RelevanceIndex::new(docs))
     }
-}
-
-/// Every stemmed content word of `text`, repeats kept (term frequency counts).
-fn words_of(text: &str) -> Vec<String> {
-    // content_words sorts and dedups; frequency within a short doc matters little, so one
-    // occurrence each is a fair count for facts and person-only chunk text alike.
-    content_words(text)
 }
 
 #[cfg(test)]
