@@ -8,8 +8,9 @@
 use std::sync::Arc;
 use std::time::Instant;
 
-use soulprint_core::ports::{BlobKey, UserId};
-use soulprint_core::relevance::{Doc, DocKind, RelevanceIndex, INDEX_BLOB};
+use soulprint_core::ports::UserId;
+use soulprint_core::relevance::{search, Doc, DocKind, RelevanceIndex};
+use soulprint_core::stages::IndexCache;
 use soulprint_e2e::pipeline::{finished, generated, start, work_until};
 use soulprint_generator::PlantedFact;
 use soulprint_local::{Local, LocalOptions, Offline};
@@ -74,7 +75,7 @@ fn main() {
         .enable_all()
         .build()
         .unwrap();
-    let index = rt.block_on(async {
+    let (chunks, facts) = rt.block_on(async {
         let local = Local::open(LocalOptions {
             data_dir: dir.path().to_path_buf(),
             llm: Arc::new(Offline),
@@ -84,20 +85,16 @@ fn main() {
         let user = UserId::new("bench").unwrap();
         start(&local, &user, zip).await;
         work_until(&local, &user, finished).await;
-        let blob = local
-            .ports
-            .blobs
-            .get(&BlobKey::new(&user, INDEX_BLOB).unwrap())
+        // What chat ranks against: the chunk index the profile names, and the facts.
+        let profile = local.ports.store.profile(&user).await.unwrap().unwrap();
+        let chunks = IndexCache::default()
+            .get(&local.ports, &user, &profile)
             .await
             .unwrap();
-        RelevanceIndex::from_jsonl(&blob).unwrap()
+        let memory = local.ports.store.memory(&user).await.unwrap();
+        (chunks, RelevanceIndex::of_facts(&memory))
     });
-    let chunks: Vec<&Doc> = index
-        .docs()
-        .iter()
-        .filter(|d| d.kind == DocKind::Chunk)
-        .collect();
-    let mut newest = chunks.clone();
+    let mut newest: Vec<&Doc> = chunks.docs().iter().collect();
     newest.sort_by_key(|d| std::cmp::Reverse(d.at));
     let baseline: Vec<&Doc> = newest.into_iter().take(5).collect();
 
@@ -111,7 +108,10 @@ fn main() {
     let mut ours = 0;
     let mut theirs = 0;
     for (p, q) in &questions {
-        let hits: Vec<&Doc> = index.search(q, 5).into_iter().map(|h| h.doc).collect();
+        let hits: Vec<&Doc> = search(&[&chunks, &facts], q, 5)
+            .into_iter()
+            .map(|h| h.doc)
+            .collect();
         ours += usize::from(found(&hits, p));
         theirs += usize::from(found(&baseline, p));
     }
@@ -120,8 +120,8 @@ fn main() {
     println!(
         "recall@5 over {} paraphrased questions, {} chunks and {} facts indexed:",
         questions.len(),
-        chunks.len(),
-        index.docs().len() - chunks.len()
+        chunks.docs().len(),
+        facts.docs().len()
     );
     println!("  ranked index      {:.3} ({ours})", ours as f64 / n);
     println!("  5 newest chunks   {:.3} ({theirs})", theirs as f64 / n);

@@ -7,7 +7,7 @@ use async_trait::async_trait;
 use soulprint_core::import_state::{FullPassStatus, ImportState, ImportStatus};
 use soulprint_core::memory::{Fact, MemoryFact};
 use soulprint_core::ports::llm::{
-    ExtractedFact, FactRequest, MemoryRequest, ModelInfo, ProfileRequest, Reply, Usage,
+    ChatAnswer, ExtractedFact, FactRequest, MemoryRequest, ModelInfo, ProfileRequest, Reply, Usage,
 };
 use soulprint_core::ports::store::{
     BatchOutcome, ChatMessage, ChatThread, Claim, ImportUsage, RunId, RunPlan, RunProgress,
@@ -35,6 +35,8 @@ pub struct ScriptedModel {
     pub fail_chat: std::sync::atomic::AtomicBool,
     /// Panic on the next fact request (a bug in an adapter).
     pub panic_once: std::sync::atomic::AtomicBool,
+    /// Ask for a web search whenever one is offered, then answer citing [1].
+    pub search_greedily: std::sync::atomic::AtomicBool,
 }
 
 impl ScriptedModel {
@@ -123,16 +125,33 @@ impl Llm for ScriptedModel {
         &self,
         request: &soulprint_core::ports::llm::ChatRequest,
         sink: soulprint_core::ports::llm::TokenSink<'_>,
-    ) -> Result<Reply<String>, LlmError> {
+    ) -> Result<Reply<ChatAnswer>, LlmError> {
         self.chat_requests.lock().unwrap().push(request.clone());
         if self.fail_chat.load(std::sync::atomic::Ordering::SeqCst) {
             return Err(LlmError::Unavailable("connection refused".into()));
+        }
+        if self
+            .search_greedily
+            .load(std::sync::atomic::Ordering::SeqCst)
+        {
+            let value = if request.can_search {
+                ChatAnswer::Search {
+                    query: format!("search {}", request.searches.len() + 1),
+                }
+            } else {
+                sink("As [1] says.");
+                ChatAnswer::Reply("As [1] says.".into())
+            };
+            return Ok(Reply {
+                value,
+                usage: usage(100),
+            });
         }
         for piece in ["Noted", ", ", "friend."] {
             sink(piece);
         }
         Ok(Reply {
-            value: "Noted, friend.".into(),
+            value: ChatAnswer::Reply("Noted, friend.".into()),
             usage: usage(100),
         })
     }

@@ -2,9 +2,11 @@
 
 use std::io::{BufRead, IsTerminal, Write};
 use std::process::ExitCode;
+use std::sync::Arc;
 use std::time::Duration;
 
 use soulprint_core::stages::{chat_turn, Chat, ChatError};
+use soulprint_local::tavily::{Tavily, TAVILY_URL};
 
 use crate::local::{runtime, LocalArgs};
 
@@ -17,7 +19,7 @@ lately, and the thread's last turns; the reply streams as it is written. What yo
 yourself (\"I moved to Oslo\") is learned, with the message as its source.
 
 Without a model (no --model-url), the offline engine says so and answers with what it recalls, \
-with sources. Interactive without --message: one message a line, an empty line or end of input \
+with sources. With a Tavily key (--web-search-key or TAVILY_API_KEY), the model may search the web and cites its sources under the reply. Interactive without --message: one message a line, an empty line or end of input \
 stops.",
     after_help = "Examples:\n  soulprint chat --message \"What should I cook tonight?\"\n  \
 soulprint chat --thread 01a2… \n  soulprint chat --threads"
@@ -32,9 +34,21 @@ pub struct Args {
     /// List the threads, newest first, and exit.
     #[arg(long, conflicts_with_all = ["message", "thread"])]
     threads: bool,
-    /// Give the model this long for a reply.
+    /// Give the model this long for a reply (web searches included).
     #[arg(long, value_name = "SECONDS", default_value_t = 120)]
     timeout: u64,
+    /// A Tavily API key: the model may then search the web (at most 3 searches a message)
+    /// and cite what it found.
+    #[arg(
+        long,
+        value_name = "KEY",
+        env = "TAVILY_API_KEY",
+        hide_env_values = true
+    )]
+    web_search_key: Option<String>,
+    /// Where Tavily's API answers.
+    #[arg(long, value_name = "URL", default_value = TAVILY_URL, hide = true)]
+    web_search_url: String,
     #[command(flatten)]
     local: LocalArgs,
 }
@@ -44,7 +58,13 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let mut local = args.local.open()?;
     if args.local.model_url.is_some() {
         // When the model is down, the offline engine says so and answers with what it recalls.
-        local.ports.fallback_llm = Some(std::sync::Arc::new(soulprint_local::Offline));
+        local.ports.fallback_llm = Some(Arc::new(soulprint_local::Offline));
+    }
+    if let Some(key) = &args.web_search_key {
+        local.ports.web = Some(Arc::new(Tavily::new(
+            args.web_search_url.clone(),
+            key.clone(),
+        )?));
     }
     runtime()?.block_on(async {
         if args.threads {
@@ -100,6 +120,12 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             {
                 Ok(turn) => {
                     println!();
+                    if !turn.sources.is_empty() {
+                        println!("\nSources:");
+                        for (i, s) in turn.sources.iter().enumerate() {
+                            println!("[{}] {} — {}", i + 1, s.title, s.url);
+                        }
+                    }
                     let learned = if turn.learned.is_empty() {
                         String::new()
                     } else {

@@ -3,7 +3,7 @@
 use std::process::ExitCode;
 
 use soulprint_core::memory::{FactStatus, MemoryFact};
-use soulprint_core::stages::IndexCache;
+use soulprint_core::stages::{delete_memory, recall, Deleted, IndexCache};
 
 use crate::local::{runtime, LocalArgs};
 
@@ -30,7 +30,8 @@ enum Command {
         #[arg(long, default_value_t = 10)]
         limit: usize,
     },
-    /// Forget one fact (its id from `memory list`).
+    /// Forget one fact or conversation excerpt (its id from `memory list` or `memory search`):
+    /// it is never recalled again, and MEMORY is written again without it.
     Delete { id: String },
 }
 
@@ -52,27 +53,32 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
                 }
             }
             Command::Search { query, limit } => {
-                let index = IndexCache::default().get(&local.ports, &user).await?;
-                let hits = index.search(&query, limit);
+                let hits =
+                    recall(&local.ports, &IndexCache::default(), &user, &query, limit).await?;
                 if hits.is_empty() {
                     println!("Nothing relevant to {query:?}.");
                 }
-                for h in hits {
-                    let text: String = h.doc.text.split_whitespace().collect::<Vec<_>>().join(" ");
+                for (doc, score) in hits {
+                    let text: String = doc.text.split_whitespace().collect::<Vec<_>>().join(" ");
                     let text: String = text.chars().take(200).collect();
-                    let when = h.doc.at.map(|t| t.date().to_string()).unwrap_or_default();
+                    let when = doc.at.map(|t| t.date().to_string()).unwrap_or_default();
                     println!(
-                        "{:>6.2}  {:?}  {}  {when}  {text}  [conversation {}]",
-                        h.score, h.doc.kind, h.doc.id, h.doc.conversation_id
+                        "{score:>6.2}  {:?}  {}  {when}  {text}  [conversation {}]",
+                        doc.kind, doc.id, doc.conversation_id
                     );
                 }
             }
             Command::Delete { id } => {
-                if local.ports.store.delete_fact(&user, &id).await? {
-                    eprintln!("Forgotten: {id}.");
-                } else {
-                    eprintln!("error: no fact {id:?}; `soulprint memory list` shows the ids");
-                    return Ok(ExitCode::FAILURE);
+                match delete_memory(&local.ports, &IndexCache::default(), &user, &id).await? {
+                    Some(Deleted::Fact) => eprintln!("Forgotten: fact {id}."),
+                    Some(Deleted::Chunk) => eprintln!("Forgotten: conversation excerpt {id}."),
+                    None => {
+                        eprintln!(
+                            "error: no fact or excerpt {id:?}; `soulprint memory list` and \
+                             `soulprint memory search` show the ids"
+                        );
+                        return Ok(ExitCode::FAILURE);
+                    }
                 }
             }
         }

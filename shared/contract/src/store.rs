@@ -434,6 +434,7 @@ fn profile(import_id: &str) -> Profile {
         soulprint_text: "# Wren".into(),
         written_by: "test".into(),
         notes: vec![],
+        chunk_index: None,
         updated_at: t0(),
     }
 }

@@ -20,6 +20,10 @@ pub struct Profile {
     /// What went less than well (a model answer repaired, a section kept from the quick pass).
     #[serde(default)]
     pub notes: Vec<String>,
+    /// The blob of conversation chunks chat recalls from (a new name at every change, so that
+    /// every process caching it sees the change).
+    #[serde(default)]
+    pub chunk_index: Option<String>,
     #[serde(with = "time::serde::rfc3339")]
     pub updated_at: OffsetDateTime,
 }

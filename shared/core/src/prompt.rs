@@ -11,6 +11,7 @@ use serde_json::Value;
 use time::macros::format_description;
 use time::OffsetDateTime;
 
+pub use crate::ports::web::WebSource;
 use crate::sections::{is_placeholder, Sections};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -27,14 +28,6 @@ impl PromptVersion {
             PromptVersion::V2NaturalVoice => "v2-natural-voice",
         }
     }
-}
-
-/// A web search result cited in the prompt.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct WebSource {
-    pub title: String,
-    pub url: String,
-    pub snippet: String,
 }
 
 /// Everything the prompt is built from.

@@ -11,6 +11,7 @@ pub mod queue;
 pub mod runtime;
 pub mod store;
 pub mod supervisor;
+pub mod tavily;
 
 pub use blobs::DirBlobs;
 pub use db::Database;

@@ -8,8 +8,8 @@ use soulprint_core::memory::markdown;
 use soulprint_core::memory::statements::{statements, Statement};
 use soulprint_core::memory::Subject;
 use soulprint_core::ports::llm::{
-    ChatRequest, ExtractedFact, FactRequest, MemoryRequest, ModelInfo, ProfileRequest, Reply,
-    TokenSink, Usage,
+    ChatAnswer, ChatRequest, ExtractedFact, FactRequest, MemoryRequest, ModelInfo, ProfileRequest,
+    Reply, TokenSink, Usage,
 };
 use soulprint_core::ports::{Llm, LlmError};
 use soulprint_core::relevance::DocKind;
@@ -70,11 +70,11 @@ impl Llm for Offline {
         &self,
         request: &ChatRequest,
         sink: TokenSink<'_>,
-    ) -> Result<Reply<String>, LlmError> {
+    ) -> Result<Reply<ChatAnswer>, LlmError> {
         let reply = offline_reply(request);
         sink(&reply);
         Ok(Reply {
-            value: reply,
+            value: ChatAnswer::Reply(reply),
             usage: Usage::default(),
         })
     }

@@ -11,9 +11,10 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 use soulprint_core::conversation::Role;
 use soulprint_core::ports::llm::{
-    ChatRequest, ExtractedFact, FactRequest, MemoryRequest, ModelInfo, ProfileRequest, Reply,
-    TokenSink, Usage,
+    ChatAnswer, ChatRequest, ExtractedFact, FactRequest, MemoryRequest, ModelInfo, ProfileRequest,
+    Reply, TokenSink, Usage,
 };
+use soulprint_core::ports::web::render_all;
 use soulprint_core::ports::{Llm, LlmError};
 use soulprint_core::prompts;
 use soulprint_core::sections::Sections;
@@ -287,7 +288,7 @@ impl Llm for OpenAiCompatible {
         &self,
         request: &ChatRequest,
         sink: TokenSink<'_>,
-    ) -> Result<Reply<String>, LlmError> {
+    ) -> Result<Reply<ChatAnswer>, LlmError> {
         let mut messages = vec![json!({"role": "system", "content": request.system})];
         for turn in &request.history {
             let role = match turn.role {
@@ -297,7 +298,20 @@ impl Llm for OpenAiCompatible {
             messages.push(json!({"role": role, "content": turn.text}));
         }
         messages.push(json!({"role": "user", "content": request.message}));
-        let body = json!({
+        for (i, (done, text)) in request
+            .searches
+            .iter()
+            .zip(render_all(&request.searches))
+            .enumerate()
+        {
+            let id = format!("call_{i}");
+            messages.push(json!({"role": "assistant", "content": null, "tool_calls": [{
+                "id": id, "type": "function",
+                "function": {"name": WEB_SEARCH, "arguments": json!({"query": done.query}).to_string()},
+            }]}));
+            messages.push(json!({"role": "tool", "tool_call_id": id, "content": text}));
+        }
+        let mut body = json!({
             "model": self.config.model,
             "messages": messages,
             "temperature": 0.7,
@@ -305,6 +319,10 @@ impl Llm for OpenAiCompatible {
             "stream": true,
             "stream_options": {"include_usage": true},
         });
+        if request.can_search || !request.searches.is_empty() {
+            body["tools"] = json!([web_search_tool()]);
+            body["tool_choice"] = json!(if request.can_search { "auto" } else { "none" });
+        }
         let url = format!("{}/chat/completions", self.config.base_url);
         let mut http = self.http.post(&url).json(&body);
         if let Some(key) = &self.config.api_key {
@@ -330,6 +348,10 @@ impl Llm for OpenAiCompatible {
             calls: 1,
             ..Usage::default()
         };
+        // A tool call arrives in pieces too: its name, then its arguments a few characters
+        // at a time. Only the first is taken.
+        let mut tool_name = String::new();
+        let mut tool_arguments = String::new();
         let mut pending: Vec<u8> = Vec::new();
         while let Some(bytes) = response
             .chunk()
@@ -349,9 +371,17 @@ impl Llm for OpenAiCompatible {
                 let Ok(event) = serde_json::from_str::<Value>(data) else {
                     continue;
                 };
-                if let Some(piece) = event["choices"][0]["delta"]["content"].as_str() {
+                let delta = &event["choices"][0]["delta"];
+                if let Some(piece) = delta["content"].as_str() {
                     sink(piece);
                     reply.push_str(piece);
+                }
+                if let Some(call) = delta["tool_calls"]
+                    .as_array()
+                    .and_then(|calls| calls.iter().find(|c| c["index"].as_u64().unwrap_or(0) == 0))
+                {
+                    tool_name.push_str(call["function"]["name"].as_str().unwrap_or(""));
+                    tool_arguments.push_str(call["function"]["arguments"].as_str().unwrap_or(""));
                 }
                 if let Some(u) = event.get("usage").filter(|u| u.is_object()) {
                     usage.input_tokens = u["prompt_tokens"].as_u64().unwrap_or(0);
@@ -362,10 +392,26 @@ impl Llm for OpenAiCompatible {
         usage.cost_usd = (usage.input_tokens as f64 * self.config.price_in
             + usage.output_tokens as f64 * self.config.price_out)
             / 1e6;
-        Ok(Reply {
-            value: reply,
-            usage,
-        })
+        let value = if tool_name.is_empty() {
+            ChatAnswer::Reply(reply)
+        } else if tool_name == WEB_SEARCH && request.can_search {
+            let query = serde_json::from_str::<Value>(&tool_arguments)
+                .ok()
+                .and_then(|a| a["query"].as_str().map(str::to_owned))
+                .ok_or_else(|| {
+                    LlmError::InvalidOutput(format!(
+                        "the web_search call's arguments are not {{\"query\": \"…\"}}: {}",
+                        cut(&tool_arguments)
+                    ))
+                })?;
+            ChatAnswer::Search { query }
+        } else {
+            return Err(LlmError::InvalidOutput(format!(
+                "it called a tool it was not offered: {}",
+                cut(&tool_name)
+            )));
+        };
+        Ok(Reply { value, usage })
     }
 
     async fn write_memory(&self, request: &MemoryRequest) -> Result<Reply<String>, LlmError> {
@@ -384,4 +430,20 @@ impl Llm for OpenAiCompatible {
             usage: reply.usage,
         })
     }
+}
+
+/// The one tool a chat model is offered.
+const WEB_SEARCH: &str = "web_search";
+
+fn web_search_tool() -> Value {
+    json!({"type": "function", "function": {
+        "name": WEB_SEARCH,
+        "description": "Search the web for current or factual information you do not have. \
+                        Use it only when the answer depends on it; cite results as [n].",
+        "parameters": {
+            "type": "object",
+            "properties": {"query": {"type": "string", "description": "What to search for"}},
+            "required": ["query"],
+        },
+    }})
 }

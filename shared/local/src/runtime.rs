@@ -84,6 +84,7 @@ impl Local {
             store: Arc::new(store.clone()),
             llm,
             fallback_llm: None,
+            web: None,
             supervisor: Arc::new(LocalSupervisor),
             clock: Arc::new(SystemClock),
         };

@@ -5,52 +5,21 @@ use std::sync::{Arc, Mutex};
 use serde_json::{json, Value};
 use soulprint_core::chunker::{Chunk, ChunkPart};
 use soulprint_core::person_stats::PersonStats;
-use soulprint_core::ports::llm::{FactRequest, ProfileRequest};
+use soulprint_core::ports::llm::{ChatAnswer, ChatRequest, FactRequest, ProfileRequest};
+use soulprint_core::ports::web::{WebSearchDone, WebSource};
 use soulprint_core::ports::{Llm, LlmError};
 use soulprint_local::openai::{OpenAiCompatible, OpenAiConfig};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpListener;
 
-/// Serves the scripted (status, body) answers in turn and keeps the request bodies.
-async fn fake(answers: Vec<(u16, String)>) -> (String, Arc<Mutex<Vec<Value>>>) {
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}/v1", listener.local_addr().unwrap());
-    let seen = Arc::new(Mutex::new(Vec::new()));
-    let log = Arc::clone(&seen);
-    tokio::spawn(async move {
-        for (status, body) in answers {
-            let (mut socket, _) = listener.accept().await.unwrap();
-            let mut buf = Vec::new();
-            let mut chunk = [0u8; 8192];
-            let request = loop {
-                let n = socket.read(&mut chunk).await.unwrap();
-                buf.extend_from_slice(&chunk[..n]);
-                let text = String::from_utf8_lossy(&buf).to_string();
-                if let Some(end) = text.find("\r\n\r\n") {
-                    let length: usize = text[..end]
-                        .lines()
-                        .find_map(|l| {
-                            let (k, v) = l.split_once(':')?;
-                            k.eq_ignore_ascii_case("content-length")
-                                .then(|| v.trim().parse().unwrap())
-                        })
-                        .unwrap_or(0);
-                    if buf.len() >= end + 4 + length {
-                        break buf[end + 4..end + 4 + length].to_vec();
-                    }
-                }
-            };
-            log.lock()
-                .unwrap()
-                .push(serde_json::from_slice(&request).unwrap());
-            let reply = format!(
-                "HTTP/1.1 {status} X\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
-                body.len()
-            );
-            socket.write_all(reply.as_bytes()).await.unwrap();
-        }
-    });
-    (url, seen)
+mod fake_http;
+use fake_http::{serve, Answer, Seen};
+
+/// Serves the scripted (status, body) answers in turn and keeps the requests.
+async fn fake(answers: Vec<(u16, String)>) -> (String, Arc<Mutex<Vec<Seen>>>) {
+    let answers = answers
+        .into_iter()
+        .map(|(s, b)| Answer::json(s, b))
+        .collect();
+    serve("/v1", answers).await
 }
 
 fn completion(content: &str) -> (u16, String) {
@@ -107,7 +76,7 @@ async fn asks_for_json_matching_the_schema_and_accounts_tokens() {
         (1200, 300, 1)
     );
     assert!((reply.usage.cost_usd - (1200.0 + 1500.0) / 1e6).abs() < 1e-12);
-    let body = &seen.lock().unwrap()[0];
+    let body = &seen.lock().unwrap()[0].body;
     assert_eq!(body["model"], "qwen-test");
     assert_eq!(body["max_tokens"], 8192);
     assert_eq!(body["response_format"]["type"], "json_schema");
@@ -130,7 +99,7 @@ async fn a_broken_answer_gets_one_repair_attempt() {
     let reply = model(url).profile(&profile_request()).await.unwrap();
     assert_eq!(reply.value.identity.ai_name, "Ember");
     assert_eq!(reply.usage.calls, 2);
-    let repair = &seen.lock().unwrap()[1];
+    let repair = &seen.lock().unwrap()[1].body;
     let messages = repair["messages"].as_array().unwrap();
     assert_eq!(messages.len(), 4);
     assert!(messages[3]["content"]
@@ -205,4 +174,127 @@ async fn a_malformed_fact_is_dropped_not_its_neighbours() {
         .unwrap();
     assert_eq!(reply.value.len(), 1);
     assert_eq!(reply.value[0].text, "Lives in Lisbon");
+}
+
+fn chat_request(can_search: bool, searches: Vec<WebSearchDone>) -> ChatRequest {
+    ChatRequest {
+        system: "# Wren".into(),
+        history: vec![],
+        message: "What's the weather in Lisbon this weekend?".into(),
+        recalled: vec![],
+        can_search,
+        searches,
+    }
+}
+
+fn delta(delta: Value) -> Value {
+    json!({"choices": [{"index": 0, "delta": delta}]})
+}
+
+#[tokio::test]
+async fn a_chat_reply_streams_piece_by_piece_and_accounts_tokens() {
+    let (url, seen) = serve(
+        "/v1",
+        vec![Answer::events(&[
+            delta(json!({"role": "assistant", "content": ""})),
+            delta(json!({"content": "Sunny"})),
+            delta(json!({"content": ", 24°C."})),
+            json!({"choices": [], "usage": {"prompt_tokens": 900, "completion_tokens": 7}}),
+        ])],
+    )
+    .await;
+    let pieces = Mutex::new(Vec::new());
+    let sink = |p: &str| pieces.lock().unwrap().push(p.to_owned());
+    let reply = model(url)
+        .chat(&chat_request(false, vec![]), &sink)
+        .await
+        .unwrap();
+    assert_eq!(reply.value, ChatAnswer::Reply("Sunny, 24°C.".into()));
+    assert_eq!(
+        pieces.into_inner().unwrap(),
+        ["", "Sunny", ", 24°C."].map(String::from)
+    );
+    assert_eq!(
+        (reply.usage.input_tokens, reply.usage.output_tokens),
+        (900, 7)
+    );
+    let body = &seen.lock().unwrap()[0].body;
+    assert_eq!(body["stream"], true);
+    assert!(body.get("tools").is_none(), "no search offered: {body}");
+}
+
+#[tokio::test]
+async fn a_web_search_call_arrives_in_pieces_and_its_results_go_back_as_a_tool_message() {
+    let (url, seen) = serve(
+        "/v1",
+        vec![
+            Answer::events(&[
+                delta(json!({"tool_calls": [{"index": 0, "id": "call_abc", "type": "function",
+                    "function": {"name": "web_search", "arguments": ""}}]})),
+                delta(json!({"tool_calls": [{"index": 0, "function": {"arguments": "{\"query\": \"Lis"}}]})),
+                delta(json!({"tool_calls": [{"index": 0, "function": {"arguments": "bon weather\"}"}}]})),
+            ]),
+            Answer::events(&[delta(json!({"content": "Sunny [1]."}))]),
+        ],
+    )
+    .await;
+    let llm = model(url);
+    let sink = |_: &str| {};
+    let first = llm.chat(&chat_request(true, vec![]), &sink).await.unwrap();
+    assert_eq!(
+        first.value,
+        ChatAnswer::Search {
+            query: "Lisbon weather".into()
+        }
+    );
+    let searched = WebSearchDone {
+        query: "Lisbon weather".into(),
+        results: Ok(vec![WebSource::checked(
+            "Lisbon forecast",
+            "https://weather.example/lisbon",
+            "Sunny, 24°C",
+        )
+        .unwrap()]),
+    };
+    let second = llm
+        .chat(&chat_request(false, vec![searched]), &sink)
+        .await
+        .unwrap();
+    assert_eq!(second.value, ChatAnswer::Reply("Sunny [1].".into()));
+
+    let seen = seen.lock().unwrap();
+    let offered = &seen[0].body;
+    assert_eq!(offered["tools"][0]["function"]["name"], "web_search");
+    assert_eq!(offered["tool_choice"], "auto");
+    let answered = &seen[1].body;
+    // Calls left: none, so the tool is described but may not be called again.
+    assert_eq!(answered["tool_choice"], "none");
+    let messages = answered["messages"].as_array().unwrap();
+    let call = &messages[messages.len() - 2];
+    let result = &messages[messages.len() - 1];
+    assert_eq!(call["tool_calls"][0]["function"]["name"], "web_search");
+    assert_eq!(result["role"], "tool");
+    assert_eq!(result["tool_call_id"], call["tool_calls"][0]["id"]);
+    let text = result["content"].as_str().unwrap();
+    assert!(
+        text.starts_with("[1] Lisbon forecast (https://weather.example/lisbon)\nSunny, 24°C"),
+        "{text}"
+    );
+}
+
+#[tokio::test]
+async fn a_tool_it_was_not_offered_is_an_invalid_output() {
+    let (url, _) = serve(
+        "/v1",
+        vec![Answer::events(&[delta(
+            json!({"tool_calls": [{"index": 0, "id": "x",
+            "function": {"name": "delete_everything", "arguments": "{}"}}]}),
+        )])],
+    )
+    .await;
+    let error = model(url)
+        .chat(&chat_request(true, vec![]), &|_: &str| {})
+        .await
+        .unwrap_err();
+    assert!(matches!(error, LlmError::InvalidOutput(_)), "{error}");
 }

@@ -96,6 +96,18 @@ pub struct ChatRequest {
     /// What was recalled for the message, with sources: a model reads it in `system`; the
     /// offline engine answers with it.
     pub recalled: Vec<crate::relevance::Doc>,
+    /// The model may answer with a web search instead of a reply (a search tool is
+    /// configured and the turn has calls left).
+    pub can_search: bool,
+    /// The searches made so far this turn, in order (see [`crate::ports::web::render_results`]).
+    pub searches: Vec<crate::ports::web::WebSearchDone>,
+}
+
+/// A chat call's answer: the reply, or a web search the model wants first.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ChatAnswer {
+    Reply(String),
+    Search { query: String },
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -135,10 +147,11 @@ pub trait Llm: Send + Sync {
         request: &FactRequest,
     ) -> Result<Reply<Vec<ExtractedFact>>, LlmError>;
     async fn write_memory(&self, request: &MemoryRequest) -> Result<Reply<String>, LlmError>;
-    /// A chat reply, its pieces sent to `sink` as they come; the whole reply returned.
+    /// A chat reply, its pieces sent to `sink` as they come; the whole reply returned. Or,
+    /// when `request.can_search`, a web search the model asks for before it answers.
     async fn chat(
         &self,
         request: &ChatRequest,
         sink: TokenSink<'_>,
-    ) -> Result<Reply<String>, LlmError>;
+    ) -> Result<Reply<ChatAnswer>, LlmError>;
 }

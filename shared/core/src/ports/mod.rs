@@ -11,6 +11,7 @@ pub mod llm;
 pub mod queue;
 pub mod store;
 pub mod supervisor;
+pub mod web;
 
 use std::fmt;
 use std::sync::Arc;
@@ -23,6 +24,7 @@ pub use llm::{Llm, LlmError, Usage};
 pub use queue::{Delivery, Queue, QueueError, QueueName};
 pub use store::{Store, StoreError};
 pub use supervisor::{Supervisor, SupervisorError};
+pub use web::{WebSearch, WebSource};
 
 /// Whose data a call touches. Checked once, where it enters (a CLI's local user, a JWT's
 /// `sub`): letters, digits, `-`, `_`, `.`, `@`, `|`, at most 128 bytes, so that it can be
@@ -85,6 +87,8 @@ pub struct Ports {
     pub llm: Arc<dyn Llm>,
     /// Answers chat when `llm` fails (the reply says so).
     pub fallback_llm: Option<Arc<dyn Llm>>,
+    /// A web-search tool the chat model may call, when one is configured.
+    pub web: Option<Arc<dyn WebSearch>>,
     pub supervisor: Arc<dyn Supervisor>,
     pub clock: Arc<dyn Clock>,
 }

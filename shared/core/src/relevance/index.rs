@@ -9,8 +9,14 @@ use super::expand::expand;
 use crate::memory::words::content_words;
 use crate::memory::{FactStatus, MemoryFact};
 
-/// Where the full pass stores a user's index (under the user's blob prefix).
-pub const INDEX_BLOB: &str = "relevance/index.jsonl";
+/// Where a user's chunk indexes are stored (under the user's blob prefix).
+pub const INDEX_DIR: &str = "relevance/";
+
+/// A fresh name for a chunk index: each version has its own, held by the profile, so a
+/// process that cached one knows when it changed.
+pub fn new_index_blob() -> String {
+    format!("{INDEX_DIR}{}.jsonl", uuid::Uuid::now_v7().simple())
+}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -44,7 +50,6 @@ pub struct RelevanceIndex {
     /// Stemmed word → (document, occurrences).
     postings: HashMap<String, Vec<(u32, u32)>>,
     lengths: Vec<u32>,
-    average_length: f64,
 }
 
 const K1: f64 = 1.2;
@@ -72,13 +77,10 @@ impl RelevanceIndex {
                 postings.entry(w).or_default().push((i as u32, n));
             }
         }
-        let average_length =
-            lengths.iter().map(|&l| f64::from(l)).sum::<f64>() / lengths.len().max(1) as f64;
         RelevanceIndex {
             docs,
             postings,
             lengths,
-            average_length,
         }
     }
 
@@ -110,49 +112,18 @@ impl RelevanceIndex {
 
     /// The `k` documents most relevant to `query`, best first (none when nothing matches).
     pub fn search(&self, query: &str, k: usize) -> Vec<Hit<'_>> {
-        let own = content_words(query);
-        let extra = expand(&own);
-        let n = self.docs.len() as f64;
-        let mut scores: HashMap<u32, f64> = HashMap::new();
-        for (words, weight) in [(&own, 1.0), (&extra, EXPANDED_WEIGHT)] {
-            for w in words.iter() {
-                let Some(list) = self.postings.get(w) else {
-                    continue;
-                };
-                let df = list.len() as f64;
-                let idf = ((n - df + 0.5) / (df + 0.5) + 1.0).ln();
-                for &(doc, tf) in list {
-                    let tf = f64::from(tf);
-                    let len = f64::from(self.lengths[doc as usize]);
-                    let norm = tf * (K1 + 1.0)
-                        / (tf + K1 * (1.0 - B + B * len / self.average_length.max(1.0)));
-                    *scores.entry(doc).or_default() += weight * idf * norm;
-                }
-            }
-        }
-        let mut hits: Vec<Hit<'_>> = scores
-            .into_iter()
-            .map(|(doc, score)| {
-                let d = &self.docs[doc as usize];
-                let boost = if d.kind == DocKind::Fact {
-                    FACT_BOOST
-                } else {
-                    1.0
-                };
-                Hit {
-                    doc: d,
-                    score: score * boost,
-                }
-            })
-            .collect();
-        hits.sort_by(|a, b| {
-            b.score
-                .total_cmp(&a.score)
-                .then(b.doc.at.cmp(&a.doc.at))
-                .then(a.doc.id.cmp(&b.doc.id))
-        });
-        hits.truncate(k);
-        hits
+        search(&[self], query, k)
+    }
+
+    /// An index of the current facts alone: cheap to build, so chat builds it from the store
+    /// for every message and a fact learned or deleted a moment ago counts at once.
+    pub fn of_facts(facts: &[MemoryFact]) -> Self {
+        RelevanceIndex::new(RelevanceIndex::documents(facts, Vec::new()))
+    }
+
+    /// Keeps the documents `keep` says yes to (the rest are forgotten).
+    pub fn retain(self, keep: impl Fn(&Doc) -> bool) -> Self {
+        RelevanceIndex::new(self.docs.into_iter().filter(|d| keep(d)).collect())
     }
 
     /// The index as stored: one document a line.
@@ -173,6 +144,68 @@ impl RelevanceIndex {
             .collect::<Result<Vec<Doc>, _>>()?;
         Ok(RelevanceIndex::new(docs))
     }
+}
+
+/// The `k` documents of `parts` most relevant to `query`, ranked as if they were one index
+/// (document counts, frequencies and lengths summed over the parts).
+pub fn search<'i>(parts: &[&'i RelevanceIndex], query: &str, k: usize) -> Vec<Hit<'i>> {
+    let own = content_words(query);
+    let extra = expand(&own);
+    let n: usize = parts.iter().map(|p| p.docs.len()).sum();
+    let total_length: f64 = parts
+        .iter()
+        .flat_map(|p| p.lengths.iter())
+        .map(|&l| f64::from(l))
+        .sum();
+    let average_length = (total_length / n.max(1) as f64).max(1.0);
+    let n = n as f64;
+    let mut scores: HashMap<(usize, u32), f64> = HashMap::new();
+    for (words, weight) in [(&own, 1.0), (&extra, EXPANDED_WEIGHT)] {
+        for w in words.iter() {
+            let lists: Vec<(usize, &Vec<(u32, u32)>)> = parts
+                .iter()
+                .enumerate()
+                .filter_map(|(i, p)| Some((i, p.postings.get(w)?)))
+                .collect();
+            let df: usize = lists.iter().map(|(_, l)| l.len()).sum();
+            if df == 0 {
+                continue;
+            }
+            let df = df as f64;
+            let idf = ((n - df + 0.5) / (df + 0.5) + 1.0).ln();
+            for (part, list) in lists {
+                for &(doc, tf) in list {
+                    let tf = f64::from(tf);
+                    let len = f64::from(parts[part].lengths[doc as usize]);
+                    let norm = tf * (K1 + 1.0) / (tf + K1 * (1.0 - B + B * len / average_length));
+                    *scores.entry((part, doc)).or_default() += weight * idf * norm;
+                }
+            }
+        }
+    }
+    let mut hits: Vec<Hit<'i>> = scores
+        .into_iter()
+        .map(|((part, doc), score)| {
+            let d = &parts[part].docs[doc as usize];
+            let boost = if d.kind == DocKind::Fact {
+                FACT_BOOST
+            } else {
+                1.0
+            };
+            Hit {
+                doc: d,
+                score: score * boost,
+            }
+        })
+        .collect();
+    hits.sort_by(|a, b| {
+        b.score
+            .total_cmp(&a.score)
+            .then(b.doc.at.cmp(&a.doc.at))
+            .then(a.doc.id.cmp(&b.doc.id))
+    });
+    hits.truncate(k);
+    hits
 }
 
 #[cfg(test)]
@@ -209,5 +242,43 @@ mod tests {
         assert!(index.search("quantum chromodynamics", 5).is_empty());
         let back = RelevanceIndex::from_jsonl(&index.to_jsonl()).unwrap();
         assert_eq!(back.docs(), index.docs());
+    }
+
+    #[test]
+    fn parts_rank_as_one_index() {
+        let docs = vec![
+            doc("a", DocKind::Fact, "I moved to Lisbon in 2003."),
+            doc("b", DocKind::Fact, "I have worked as a nurse for 12 years."),
+            doc(
+                "c",
+                DocKind::Chunk,
+                "Person: Lisbon trams are lovely in spring.",
+            ),
+            doc(
+                "d",
+                DocKind::Chunk,
+                "Person: nurse shifts are long this week.",
+            ),
+        ];
+        let whole = RelevanceIndex::new(docs.clone());
+        let facts = RelevanceIndex::new(docs[..2].to_vec());
+        let chunks = RelevanceIndex::new(docs[2..].to_vec());
+        for q in ["Where did I relocate to?", "nurse", "Lisbon in spring"] {
+            let one: Vec<(String, String)> = whole
+                .search(q, 4)
+                .iter()
+                .map(|h| (h.doc.id.clone(), format!("{:.9}", h.score)))
+                .collect();
+            let split: Vec<(String, String)> = search(&[&chunks, &facts], q, 4)
+                .iter()
+                .map(|h| (h.doc.id.clone(), format!("{:.9}", h.score)))
+                .collect();
+            assert_eq!(one, split, "{q}");
+        }
+        let kept = whole.retain(|d| d.id != "a");
+        assert!(kept
+            .search("Lisbon 2003", 4)
+            .iter()
+            .all(|h| h.doc.id != "a"));
     }
 }

@@ -12,11 +12,13 @@ use super::StageError;
 use crate::conversation::Role;
 use crate::memory::statements::statements;
 use crate::memory::{consolidate, Fact, FactStatus, MemoryFact, Origin, Source};
-use crate::ports::llm::{ChatRequest, ChatTurn, TokenSink};
+use crate::ports::llm::{ChatAnswer, ChatRequest, ChatTurn, Llm, Reply, TokenSink, Usage};
 use crate::ports::store::ChatMessage;
+use crate::ports::web::{consulted, WebSearchDone, WebSource};
 use crate::ports::{BlobError, BlobKey, Ports, UserId};
+use crate::profile::Profile;
 use crate::prompt::{self, PromptInput, PromptVersion};
-use crate::relevance::{Doc, RelevanceIndex, INDEX_BLOB};
+use crate::relevance::{search, Doc, RelevanceIndex};
 
 /// A message is 1 to this many characters.
 pub const MAX_MESSAGE_CHARS: usize = 50_000;
@@ -27,6 +29,10 @@ const RECALLED: usize = 8;
 const RECALLED_CHARS: usize = 2_000;
 /// Learned facts in the prompt, newest first.
 const LEARNED: usize = 20;
+/// Web searches a model may make in one turn, the results of each, and a query's length.
+pub const MAX_SEARCHES: usize = 3;
+const SEARCH_RESULTS: usize = 5;
+const MAX_QUERY_CHARS: usize = 400;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ChatError {
@@ -50,50 +56,89 @@ pub struct TurnReply {
     pub recalled: Vec<Doc>,
     /// Facts learned from the message.
     pub learned: Vec<String>,
+    /// The web results the model consulted, numbered from 1 as it cites them.
+    pub sources: Vec<WebSource>,
 }
 
-/// Per-user relevance indexes, loaded once and kept (the index changes only when a full pass
-/// ends; `forget` drops it).
+/// Per-user indexes of conversation chunks, loaded once and kept while the profile names the
+/// same blob (a full pass or a deleted chunk writes a new one).
 #[derive(Default, Clone)]
 pub struct IndexCache {
-    loaded: Arc<Mutex<HashMap<UserId, Arc<RelevanceIndex>>>>,
+    loaded: Arc<Mutex<Loaded>>,
 }
 
+/// Each user's index, with the name of the blob it was read from.
+type Loaded = HashMap<UserId, (String, Arc<RelevanceIndex>)>;
+
 impl IndexCache {
+    /// The index the profile names (none before the first full pass: nothing to recall
+    /// but what the prompt holds).
     pub async fn get(
         &self,
         ports: &Ports,
         user: &UserId,
+        profile: &Profile,
     ) -> Result<Arc<RelevanceIndex>, StageError> {
-        if let Some(index) = self
-            .loaded
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .get(user)
-        {
-            return Ok(Arc::clone(index));
+        let Some(name) = &profile.chunk_index else {
+            return Ok(Arc::default());
+        };
+        if let Some((loaded, index)) = self.lock().get(user) {
+            if loaded == name {
+                return Ok(Arc::clone(index));
+            }
         }
-        let index = match ports.blobs.get(&BlobKey::new(user, INDEX_BLOB)?).await {
+        let index = match ports.blobs.get(&BlobKey::new(user, name)?).await {
             Ok(bytes) => RelevanceIndex::from_jsonl(&bytes)
                 .map_err(|e| StageError::Corrupt(format!("the relevance index: {e}")))?,
-            // No full pass yet: nothing to recall but what the prompt holds.
+            // Replaced between reading the profile and the blob: the next message reads the new one.
             Err(BlobError::NotFound(_)) => RelevanceIndex::default(),
             Err(e) => return Err(e.into()),
         };
         let index = Arc::new(index);
-        self.loaded
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .insert(user.clone(), Arc::clone(&index));
+        self.lock()
+            .insert(user.clone(), (name.clone(), Arc::clone(&index)));
         Ok(index)
     }
 
     pub fn forget(&self, user: &UserId) {
-        self.loaded
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .remove(user);
+        self.lock().remove(user);
     }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Loaded> {
+        self.loaded.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+/// The `k` facts and chunks most relevant to `query`, best first, with their scores.
+pub async fn recall(
+    ports: &Ports,
+    cache: &IndexCache,
+    user: &UserId,
+    query: &str,
+    k: usize,
+) -> Result<Vec<(Doc, f64)>, StageError> {
+    let Some(profile) = ports.store.profile(user).await? else {
+        return Ok(Vec::new());
+    };
+    let memory = ports.store.memory(user).await?;
+    recall_from(ports, cache, user, &profile, &memory, query, k).await
+}
+
+async fn recall_from(
+    ports: &Ports,
+    cache: &IndexCache,
+    user: &UserId,
+    profile: &Profile,
+    memory: &[MemoryFact],
+    query: &str,
+    k: usize,
+) -> Result<Vec<(Doc, f64)>, StageError> {
+    let chunks = cache.get(ports, user, profile).await?;
+    let facts = RelevanceIndex::of_facts(memory);
+    Ok(search(&[&chunks, &facts], query, k)
+        .into_iter()
+        .map(|h| (h.doc.clone(), h.score))
+        .collect())
 }
 
 /// What chat keeps between turns: the loaded indexes and the model's breaker.
@@ -126,13 +171,20 @@ pub async fn chat_turn(
             .await
             .map_err(StageError::from)?
             .ok_or(ChatError::NoProfile)?;
-        let index = chat.index.get(ports, user).await?;
-        let recalled: Vec<Doc> = index
-            .search(message, RECALLED)
-            .into_iter()
-            .map(|h| h.doc.clone())
-            .collect();
         let memory = ports.store.memory(user).await.map_err(StageError::from)?;
+        let recalled: Vec<Doc> = recall_from(
+            ports,
+            &chat.index,
+            user,
+            &profile,
+            &memory,
+            message,
+            RECALLED,
+        )
+        .await?
+        .into_iter()
+        .map(|(doc, _)| doc)
+        .collect();
         let mut learned: Vec<&MemoryFact> = memory
             .iter()
             .filter(|f| f.status == FactStatus::Current)
@@ -176,8 +228,10 @@ pub async fn chat_turn(
             history,
             message: message.to_owned(),
             recalled: recalled.clone(),
+            can_search: false,
+            searches: Vec::new(),
         };
-        let (reply, answered_by) = answer(ports, chat, &request, limit, sink).await?;
+        let (reply, sources, answered_by) = answer(ports, chat, &request, limit, sink).await?;
         let asked = ChatMessage {
             thread_id: thread_id.clone(),
             seq: 0,
@@ -190,7 +244,7 @@ pub async fn chat_turn(
         let answered = ChatMessage {
             id: uuid::Uuid::now_v7().simple().to_string(),
             role: Role::Assistant,
-            text: reply.value.clone(),
+            text: with_sources(&reply.value, &sources),
             answered_by: Some(answered_by.clone()),
             at: ports.clock.now(),
             ..asked.clone()
@@ -217,6 +271,7 @@ pub async fn chat_turn(
             answered_by,
             recalled,
             learned,
+            sources,
         })
     }
     .instrument(span)
@@ -224,20 +279,20 @@ pub async fn chat_turn(
 }
 
 /// The primary model's reply, or the fallback's when the primary fails, times out or its
-/// breaker is open; says which answered.
+/// breaker is open; with the web sources it consulted, and who answered.
 async fn answer(
     ports: &Ports,
     chat: &Chat,
     request: &ChatRequest,
     limit: Duration,
     sink: TokenSink<'_>,
-) -> Result<(crate::ports::llm::Reply<String>, String), ChatError> {
+) -> Result<(Reply<String>, Vec<WebSource>, String), ChatError> {
     let primary = ports.llm.info().label;
     let why = if chat.breaker.allow(ports.clock.now()) {
-        match tokio::time::timeout(limit, ports.llm.chat(request, sink)).await {
-            Ok(Ok(reply)) => {
+        match tokio::time::timeout(limit, converse(ports, &*ports.llm, request, sink)).await {
+            Ok(Ok((reply, sources))) => {
                 chat.breaker.succeeded();
-                return Ok((reply, primary));
+                return Ok((reply, sources, primary));
             }
             Ok(Err(e)) => {
                 chat.breaker.failed(ports.clock.now());
@@ -258,7 +313,7 @@ async fn answer(
             false => ChatError::Stage(StageError::Llm(crate::ports::LlmError::Unavailable(why))),
         });
     };
-    let reply = tokio::time::timeout(limit, fallback.chat(request, sink))
+    let (reply, sources) = tokio::time::timeout(limit, converse(ports, &**fallback, request, sink))
         .await
         .map_err(|_| ChatError::TimedOut(limit))?
         .map_err(StageError::from)?;
@@ -266,7 +321,71 @@ async fn answer(
         "{} (fallback: {primary} did not answer: {why})",
         fallback.info().label
     );
-    Ok((reply, label))
+    Ok((reply, sources, label))
+}
+
+/// One model's reply, after the web searches it asks for (at most [`MAX_SEARCHES`]).
+async fn converse(
+    ports: &Ports,
+    llm: &dyn Llm,
+    request: &ChatRequest,
+    sink: TokenSink<'_>,
+) -> Result<(Reply<String>, Vec<WebSource>), crate::ports::LlmError> {
+    let mut request = request.clone();
+    let mut usage = Usage::default();
+    loop {
+        request.can_search = ports.web.is_some() && request.searches.len() < MAX_SEARCHES;
+        let answer = llm.chat(&request, sink).await?;
+        usage.add(&answer.usage);
+        let query = match answer.value {
+            ChatAnswer::Reply(text) => {
+                let reply = Reply { value: text, usage };
+                return Ok((reply, consulted(&request.searches)));
+            }
+            ChatAnswer::Search { query } => query,
+        };
+        let web = match &ports.web {
+            Some(web) if request.can_search => web,
+            _ => {
+                return Err(crate::ports::LlmError::InvalidOutput(format!(
+                    "it asked for a web search it was not offered: {query:?}"
+                )))
+            }
+        };
+        let query: String = query.trim().chars().take(MAX_QUERY_CHARS).collect();
+        let results = if query.is_empty() {
+            Err("the query was empty".to_owned())
+        } else {
+            web.search(&query, SEARCH_RESULTS)
+                .await
+                // The adapter's results are checked again: they are shown to the person.
+                .map(|found| {
+                    found
+                        .iter()
+                        .filter_map(|r| WebSource::checked(&r.title, &r.url, &r.snippet))
+                        .take(SEARCH_RESULTS)
+                        .collect::<Vec<_>>()
+                })
+                .map_err(|e| e.to_string())
+        };
+        match &results {
+            Ok(found) => info!(query = %query, found = found.len(), "web search"),
+            Err(e) => warn!(query = %query, error = %e, "web search failed"),
+        }
+        request.searches.push(WebSearchDone { query, results });
+    }
+}
+
+/// The reply as stored and shown later: the sources it consulted listed under it.
+pub fn with_sources(reply: &str, sources: &[WebSource]) -> String {
+    if sources.is_empty() {
+        return reply.to_owned();
+    }
+    let mut out = format!("{}\n\nSources:", reply.trim_end());
+    for (i, s) in sources.iter().enumerate() {
+        out.push_str(&format!("\n[{}] {} — {}", i + 1, s.title, s.url));
+    }
+    out
 }
 
 /// Facts the person stated about themselves in `message`, consolidated into memory with the

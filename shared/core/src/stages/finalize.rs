@@ -52,7 +52,7 @@ async fn finalize(ports: &Ports, user: &UserId, run: &RunId) -> Result<(), Stage
         return super::worker::fail_full_pass(ports, user, run, &reason, ports.clock.now()).await;
     }
     ports.store.replace_memory(user, import_id, &memory).await?;
-    build_index(ports, user, run, &memory).await?;
+    let chunk_index = build_index(ports, user, run).await?;
 
     let (memory_md, memory_usage) = write_memory(ports, &memory).await;
     let mut profile = ports
@@ -100,9 +100,11 @@ async fn finalize(ports: &Ports, user: &UserId, run: &RunId) -> Result<(), Stage
         }
     }
     profile.memory_md = Some(memory_md);
+    profile.chunk_index = Some(chunk_index.clone());
     profile.updated_at = ports.clock.now();
     profile.render(profile.updated_at);
     ports.store.put_profile(user, &profile).await?;
+    drop_other_indexes(ports, user, &chunk_index).await;
 
     ports
         .store
@@ -184,15 +186,10 @@ fn note(notes: &mut Vec<String>, note: String) {
 /// Of each chunk, the person's words (this many characters at most) go into the index.
 const INDEXED_CHUNK_CHARS: usize = 1_500;
 
-/// Writes the relevance index chat ranks against: current facts, and the person's words of
-/// every chunk of the run.
-async fn build_index(
-    ports: &Ports,
-    user: &UserId,
-    run: &RunId,
-    memory: &[crate::memory::MemoryFact],
-) -> Result<(), StageError> {
-    use crate::relevance::{Doc, DocKind, RelevanceIndex, INDEX_BLOB};
+/// Writes the index of conversation chunks chat ranks against (with the facts, which it
+/// indexes from the store): the person's words of every chunk of the run. Returns its blob.
+async fn build_index(ports: &Ports, user: &UserId, run: &RunId) -> Result<String, StageError> {
+    use crate::relevance::{Doc, DocKind, RelevanceIndex};
     let batches = ports
         .store
         .run_progress(user, run)
@@ -231,8 +228,23 @@ async fn build_index(
             });
         }
     }
-    let index = RelevanceIndex::new(RelevanceIndex::documents(memory, chunks));
-    let key = crate::ports::BlobKey::new(user, INDEX_BLOB)?;
+    let index = RelevanceIndex::new(chunks);
+    let name = crate::relevance::new_index_blob();
+    let key = crate::ports::BlobKey::new(user, &name)?;
     ports.blobs.put(&key, index.to_jsonl()).await?;
-    Ok(())
+    Ok(name)
+}
+
+/// Deletes the chunk indexes of earlier runs and imports (what is left is only disk).
+pub(super) async fn drop_other_indexes(ports: &Ports, user: &UserId, keep: &str) {
+    let Ok(names) = ports.blobs.list(user, crate::relevance::INDEX_DIR).await else {
+        return;
+    };
+    for name in names.iter().filter(|n| n.as_str() != keep) {
+        if let Ok(key) = crate::ports::BlobKey::new(user, name) {
+            if let Err(e) = ports.blobs.delete(&key).await {
+                warn!(error = %e, blob = %name, "could not delete an old chunk index");
+            }
+        }
+    }
 }

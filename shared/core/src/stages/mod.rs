@@ -16,6 +16,7 @@ mod facts;
 mod finalize;
 mod full_pass;
 mod import;
+mod memory_control;
 mod quick_pass;
 mod rename;
 mod worker;
@@ -30,8 +31,12 @@ use crate::ports::{
 };
 
 pub use breaker::Breaker;
-pub use chat::{chat_turn, explode, Chat, ChatError, IndexCache, TurnReply, MAX_MESSAGE_CHARS};
+pub use chat::{
+    chat_turn, explode, recall, with_sources, Chat, ChatError, IndexCache, TurnReply,
+    MAX_MESSAGE_CHARS, MAX_SEARCHES,
+};
 pub use import::{new_import_id, retry_full_pass, start_import, StartError};
+pub use memory_control::{delete_memory, Deleted};
 pub use quick_pass::{creative_name, tidy_sections};
 pub use rename::{rename, RenameError};
 pub use worker::{dead_letter, handle, requeue, sweep_overdue, MAX_RECEIVES};

@@ -60,6 +60,7 @@ pub(crate) async fn quick_pass(
         import_id: import_id.to_owned(),
         sections,
         memory_md: None,
+        chunk_index: None,
         soulprint_text: String::new(),
         written_by: info.label,
         notes,
