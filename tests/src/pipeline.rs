@@ -64,6 +64,7 @@ impl Llm for ScriptedModel {
         ModelInfo {
             label: "scripted".into(),
             offline: false,
+            context_tokens: None,
         }
     }
 

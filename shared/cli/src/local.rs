@@ -35,6 +35,10 @@ pub struct LocalArgs {
     /// US dollars per million input tokens and per million output tokens, for the cost shown.
     #[arg(long, value_name = "IN,OUT", env = "SOULPRINT_MODEL_PRICE", value_parser = parse_price, global = true)]
     pub model_price: Option<(f64, f64)>,
+    /// The model's context window in tokens, when it is small (a local 0.5B–8B model): the
+    /// sample, the chunks and the answers shrink to fit it.
+    #[arg(long, value_name = "TOKENS", env = "SOULPRINT_MODEL_CONTEXT", value_parser = clap::value_parser!(u32).range(2_048..), global = true)]
+    pub model_context: Option<u32>,
     /// Chunk batches worked on at once in the full pass.
     #[arg(
         long,
@@ -90,6 +94,7 @@ impl LocalArgs {
                     (config.price_in, config.price_out) = (i, o);
                 }
                 config.timeout = Duration::from_secs(600);
+                config.context_tokens = self.model_context;
                 Ok(Arc::new(OpenAiCompatible::new(config)?))
             }
         }

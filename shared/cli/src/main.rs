@@ -11,6 +11,7 @@ mod local;
 mod memory;
 mod parse;
 mod rename;
+mod serve;
 mod show;
 mod status;
 mod work;
@@ -48,6 +49,8 @@ enum Command {
     ExportProfile(export_profile::Args),
     Export(export_all::Args),
     Rename(rename::Args),
+    Serve(serve::ServeArgs),
+    Token(serve::TokenArgs),
     Forget(forget::Args),
     Parse(parse::Args),
     Generate(generate::Args),
@@ -78,6 +81,8 @@ fn main() -> ExitCode {
         Command::ExportProfile(args) => export_profile::run(args),
         Command::Export(args) => export_all::run(args),
         Command::Rename(args) => rename::run(args),
+        Command::Serve(args) => serve::serve(args),
+        Command::Token(args) => serve::token(args),
         Command::Forget(args) => forget::run(args),
         Command::Parse(args) => parse::run(args),
         Command::Generate(args) => generate::run(args),

@@ -5,6 +5,7 @@
 //! chunking, facts and their consolidation, the prompts, and the pipeline stages, written once
 //! against the [`ports`]. It opens no files and names no SDK: the adapters do that.
 
+pub mod budgets;
 pub mod chunker;
 pub mod conversation;
 pub mod export;

@@ -105,12 +105,26 @@ pub fn memory_prompt(request: &MemoryRequest) -> String {
     out
 }
 
+// Bounds on every string and list: the domain cuts longer ones anyway (`tidy_sections`), and
+// a server that turns the schema into a grammar (llama.cpp) then stops a small model that
+// loops inside a string, instead of letting it write until `max_tokens`.
+const FIELD_CHARS: u32 = 500;
+const ITEM_CHARS: u32 = 200;
+const LIST_ITEMS: u32 = 12;
+const FACT_CHARS: u32 = 200;
+const FACTS_PER_CHUNK: u32 = 12;
+const MEMORY_CHARS: u32 = 20_000;
+
 fn text() -> Value {
-    json!({"type": "string"})
+    bounded_text(FIELD_CHARS)
+}
+
+fn bounded_text(chars: u32) -> Value {
+    json!({"type": "string", "maxLength": chars})
 }
 
 fn list() -> Value {
-    json!({"type": "array", "items": {"type": "string"}})
+    json!({"type": "array", "maxItems": LIST_ITEMS, "items": bounded_text(ITEM_CHARS)})
 }
 
 fn object(fields: &[(&str, Value)]) -> Value {
@@ -198,11 +212,12 @@ pub fn facts_schema() -> Value {
         "facts",
         json!({
             "type": "array",
+            "maxItems": FACTS_PER_CHUNK,
             "items": object(&[
                 ("category", json!({"type": "string", "enum": categories})),
-                ("text", text()),
+                ("text", bounded_text(FACT_CHARS)),
                 ("subject", json!({"type": ["string", "null"], "enum": subjects})),
-                ("evidence", text()),
+                ("evidence", bounded_text(FACT_CHARS)),
             ]),
         }),
     )])
@@ -210,5 +225,5 @@ pub fn facts_schema() -> Value {
 
 /// `{"memory_md": "..."}`.
 pub fn memory_schema() -> Value {
-    object(&[("memory_md", text())])
+    object(&[("memory_md", bounded_text(MEMORY_CHARS))])
 }

@@ -27,6 +27,7 @@ impl Llm for Offline {
         ModelInfo {
             label: LABEL.into(),
             offline: true,
+            context_tokens: None,
         }
     }
 

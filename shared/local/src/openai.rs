@@ -32,6 +32,8 @@ pub struct OpenAiConfig {
     /// `max_tokens` of the quick pass; fact extraction and MEMORY use less.
     pub max_tokens: u32,
     pub temperature: f32,
+    /// The model's context window, when small: budgets and `max_tokens` shrink to fit it.
+    pub context_tokens: Option<u32>,
 }
 
 impl OpenAiConfig {
@@ -45,6 +47,7 @@ impl OpenAiConfig {
             timeout: Duration::from_secs(300),
             max_tokens: 8_192,
             temperature: 0.3,
+            context_tokens: None,
         }
     }
 }
@@ -61,6 +64,13 @@ impl OpenAiCompatible {
             .build()
             .map_err(|e| LlmError::Refused(format!("cannot build an HTTP client: {e}")))?;
         Ok(OpenAiCompatible { config, http })
+    }
+
+    /// `max_tokens`, or a quarter of a small model's window.
+    fn answer_tokens(&self, max_tokens: u32) -> u32 {
+        self.config
+            .context_tokens
+            .map_or(max_tokens, |window| max_tokens.min(window / 4).max(256))
     }
 
     /// One structured call: the answer parsed as `T`, or one repair attempt, or an error.
@@ -117,7 +127,7 @@ impl OpenAiCompatible {
             "model": self.config.model,
             "messages": messages,
             "temperature": self.config.temperature,
-            "max_tokens": max_tokens,
+            "max_tokens": self.answer_tokens(max_tokens),
             "response_format": {
                 "type": "json_schema",
                 "json_schema": {"name": name, "schema": schema, "strict": true},
@@ -239,6 +249,7 @@ impl Llm for OpenAiCompatible {
         ModelInfo {
             label: format!("{} at {}", self.config.model, self.config.base_url),
             offline: false,
+            context_tokens: self.config.context_tokens,
         }
     }
 
@@ -315,7 +326,7 @@ impl Llm for OpenAiCompatible {
             "model": self.config.model,
             "messages": messages,
             "temperature": 0.7,
-            "max_tokens": 2_048,
+            "max_tokens": self.answer_tokens(2_048),
             "stream": true,
             "stream_options": {"include_usage": true},
         });

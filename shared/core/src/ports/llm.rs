@@ -48,6 +48,10 @@ pub struct ModelInfo {
     pub label: String,
     /// No model at all: every field is derived from the export by rules, with its evidence.
     pub offline: bool,
+    /// The model's context window in tokens, when it is known to be small: the stages send
+    /// it less at once (see [`crate::budgets`]).
+    #[serde(default)]
+    pub context_tokens: Option<u32>,
 }
 
 /// The quick pass (and, with `memory_md`, the regeneration after the full pass): the five

@@ -24,9 +24,8 @@ use crate::relevance::{search, Doc, RelevanceIndex};
 pub const MAX_MESSAGE_CHARS: usize = 50_000;
 /// Turns of the thread sent with the message.
 const HISTORY_TURNS: usize = 10;
-/// Recalled documents in the prompt, and the characters of each.
+/// Recalled documents in the prompt (the characters of each: [`crate::budgets`]).
 const RECALLED: usize = 8;
-const RECALLED_CHARS: usize = 2_000;
 /// Learned facts in the prompt, newest first.
 const LEARNED: usize = 20;
 /// Web searches a model may make in one turn, the results of each, and a query's length.
@@ -196,9 +195,10 @@ pub async fn chat_turn(
             .take(LEARNED)
             .map(|f| f.text.clone())
             .collect();
+        let recalled_chars = crate::budgets::recalled_chars(&ports.llm.info());
         let context: Vec<String> = recalled
             .iter()
-            .map(|d| d.text.chars().take(RECALLED_CHARS).collect())
+            .map(|d| d.text.chars().take(recalled_chars).collect())
             .collect();
         let now = ports.clock.now();
         let system = prompt::build(

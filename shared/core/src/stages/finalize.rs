@@ -67,7 +67,7 @@ async fn finalize(ports: &Ports, user: &UserId, run: &RunId) -> Result<(), Stage
     let now = ports.clock.now();
     let options = SampleOptions {
         max_conversations: REGENERATION_CONVERSATIONS,
-        ..SampleOptions::default()
+        ..crate::budgets::sample_options(&ports.llm.info())
     };
     let gathered = blocking(move || gather(file, options, now)).await?;
     let mut regen_usage = Usage::default();

@@ -8,7 +8,7 @@ use std::time::Duration;
 use tracing::{info, info_span, Instrument};
 
 use super::{exactly_once, import_blob, update_state, StageError, CONVERSATIONS_BLOB};
-use crate::chunker::{chunk_conversation, Chunk, ChunkOptions};
+use crate::chunker::{chunk_conversation, Chunk};
 use crate::conversation::from_json_line;
 use crate::import_state::FullPassStatus;
 use crate::jobs::Job;
@@ -81,9 +81,9 @@ async fn plan(
     let now = ports.clock.now();
     // A thread chunks; this task stores each batch as it comes.
     let (tx, mut rx) = tokio::sync::mpsc::channel::<Vec<Chunk>>(4);
+    let options = crate::budgets::chunk_options(&ports.llm.info());
     // Spawned now (not lazily, as an async fn would): the loop below waits on its batches.
     let chunking = tokio::task::spawn_blocking(move || -> Result<Vec<Fact>, StageError> {
-        let options = ChunkOptions::default();
         let mut seeds: Vec<Fact> = Vec::new();
         let mut batch = Vec::with_capacity(BATCH_CHUNKS);
         let mut reader = BufReader::with_capacity(1 << 20, file);

@@ -263,7 +263,8 @@ async fn import(
     .await?;
 
     let file = ports.blobs.open(&conversations_key).await?;
-    let gathered = blocking(move || gather(file, SampleOptions::default(), now)).await?;
+    let options = crate::budgets::sample_options(&ports.llm.info());
+    let gathered = blocking(move || gather(file, options, now)).await?;
     info!(
         sampled = gathered.sample.conversations.len(),
         sample_tokens = gathered.sample.tokens,

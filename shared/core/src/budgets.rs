@@ -1,0 +1,62 @@
+//! How much the stages send a model at once: the defaults, sized for today's large context
+//! windows, or less for a small model (a 0.5B model on a laptop with an 8k window).
+
+use crate::chunker::ChunkOptions;
+use crate::ports::llm::ModelInfo;
+use crate::sampler::SampleOptions;
+
+/// The quick pass's sample: at most 2/5 of the window (the instructions, the estimate's error
+/// and the answer need the rest).
+pub fn sample_options(model: &ModelInfo) -> SampleOptions {
+    let mut options = SampleOptions::default();
+    if let Some(window) = model.context_tokens {
+        options.budget_tokens = options.budget_tokens.min(window * 2 / 5);
+    }
+    options
+}
+
+/// Chunks for fact extraction: at most a quarter of the window.
+pub fn chunk_options(model: &ModelInfo) -> ChunkOptions {
+    let mut options = ChunkOptions::default();
+    if let Some(window) = model.context_tokens {
+        options.target_tokens = options.target_tokens.min(window as usize / 4).max(200);
+        options.overlap_tokens = options.target_tokens / 10;
+    }
+    options
+}
+
+/// Characters of each recalled excerpt in a chat prompt.
+pub fn recalled_chars(model: &ModelInfo) -> usize {
+    const DEFAULT: usize = 2_000;
+    model
+        .context_tokens
+        .map_or(DEFAULT, |window| DEFAULT.min(window as usize / 16).max(200))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn model(context_tokens: Option<u32>) -> ModelInfo {
+        ModelInfo {
+            label: "m".into(),
+            offline: false,
+            context_tokens,
+        }
+    }
+
+    #[test]
+    fn a_small_window_gets_smaller_budgets_and_a_large_one_the_defaults() {
+        let small = model(Some(8_192));
+        assert_eq!(sample_options(&small).budget_tokens, 3_276);
+        assert_eq!(chunk_options(&small).target_tokens, 2_000);
+        assert_eq!(recalled_chars(&small), 512);
+        let tiny = model(Some(4_096));
+        assert_eq!(chunk_options(&tiny).target_tokens, 1_024);
+        assert_eq!(chunk_options(&tiny).overlap_tokens, 102);
+        let large = model(None);
+        assert_eq!(sample_options(&large).budget_tokens, 50_000);
+        assert_eq!(chunk_options(&large).target_tokens, 2_000);
+        assert_eq!(recalled_chars(&large), 2_000);
+    }
+}

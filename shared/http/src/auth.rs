@@ -1,0 +1,146 @@
+//! Who is calling. Every route but health, the page and the contract needs a [`Caller`]: the
+//! user id of a verified JWT's `sub`. `soulprint serve` verifies the token itself (issuer,
+//! audience, expiry, signature), as API Gateway's JWT authorizer does on AWS, where the
+//! functions take the authorizer's claims instead; no route takes a user id from a body or a path.
+
+use std::sync::Arc;
+
+use axum::extract::{FromRequestParts, Request, State};
+use axum::http::header;
+use axum::http::request::Parts;
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
+use serde::{Deserialize, Serialize};
+use soulprint_core::ports::UserId;
+use time::OffsetDateTime;
+
+use crate::error::ApiError;
+
+/// The verified user of a request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Caller(pub UserId);
+
+impl<S: Send + Sync> FromRequestParts<S> for Caller {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        parts
+            .extensions
+            .get::<Caller>()
+            .cloned()
+            .ok_or_else(|| ApiError::unauthorized("sign in: send `Authorization: Bearer <JWT>`"))
+    }
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+struct Claims {
+    sub: String,
+    iss: String,
+    aud: String,
+    exp: i64,
+    iat: i64,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum AuthError {
+    #[error("no bearer token: send `Authorization: Bearer <JWT>`")]
+    Missing,
+    #[error("the token is not valid: {0}")]
+    Invalid(String),
+    #[error("the token's subject is not a user id: {0}")]
+    BadSubject(String),
+}
+
+/// Verifies and (for the local signing key) issues tokens: HS256 with the server's key.
+pub struct Tokens {
+    encoding: EncodingKey,
+    decoding: DecodingKey,
+    validation: Validation,
+    issuer: String,
+    audience: String,
+}
+
+impl Tokens {
+    pub fn hs256(secret: &[u8], issuer: &str, audience: &str) -> Self {
+        let mut validation = Validation::new(Algorithm::HS256);
+        validation.set_issuer(&[issuer]);
+        validation.set_audience(&[audience]);
+        validation.set_required_spec_claims(&["exp", "sub", "iss", "aud"]);
+        validation.leeway = 30;
+        Tokens {
+            encoding: EncodingKey::from_secret(secret),
+            decoding: DecodingKey::from_secret(secret),
+            validation,
+            issuer: issuer.to_owned(),
+            audience: audience.to_owned(),
+        }
+    }
+
+    /// A token for `user`, valid for `ttl`.
+    pub fn issue(&self, user: &UserId, ttl: time::Duration) -> String {
+        let now = OffsetDateTime::now_utc().unix_timestamp();
+        let claims = Claims {
+            sub: user.to_string(),
+            iss: self.issuer.clone(),
+            aud: self.audience.clone(),
+            iat: now,
+            exp: now + ttl.whole_seconds(),
+        };
+        jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &self.encoding)
+            .expect("HS256 signing does not fail")
+    }
+
+    pub fn verify(&self, token: &str) -> Result<UserId, AuthError> {
+        let data = jsonwebtoken::decode::<Claims>(token, &self.decoding, &self.validation)
+            .map_err(|e| AuthError::Invalid(e.to_string()))?;
+        UserId::new(data.claims.sub).map_err(|e| AuthError::BadSubject(e.to_string()))
+    }
+}
+
+/// Middleware: a verified bearer token, or 401.
+pub async fn require_token(
+    State(tokens): State<Arc<Tokens>>,
+    mut request: Request,
+    next: Next,
+) -> Response {
+    let token = request
+        .headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| {
+            v.strip_prefix("Bearer ")
+                .or_else(|| v.strip_prefix("bearer "))
+        })
+        .map(str::trim)
+        .ok_or(AuthError::Missing);
+    match token.and_then(|t| tokens.verify(t)) {
+        Ok(user) => {
+            request.extensions_mut().insert(Caller(user));
+            next.run(request).await
+        }
+        Err(e) => ApiError::unauthorized(e.to_string()).into_response(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_token_is_checked_for_signature_issuer_audience_and_expiry() {
+        let tokens = Tokens::hs256(b"k1", "soulprint-local", "soulprint");
+        let user = UserId::new("ana").unwrap();
+        let good = tokens.issue(&user, time::Duration::hours(1));
+        assert_eq!(tokens.verify(&good).unwrap(), user);
+        let other_key = Tokens::hs256(b"k2", "soulprint-local", "soulprint");
+        assert!(other_key.verify(&good).is_err());
+        let other_issuer = Tokens::hs256(b"k1", "evil", "soulprint");
+        assert!(other_issuer.verify(&good).is_err());
+        let other_audience = Tokens::hs256(b"k1", "soulprint-local", "other");
+        assert!(other_audience.verify(&good).is_err());
+        let expired = tokens.issue(&user, time::Duration::minutes(-5));
+        assert!(tokens.verify(&expired).is_err());
+        assert!(tokens.verify("not.a.jwt").is_err());
+    }
+}

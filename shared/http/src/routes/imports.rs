@@ -1,0 +1,104 @@
+//! `POST /imports`, `GET /imports/latest`, `POST /imports/latest/retry-full-pass`.
+
+use std::sync::Arc;
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::Json;
+use serde::Deserialize;
+use serde_json::{json, Value};
+use soulprint_core::import_state::ImportState;
+use soulprint_core::stages::{
+    import_blob, new_import_id, retry_full_pass, start_import, StartError, EXPORT_BLOB,
+};
+use time::format_description::well_known::Rfc3339;
+
+use super::uploads::{assemble, load};
+use crate::error::{ApiError, ApiResult};
+use crate::rate_limit::Tier;
+use crate::{Api, Caller};
+
+#[derive(Deserialize)]
+pub struct Start {
+    upload_id: String,
+}
+
+/// The status as every client reads it.
+pub fn status_body(state: &ImportState) -> Value {
+    let time = |t: Option<time::OffsetDateTime>| t.and_then(|t| t.format(&Rfc3339).ok());
+    json!({
+        "import_id": state.import_id,
+        "import_status": state.status,
+        "progress_percent": state.progress_percent,
+        "import_stage": state.stage,
+        "import_error": state.error,
+        "started_at": time(Some(state.started_at)),
+        "updated_at": time(Some(state.updated_at)),
+        "full_pass_status": state.full_pass.status,
+        "full_pass_error": state.full_pass.error,
+        "full_pass_started_at": time(state.full_pass.started_at),
+        "chunks_done": state.full_pass.chunks_done,
+        "chunks_total": state.full_pass.chunks_total,
+    })
+}
+
+pub async fn start(
+    State(api): State<Arc<Api>>,
+    Caller(user): Caller,
+    Json(body): Json<Start>,
+) -> ApiResult<(StatusCode, Json<Value>)> {
+    api.limits.check(&user, Tier::Expensive)?;
+    let upload = load(&api, &user, &body.upload_id).await?;
+    // Refused before the export is moved: a second import while one runs keeps its upload.
+    if let Some(current) = api.ports.store.import_state(&user).await? {
+        let now = api.ports.clock.now();
+        if let Err(why) = ImportState::begin(Some(&current.value), "", now) {
+            return Err(ApiError::new(
+                StatusCode::CONFLICT,
+                "import_processing",
+                why.to_string(),
+            ));
+        }
+    }
+    let import_id = new_import_id();
+    let key = import_blob(&user, &import_id, EXPORT_BLOB)?;
+    assemble(&api, &user, &upload, &key).await?;
+    match start_import(&api.ports, &user, &import_id, &key, None).await {
+        Ok(state) => Ok((StatusCode::ACCEPTED, Json(status_body(&state)))),
+        Err(StartError::Refused(why)) => {
+            api.ports.blobs.delete(&key).await.ok();
+            Err(ApiError::new(
+                StatusCode::CONFLICT,
+                "import_processing",
+                why.to_string(),
+            ))
+        }
+        Err(StartError::Stage(e)) => Err(e.into()),
+    }
+}
+
+pub async fn latest(State(api): State<Arc<Api>>, Caller(user): Caller) -> ApiResult<Json<Value>> {
+    api.limits.check(&user, Tier::Standard)?;
+    match api.ports.store.import_state(&user).await? {
+        Some(state) => Ok(Json(status_body(&state.value))),
+        None => Err(ApiError::not_found(
+            "no import yet: upload an export, then POST /imports",
+        )),
+    }
+}
+
+pub async fn retry(
+    State(api): State<Arc<Api>>,
+    Caller(user): Caller,
+) -> ApiResult<(StatusCode, Json<Value>)> {
+    api.limits.check(&user, Tier::Expensive)?;
+    match retry_full_pass(&api.ports, &user, None).await {
+        Ok(state) => Ok((StatusCode::ACCEPTED, Json(status_body(&state)))),
+        Err(soulprint_core::stages::StageError::Transition(why)) => Err(ApiError::new(
+            StatusCode::CONFLICT,
+            "cannot_retry",
+            why.to_string(),
+        )),
+        Err(e) => Err(e.into()),
+    }
+}
