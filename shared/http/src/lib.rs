@@ -7,6 +7,7 @@
 
 pub mod auth;
 pub mod error;
+mod extract;
 pub mod rate_limit;
 mod routes;
 

@@ -5,7 +5,7 @@
 use std::convert::Infallible;
 use std::sync::Arc;
 
-use axum::extract::{Path, Query, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::Json;
@@ -17,6 +17,7 @@ use tokio_stream::wrappers::UnboundedReceiverStream;
 use tokio_stream::{Stream, StreamExt};
 
 use crate::error::{ApiError, ApiResult};
+use crate::extract::{Body, PathOf, QueryOf};
 use crate::rate_limit::Tier;
 use crate::{Api, Caller};
 
@@ -92,7 +93,7 @@ fn checked_thread_id(id: &str) -> ApiResult<()> {
 pub async fn turn(
     State(api): State<Arc<Api>>,
     Caller(user): Caller,
-    Json(turn): Json<Turn>,
+    Body(turn): Body<Turn>,
 ) -> ApiResult<Json<Value>> {
     admit(&api, &user, &turn).await?;
     let reply = chat_turn(
@@ -112,7 +113,7 @@ pub async fn turn(
 pub async fn stream(
     State(api): State<Arc<Api>>,
     Caller(user): Caller,
-    Json(turn): Json<Turn>,
+    Body(turn): Body<Turn>,
 ) -> ApiResult<Sse<impl Stream<Item = Result<Event, Infallible>>>> {
     admit(&api, &user, &turn).await?;
     let (tx, rx) = tokio::sync::mpsc::unbounded_channel::<Event>();
@@ -171,8 +172,8 @@ pub struct Page {
 pub async fn messages(
     State(api): State<Arc<Api>>,
     Caller(user): Caller,
-    Path(thread_id): Path<String>,
-    Query(page): Query<Page>,
+    PathOf(thread_id): PathOf<String>,
+    QueryOf(page): QueryOf<Page>,
 ) -> ApiResult<Json<Value>> {
     api.limits.check(&user, Tier::Standard)?;
     checked_thread_id(&thread_id)?;

@@ -15,6 +15,7 @@ use time::format_description::well_known::Rfc3339;
 
 use super::uploads::{assemble, load};
 use crate::error::{ApiError, ApiResult};
+use crate::extract::Body;
 use crate::rate_limit::Tier;
 use crate::{Api, Caller};
 
@@ -45,7 +46,7 @@ pub fn status_body(state: &ImportState) -> Value {
 pub async fn start(
     State(api): State<Arc<Api>>,
     Caller(user): Caller,
-    Json(body): Json<Start>,
+    Body(body): Body<Start>,
 ) -> ApiResult<(StatusCode, Json<Value>)> {
     api.limits.check(&user, Tier::Expensive)?;
     let upload = load(&api, &user, &body.upload_id).await?;

@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use axum::extract::{Path, Query, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
 use serde::Deserialize;
@@ -12,6 +12,7 @@ use soulprint_core::relevance::{Doc, DocKind};
 use soulprint_core::stages::{delete_memory, recall};
 
 use crate::error::{ApiError, ApiResult};
+use crate::extract::{PathOf, QueryOf};
 use crate::rate_limit::Tier;
 use crate::{Api, Caller};
 
@@ -43,7 +44,7 @@ fn chunk_body(d: &Doc, score: Option<f64>) -> Value {
 pub async fn chunks(
     State(api): State<Arc<Api>>,
     Caller(user): Caller,
-    Query(query): Query<ChunkQuery>,
+    QueryOf(query): QueryOf<ChunkQuery>,
 ) -> ApiResult<Json<Value>> {
     api.limits.check(&user, Tier::Standard)?;
     let limit = query.limit.unwrap_or(20).clamp(1, 100);
@@ -80,7 +81,7 @@ pub async fn chunks(
 pub async fn delete(
     State(api): State<Arc<Api>>,
     Caller(user): Caller,
-    Path(id): Path<String>,
+    PathOf(id): PathOf<String>,
 ) -> ApiResult<StatusCode> {
     api.limits.check(&user, Tier::Standard)?;
     match delete_memory(&api.ports, &api.chat.index, &user, &id).await? {

@@ -11,6 +11,7 @@ use soulprint_core::stages::{rename, RenameError};
 use time::format_description::well_known::Rfc3339;
 
 use crate::error::{ApiError, ApiResult};
+use crate::extract::Body;
 use crate::rate_limit::Tier;
 use crate::{Api, Caller};
 
@@ -46,7 +47,7 @@ pub struct Rename {
 pub async fn patch(
     State(api): State<Arc<Api>>,
     Caller(user): Caller,
-    Json(request): Json<Rename>,
+    Body(request): Body<Rename>,
 ) -> ApiResult<Json<Value>> {
     api.limits.check(&user, Tier::Standard)?;
     let profile = rename(&api.ports, &user, &request.ai_name)

@@ -5,13 +5,14 @@
 use std::sync::Arc;
 
 use axum::body::Bytes;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
 use serde::{Deserialize, Serialize};
 use soulprint_core::ports::{BlobError, BlobKey, UserId};
 
 use crate::error::{ApiError, ApiResult};
+use crate::extract::{Body, PathOf};
 use crate::rate_limit::Tier;
 use crate::{Api, Caller};
 
@@ -55,7 +56,7 @@ fn checked_id(id: &str) -> Result<&str, ApiError> {
 pub async fn begin(
     State(api): State<Arc<Api>>,
     Caller(user): Caller,
-    body: Json<Begin>,
+    Body(body): Body<Begin>,
 ) -> ApiResult<(StatusCode, Json<Upload>)> {
     api.limits.check(&user, Tier::Standard)?;
     let size = body.size_bytes;
@@ -105,7 +106,7 @@ pub async fn load(api: &Api, user: &UserId, id: &str) -> ApiResult<Upload> {
 pub async fn status(
     State(api): State<Arc<Api>>,
     Caller(user): Caller,
-    Path(id): Path<String>,
+    PathOf(id): PathOf<String>,
 ) -> ApiResult<Json<Upload>> {
     api.limits.check(&user, Tier::Standard)?;
     Ok(Json(load(&api, &user, &id).await?))
@@ -114,7 +115,7 @@ pub async fn status(
 pub async fn part(
     State(api): State<Arc<Api>>,
     Caller(user): Caller,
-    Path((id, n)): Path<(String, u32)>,
+    PathOf((id, n)): PathOf<(String, u32)>,
     body: Bytes,
 ) -> ApiResult<StatusCode> {
     api.limits.check(&user, Tier::Upload)?;

@@ -1,0 +1,464 @@
+//! The HTTP API through its router, with the local adapters and the offline engine: the
+//! contract's routes exist and need a token; nobody reaches another's data; an upload resumes;
+//! an import, the profile, a streamed chat turn, memory, export and forgetting work end to end.
+
+use std::sync::Arc;
+
+use axum::body::Body;
+use axum::http::{header, Method, Request, StatusCode};
+use axum::Router;
+use http_body_util::BodyExt;
+use serde_json::{json, Value};
+use soulprint_core::ports::UserId;
+use soulprint_e2e::pipeline::{finished, generated, work_until};
+use soulprint_http::{router, Api, Tokens};
+use soulprint_local::{Local, LocalOptions, Offline};
+use tower::ServiceExt;
+
+struct Server {
+    app: Router,
+    tokens: Arc<Tokens>,
+    local: Local,
+    _dir: tempfile::TempDir,
+}
+
+fn server() -> Server {
+    let dir = tempfile::tempdir().unwrap();
+    let local = Local::open(LocalOptions {
+        data_dir: dir.path().to_path_buf(),
+        llm: Arc::new(Offline),
+        fact_workers: 2,
+    })
+    .unwrap();
+    let mut api = Api::new(local.ports.clone());
+    api.part_bytes = 64 * 1024;
+    let tokens = Arc::new(Tokens::hs256(
+        b"test-key-of-32-bytes-or-more....",
+        "iss",
+        "aud",
+    ));
+    Server {
+        app: router(Arc::new(api), Arc::clone(&tokens)),
+        tokens,
+        local,
+        _dir: dir,
+    }
+}
+
+impl Server {
+    fn token(&self, user: &str) -> String {
+        self.tokens
+            .issue(&UserId::new(user).unwrap(), time::Duration::hours(1))
+    }
+
+    async fn call(
+        &self,
+        method: Method,
+        uri: &str,
+        token: Option<&str>,
+        body: Option<Vec<u8>>,
+    ) -> (StatusCode, Value, axum::http::HeaderMap) {
+        let mut request = Request::builder().method(method).uri(uri);
+        if let Some(t) = token {
+            request = request.header(header::AUTHORIZATION, format!("Bearer {t}"));
+        }
+        let json_body = body.as_ref().is_some_and(|b| b.first() == Some(&b'{'));
+        if json_body {
+            request = request.header(header::CONTENT_TYPE, "application/json");
+        }
+        let request = request
+            .body(body.map_or_else(Body::empty, Body::from))
+            .unwrap();
+        let response = self.app.clone().oneshot(request).await.unwrap();
+        let status = response.status();
+        let headers = response.headers().clone();
+        let bytes = response.into_body().collect().await.unwrap().to_bytes();
+        let value = serde_json::from_slice(&bytes)
+            .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into()));
+        (status, value, headers)
+    }
+
+    async fn json(
+        &self,
+        method: Method,
+        uri: &str,
+        user: &str,
+        body: Value,
+    ) -> (StatusCode, Value) {
+        let (s, v, _) = self
+            .call(
+                method,
+                uri,
+                Some(&self.token(user)),
+                Some(body.to_string().into_bytes()),
+            )
+            .await;
+        (s, v)
+    }
+
+    async fn get(&self, uri: &str, user: &str) -> (StatusCode, Value) {
+        let (s, v, _) = self
+            .call(Method::GET, uri, Some(&self.token(user)), None)
+            .await;
+        (s, v)
+    }
+}
+
+/// Every operation of the contract, its path parameters filled in.
+fn operations() -> Vec<(Method, String, bool)> {
+    let doc: Value = serde_json::from_str(soulprint_http::OPENAPI).unwrap();
+    let mut ops = Vec::new();
+    for (path, methods) in doc["paths"].as_object().unwrap() {
+        for (method, op) in methods.as_object().unwrap() {
+            let public = op.get("security").is_some_and(|s| s == &json!([]));
+            let uri = path
+                .replace("{upload_id}", "0123456789abcdef0123456789abcdef")
+                .replace("{thread_id}", "0123456789abcdef0123456789abcdef")
+                .replace("{part}", "1")
+                .replace("{id}", "some-id");
+            ops.push((method.to_uppercase().parse().unwrap(), uri, public));
+        }
+    }
+    ops
+}
+
+#[tokio::test]
+async fn every_route_of_the_contract_exists_and_needs_a_valid_token() {
+    let server = server();
+    let ops = operations();
+    // 18 private routes and 3 public ones (health, the contract, the page).
+    assert_eq!(ops.len(), 21);
+    let user = UserId::new("ana").unwrap();
+    let expired = server.tokens.issue(&user, time::Duration::minutes(-10));
+    let foreign = Tokens::hs256(b"another-key-of-32-bytes-or-more.", "iss", "aud")
+        .issue(&user, time::Duration::hours(1));
+    let wrong_audience = Tokens::hs256(b"test-key-of-32-bytes-or-more....", "iss", "other")
+        .issue(&user, time::Duration::hours(1));
+    for (method, uri, public) in ops {
+        let (status, body, _) = server.call(method.clone(), &uri, None, None).await;
+        if public {
+            assert_eq!(status, StatusCode::OK, "{method} {uri}: {body}");
+            continue;
+        }
+        assert_eq!(
+            status,
+            StatusCode::UNAUTHORIZED,
+            "{method} {uri} with no token"
+        );
+        assert_eq!(body["error"]["code"], "unauthorized");
+        for (what, token) in [
+            ("expired", expired.as_str()),
+            ("signed by another key", foreign.as_str()),
+            ("for another audience", wrong_audience.as_str()),
+            ("garbage", "not-a-jwt"),
+        ] {
+            let (status, _, headers) = server.call(method.clone(), &uri, Some(token), None).await;
+            assert_eq!(status, StatusCode::UNAUTHORIZED, "{method} {uri}: {what}");
+            assert_eq!(headers[header::WWW_AUTHENTICATE], "Bearer");
+        }
+        // With a valid token the route exists (whatever it makes of the empty request).
+        let (status, body, _) = server
+            .call(method.clone(), &uri, Some(&server.token("ana")), None)
+            .await;
+        assert!(
+            status != StatusCode::UNAUTHORIZED && status != StatusCode::METHOD_NOT_ALLOWED,
+            "{method} {uri}: {status} {body}"
+        );
+        assert!(!status.is_server_error(), "{method} {uri}: {status} {body}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_upload_resumes_an_import_runs_and_nobody_else_sees_it() {
+    let server = server();
+    let (zip, _) = generated(21, 600_000, 60_000);
+
+    // An upload interrupted after two parts says what it lacks, and continues.
+    let (_, upload) = server
+        .json(
+            Method::POST,
+            "/uploads",
+            "ana",
+            json!({"size_bytes": zip.len()}),
+        )
+        .await;
+    let id = upload["upload_id"].as_str().unwrap().to_owned();
+    let parts = upload["parts"].as_u64().unwrap() as usize;
+    assert!(parts >= 3, "{upload}");
+    let part = |n: usize| zip.chunks(64 * 1024).nth(n - 1).unwrap().to_vec();
+    for n in [1, 3] {
+        let uri = format!("/uploads/{id}/parts/{n}");
+        let (s, _, _) = server
+            .call(Method::PUT, &uri, Some(&server.token("ana")), Some(part(n)))
+            .await;
+        assert_eq!(s, StatusCode::NO_CONTENT);
+    }
+    let (_, status) = server.get(&format!("/uploads/{id}"), "ana").await;
+    assert_eq!(status["received"], json!([1, 3]));
+    let (s, e) = server
+        .json(Method::POST, "/imports", "ana", json!({"upload_id": id}))
+        .await;
+    assert_eq!(
+        (s, e["error"]["code"].as_str()),
+        (StatusCode::CONFLICT, Some("upload_incomplete"))
+    );
+    // A part of the wrong size is refused, not stored.
+    let (s, _, _) = server
+        .call(
+            Method::PUT,
+            &format!("/uploads/{id}/parts/2"),
+            Some(&server.token("ana")),
+            Some(vec![0; 10]),
+        )
+        .await;
+    assert_eq!(s, StatusCode::BAD_REQUEST);
+    // Someone else cannot see or add to it.
+    let (s, _) = server.get(&format!("/uploads/{id}"), "bo").await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+    let (s, _, _) = server
+        .call(
+            Method::PUT,
+            &format!("/uploads/{id}/parts/2"),
+            Some(&server.token("bo")),
+            Some(part(2)),
+        )
+        .await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+    let (s, _) = server
+        .json(Method::POST, "/imports", "bo", json!({"upload_id": id}))
+        .await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+    for n in 2..=parts {
+        let uri = format!("/uploads/{id}/parts/{n}");
+        let (s, _, _) = server
+            .call(Method::PUT, &uri, Some(&server.token("ana")), Some(part(n)))
+            .await;
+        assert_eq!(s, StatusCode::NO_CONTENT);
+    }
+    let (s, started) = server
+        .json(Method::POST, "/imports", "ana", json!({"upload_id": id}))
+        .await;
+    assert_eq!(s, StatusCode::ACCEPTED, "{started}");
+    assert_eq!(started["import_status"], "processing");
+    // The duplicate guard: a second import while the first is processing is refused.
+    let again = server.import_refused("ana", &zip).await;
+    assert_eq!(again, StatusCode::CONFLICT);
+
+    let ana = UserId::new("ana").unwrap();
+    work_until(&server.local, &ana, finished).await;
+    let (s, latest) = server.get("/imports/latest", "ana").await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(latest["full_pass_status"], "complete", "{latest}");
+    let (s, profile) = server.get("/profile", "ana").await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(!profile["ai_name"].as_str().unwrap().is_empty());
+
+    // A streamed turn: tokens, sources, the turn, [DONE].
+    let (s, stream, headers) = server
+        .call(
+            Method::POST,
+            "/chat/stream",
+            Some(&server.token("ana")),
+            Some(
+                json!({"message": "What do I do for work?"})
+                    .to_string()
+                    .into_bytes(),
+            ),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(headers[header::CONTENT_TYPE], "text/event-stream");
+    let text = stream.as_str().unwrap();
+    let events: Vec<&str> = text
+        .lines()
+        .filter_map(|l| l.strip_prefix("event: "))
+        .collect();
+    assert_eq!(events.first(), Some(&"token"), "{text}");
+    assert_eq!(&events[events.len() - 2..], ["sources", "done"], "{text}");
+    assert!(text.trim_end().ends_with("data: [DONE]"));
+    let done: Value = text
+        .lines()
+        .skip_while(|l| *l != "event: done")
+        .nth(1)
+        .and_then(|l| l.strip_prefix("data: "))
+        .map(|d| serde_json::from_str(d).unwrap())
+        .unwrap();
+    let thread = done["thread_id"].as_str().unwrap().to_owned();
+
+    // Nobody else reaches any of it.
+    let (_, facts) = server.get("/memory/facts", "ana").await;
+    let fact = facts["facts"][0]["id"]
+        .as_str()
+        .expect("ana has facts")
+        .to_owned();
+    let (_, chunks) = server.get("/memory/chunks?limit=1", "ana").await;
+    let chunk = chunks["chunks"][0]["id"]
+        .as_str()
+        .expect("ana has chunks")
+        .to_owned();
+    for uri in [
+        format!("/chat/threads/{thread}/messages"),
+        "/profile".into(),
+        "/imports/latest".into(),
+    ] {
+        assert_eq!(
+            server.get(&uri, "bo").await.0,
+            StatusCode::NOT_FOUND,
+            "{uri}"
+        );
+    }
+    for uri in ["/memory/facts", "/chat/threads"] {
+        let (_, v) = server.get(uri, "bo").await;
+        assert_eq!(
+            v.as_object().unwrap().values().next().unwrap(),
+            &json!([]),
+            "{uri}"
+        );
+    }
+    let encoded = chunk.replace('#', "%23");
+    for uri in [
+        format!("/memory/facts/{fact}"),
+        format!("/memory/chunks/{encoded}"),
+    ] {
+        let (s, _, _) = server
+            .call(Method::DELETE, &uri, Some(&server.token("bo")), None)
+            .await;
+        assert_eq!(s, StatusCode::NOT_FOUND, "{uri}");
+    }
+    let (_, export) = server.get("/export", "bo").await;
+    assert_eq!(export["facts"], json!([]));
+    assert_eq!(export["profile"], Value::Null);
+    // Bo forgetting himself leaves ana whole.
+    let (s, _, _) = server
+        .call(Method::DELETE, "/me", Some(&server.token("bo")), None)
+        .await;
+    assert_eq!(s, StatusCode::NO_CONTENT);
+    assert_eq!(
+        server
+            .get(&format!("/chat/threads/{thread}/messages"), "ana")
+            .await
+            .0,
+        StatusCode::OK
+    );
+
+    // Ana deletes a fact and a chunk; then forgets everything.
+    for uri in [
+        format!("/memory/facts/{fact}"),
+        format!("/memory/chunks/{encoded}"),
+    ] {
+        let (s, _, _) = server
+            .call(Method::DELETE, &uri, Some(&server.token("ana")), None)
+            .await;
+        assert_eq!(s, StatusCode::NO_CONTENT, "{uri}");
+    }
+    let (_, facts) = server.get("/memory/facts", "ana").await;
+    assert!(facts["facts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|f| f["id"] != fact.as_str()));
+    let (s, _, _) = server
+        .call(Method::DELETE, "/me", Some(&server.token("ana")), None)
+        .await;
+    assert_eq!(s, StatusCode::NO_CONTENT);
+    assert_eq!(server.get("/profile", "ana").await.0, StatusCode::NOT_FOUND);
+}
+
+impl Server {
+    /// Uploads `bytes` and tries to start an import; the status of that try.
+    async fn import_refused(&self, user: &str, bytes: &[u8]) -> StatusCode {
+        let (_, upload) = self
+            .json(
+                Method::POST,
+                "/uploads",
+                user,
+                json!({"size_bytes": bytes.len()}),
+            )
+            .await;
+        let id = upload["upload_id"].as_str().unwrap().to_owned();
+        let part = upload["part_bytes"].as_u64().unwrap() as usize;
+        for (i, piece) in bytes.chunks(part).enumerate() {
+            let uri = format!("/uploads/{id}/parts/{}", i + 1);
+            self.call(
+                Method::PUT,
+                &uri,
+                Some(&self.token(user)),
+                Some(piece.to_vec()),
+            )
+            .await;
+        }
+        self.json(Method::POST, "/imports", user, json!({"upload_id": id}))
+            .await
+            .0
+    }
+}
+
+#[tokio::test]
+async fn the_expensive_tier_allows_20_a_minute_then_says_when_to_come_back() {
+    let server = server();
+    for _ in 0..20 {
+        let (s, _) = server
+            .json(Method::POST, "/chat", "ana", json!({"message": ""}))
+            .await;
+        assert_eq!(s, StatusCode::BAD_REQUEST);
+    }
+    let (s, body, headers) = server
+        .call(
+            Method::POST,
+            "/chat",
+            Some(&server.token("ana")),
+            Some(json!({"message": "hi"}).to_string().into_bytes()),
+        )
+        .await;
+    assert_eq!(s, StatusCode::TOO_MANY_REQUESTS, "{body}");
+    let wait: u64 = headers[header::RETRY_AFTER]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!((1..=60).contains(&wait));
+    // Another person, and another tier, are not limited by it.
+    let (s, _) = server
+        .json(Method::POST, "/chat", "bo", json!({"message": ""}))
+        .await;
+    assert_eq!(s, StatusCode::BAD_REQUEST);
+    assert_eq!(server.get("/memory/facts", "ana").await.0, StatusCode::OK);
+}
+
+#[tokio::test]
+async fn bad_bodies_get_the_json_error_shape() {
+    let server = server();
+    let (s, v, _) = server
+        .call(
+            Method::POST,
+            "/uploads",
+            Some(&server.token("ana")),
+            Some(b"{\"size_bytes\": \"big\"}".to_vec()),
+        )
+        .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(v["error"]["code"], "bad_body");
+    let (s, v, _) = server
+        .call(
+            Method::POST,
+            "/uploads",
+            Some(&server.token("ana")),
+            Some(b"{not json".to_vec()),
+        )
+        .await;
+    assert_eq!(s, StatusCode::BAD_REQUEST, "{v}");
+    let (s, v) = server
+        .json(Method::POST, "/uploads", "ana", json!({"size_bytes": 0}))
+        .await;
+    assert_eq!(s, StatusCode::BAD_REQUEST, "{v}");
+    let (s, v, _) = server
+        .call(
+            Method::PUT,
+            "/uploads/0123456789abcdef0123456789abcdef/parts/x",
+            Some(&server.token("ana")),
+            Some(vec![1]),
+        )
+        .await;
+    assert_eq!(s, StatusCode::BAD_REQUEST, "{v}");
+    assert!(v["error"]["message"].is_string());
+}
