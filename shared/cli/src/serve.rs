@@ -41,6 +41,9 @@ pub struct ServeArgs {
         env = "SOULPRINT_LISTEN"
     )]
     listen: SocketAddr,
+    /// Serve without per-user rate limits (for load tests and contract fuzzing).
+    #[arg(long, hide = true)]
+    no_rate_limits: bool,
     /// A Tavily API key: chat may then search the web.
     #[arg(
         long,
@@ -116,16 +119,24 @@ pub fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
     if let Some(key) = &args.web_search_key {
         local.ports.web = Some(Arc::new(Tavily::new(TAVILY_URL, key.clone())?));
     }
+    let user = args.local.user()?;
     runtime()?.block_on(async {
         let workers = local.start_workers().await?;
-        let api = Arc::new(Api::new(local.ports.clone()));
-        let app = router(api, tokens);
+        let mut api = Api::new(local.ports.clone());
+        if args.no_rate_limits {
+            api.limits = soulprint_http::RateLimits::off();
+        }
+        let api = Arc::new(api);
+        let app = router(api, Arc::clone(&tokens));
         let listener = tokio::net::TcpListener::bind(args.listen)
             .await
             .with_context(|| format!("cannot listen on {}", args.listen))?;
+        // The page signs in with the token in the address's fragment (never sent to a server).
+        let page_token = tokens.issue(&user, time::Duration::days(30));
         eprintln!(
-            "SoulPrint on http://{}/ (a token: `soulprint token`; stop with Ctrl-C)",
-            listener.local_addr()?
+            "SoulPrint on http://{addr}/ (stop with Ctrl-C)\nOpen http://{addr}/#token={page_token} \
+             to sign in as the local user; `soulprint token` prints another.",
+            addr = listener.local_addr()?
         );
         axum::serve(listener, app)
             .with_graceful_shutdown(async {

@@ -34,15 +34,27 @@ const WINDOW: Duration = Duration::from_secs(60);
 #[derive(Default)]
 pub struct RateLimits {
     seen: Mutex<HashMap<(UserId, Tier), VecDeque<Instant>>>,
+    off: bool,
 }
 
 impl RateLimits {
+    /// No limits: for load tests and contract fuzzing of one's own server.
+    pub fn off() -> Self {
+        RateLimits {
+            off: true,
+            ..RateLimits::default()
+        }
+    }
+
     /// Counts a request, or refuses it with the seconds until one is allowed.
     pub fn check(&self, user: &UserId, tier: Tier) -> Result<(), ApiError> {
         self.check_at(user, tier, Instant::now())
     }
 
     fn check_at(&self, user: &UserId, tier: Tier, now: Instant) -> Result<(), ApiError> {
+        if self.off {
+            return Ok(());
+        }
         let mut seen = self.seen.lock().unwrap_or_else(|p| p.into_inner());
         let times = seen.entry((user.clone(), tier)).or_default();
         while times
