@@ -1,5 +1,7 @@
 // The page in a real browser: upload a generated export, wait for quick_ready, see the sections,
-// send a chat message, see the streamed reply. A screenshot of each step goes to $SHOTS.
+// send a chat message, see the streamed reply. Then a larger import, the server SIGKILLed while
+// it runs and started again: the import continues and the page shows it complete. A screenshot
+// of each step goes to $SHOTS.
 //
 // Usage: node page.mjs SOULPRINT_BINARY WORK_DIR SHOTS_DIR
 import { spawn, execFileSync } from "node:child_process";
@@ -17,13 +19,16 @@ execFileSync(bin, ["generate", exportZip, "--size", "3MB", "--seed", "9"], { env
 const token = execFileSync(bin, ["token"], { env }).toString().trim();
 
 const port = 18000 + Math.floor(Math.random() * 1000);
-const server = spawn(bin, ["serve", "--listen", `127.0.0.1:${port}`], { env, stdio: ["ignore", "ignore", "inherit"] });
 const base = `http://127.0.0.1:${port}`;
-for (let i = 0; ; i++) {
-  try { if ((await fetch(base + "/health")).ok) break; } catch {}
-  if (i > 100) throw new Error("the server did not start");
-  await new Promise((r) => setTimeout(r, 100));
+async function serve() {
+  const server = spawn(bin, ["serve", "--listen", `127.0.0.1:${port}`], { env, stdio: ["ignore", "ignore", "ignore"] });
+  for (let i = 0; ; i++) {
+    try { if ((await fetch(base + "/health")).ok) return server; } catch {}
+    if (i > 100) throw new Error("the server did not start");
+    await new Promise((r) => setTimeout(r, 100));
+  }
 }
+let server = await serve();
 
 const browser = await chromium.launch({
   executablePath: "/usr/bin/chromium",
@@ -58,7 +63,21 @@ try {
   await page.screenshot({ path: join(shots, "4-chat-and-memory.png") });
   const error = await page.textContent("#error");
   if (error) throw new Error("the page shows an error: " + error);
-  console.log(`browser: ok (${name}; reply of ${reply.length} characters; screenshots in ${shots})`);
+
+  // A larger import; the server killed while it runs, then started again.
+  const larger = join(work, "larger.zip");
+  execFileSync(bin, ["generate", larger, "--size", "40MB", "--seed", "10"], { env, stdio: ["ignore", "ignore", "inherit"] });
+  await page.setInputFiles("#file", larger);
+  await page.waitForFunction(() => /Import processing|full pass processing/.test(document.body.textContent), null, { timeout: 60000 });
+  await page.screenshot({ path: join(shots, "5-importing.png") });
+  server.kill("SIGKILL");
+  await new Promise((r) => server.on("exit", r));
+  server = await serve();
+  await page.reload();
+  await page.waitForFunction(() => /full pass complete/.test(document.querySelector("#full-words").textContent)
+    && /Import complete/.test(document.querySelector("#import-words").textContent), null, { timeout: 120000 });
+  await page.screenshot({ path: join(shots, "6-continued-after-kill.png") });
+  console.log(`browser: ok (${name}; reply of ${reply.length} characters; an import continued after SIGKILL; screenshots in ${shots})`);
 } catch (e) {
   failed = true;
   console.error("browser: FAILED:", e.message);
