@@ -520,4 +520,15 @@ async fn what_is_deleted_or_said_counts_at_the_next_message_even_where_the_index
         .expect("the learned fact is recalled");
     assert_eq!(recalled.kind, DocKind::Fact);
     assert_eq!(recalled.conversation_id, said.thread_id);
+
+    // A new import's full pass replaces what came from the export, not what was said in chat.
+    let (zip, _) = generated(12, 3_000_000, 200_000);
+    start(&local, &user, zip).await;
+    work_until(&local, &user, finished).await;
+    let memory = local.ports.store.memory(&user).await.unwrap();
+    assert!(
+        memory.iter().any(|f| f.text.contains("Mango")
+            && f.sources.iter().any(|s| s.origin == Origin::Chat)),
+        "the fact said in chat survives the new import"
+    );
 }

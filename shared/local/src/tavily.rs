@@ -8,6 +8,8 @@ use serde::Deserialize;
 use serde_json::json;
 use soulprint_core::ports::web::{WebError, WebSearch, WebSource};
 
+const MAX_ANSWER_BYTES: u64 = 2 << 20;
+
 /// Where Tavily answers; tests point it at a fake.
 pub const TAVILY_URL: &str = "https://api.tavily.com";
 
@@ -75,11 +77,20 @@ impl WebSearch for Tavily {
             });
         }
         // A search answer is small; a larger one is not Tavily's.
+        if response
+            .content_length()
+            .is_some_and(|n| n > MAX_ANSWER_BYTES)
+        {
+            return Err(WebError::Unavailable(format!(
+                "{url} would send {} bytes; a search answer is far smaller",
+                response.content_length().unwrap_or_default()
+            )));
+        }
         let bytes = response
             .bytes()
             .await
             .map_err(|e| WebError::Unavailable(format!("{url}: {e}")))?;
-        if bytes.len() > 2 << 20 {
+        if bytes.len() as u64 > MAX_ANSWER_BYTES {
             return Err(WebError::Unavailable(format!(
                 "{url} sent {} bytes; a search answer is far smaller",
                 bytes.len()

@@ -64,6 +64,8 @@ pub struct TurnReply {
 #[derive(Default, Clone)]
 pub struct IndexCache {
     loaded: Arc<Mutex<Loaded>>,
+    /// Held while a chunk is deleted: two deletions at once would each drop the other's blob.
+    pub(super) editing: Arc<tokio::sync::Mutex<()>>,
 }
 
 /// Each user's index, with the name of the blob it was read from.
@@ -89,8 +91,9 @@ impl IndexCache {
         let index = match ports.blobs.get(&BlobKey::new(user, name)?).await {
             Ok(bytes) => RelevanceIndex::from_jsonl(&bytes)
                 .map_err(|e| StageError::Corrupt(format!("the relevance index: {e}")))?,
-            // Replaced between reading the profile and the blob: the next message reads the new one.
-            Err(BlobError::NotFound(_)) => RelevanceIndex::default(),
+            // Replaced between reading the profile and the blob: the next message reads the new
+            // one (so this empty stand-in is not cached).
+            Err(BlobError::NotFound(_)) => return Ok(Arc::default()),
             Err(e) => return Err(e.into()),
         };
         let index = Arc::new(index);
@@ -254,12 +257,10 @@ pub async fn chat_turn(
             .append_chat(user, &[asked.clone(), answered])
             .await
             .map_err(StageError::from)?;
-        let learned = learn(ports, user, &asked, memory)
-            .await
-            .unwrap_or_else(|e| {
-                warn!(error = %e, "could not learn from the message");
-                Vec::new()
-            });
+        let learned = learn(ports, user, &asked).await.unwrap_or_else(|e| {
+            warn!(error = %e, "could not learn from the message");
+            Vec::new()
+        });
         info!(
             recalled = recalled.len(),
             learned = learned.len(),
@@ -394,7 +395,6 @@ async fn learn(
     ports: &Ports,
     user: &UserId,
     message: &ChatMessage,
-    memory: Vec<MemoryFact>,
 ) -> Result<Vec<String>, StageError> {
     let found: Vec<Fact> = statements(&message.text)
         .into_iter()
@@ -417,6 +417,9 @@ async fn learn(
     let Some(state) = ports.store.import_state(user).await? else {
         return Ok(Vec::new());
     };
+    // Memory as it is now: the model's reply took a while, and a fact may have been deleted
+    // or learned meanwhile.
+    let memory = ports.store.memory(user).await?;
     let mut raw = explode(&memory);
     raw.extend(found);
     let merged = consolidate(raw);

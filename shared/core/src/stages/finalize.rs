@@ -38,7 +38,14 @@ async fn finalize(ports: &Ports, user: &UserId, run: &RunId) -> Result<(), Stage
     }
     let started = std::time::Instant::now();
     let import_id = run.import_id.as_str();
-    let raw = ports.store.run_facts(user, run).await?;
+    let mut raw = ports.store.run_facts(user, run).await?;
+    // What the person told SoulPrint in chat stays: the run knows only the export.
+    let current = ports.store.memory(user).await?;
+    raw.extend(
+        super::chat::explode(&current)
+            .into_iter()
+            .filter(|f| f.source.origin == crate::memory::Origin::Chat),
+    );
     let raw_count = raw.len();
     let memory = blocking(move || Ok(consolidate(raw))).await?;
     let progress = ports.store.run_progress(user, run).await?;

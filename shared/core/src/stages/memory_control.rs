@@ -29,6 +29,7 @@ pub async fn delete_memory(
         info!(user = %user, fact = id, "fact deleted");
         return Ok(Some(Deleted::Fact));
     }
+    let _editing = cache.editing.lock().await;
     let Some(mut profile) = ports.store.profile(user).await? else {
         return Ok(None);
     };

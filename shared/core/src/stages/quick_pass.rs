@@ -123,10 +123,18 @@ pub fn tidy_sections(mut s: Sections, seed: &str) -> (Sections, Vec<String>) {
     }
     let name = &mut s.identity.ai_name;
     *name = name.chars().take(50).collect::<String>().trim().to_owned();
-    if is_generic_name(name) || is_placeholder(name) {
+    // The person's own name is not the assistant's (small models copy it over).
+    let persons = s.user.name.trim();
+    let theirs = !persons.is_empty() && name.eq_ignore_ascii_case(persons);
+    if is_generic_name(name) || is_placeholder(name) || theirs {
         let chosen = creative_name(seed);
+        let why = if theirs {
+            "the person's own"
+        } else {
+            "generic"
+        };
         notes.push(format!(
-            "The name {:?} was generic; the assistant is called {chosen} instead.",
+            "The name {:?} was {why}; the assistant is called {chosen} instead.",
             name.as_str()
         ));
         *name = chosen.to_owned();
@@ -170,5 +178,15 @@ mod tests {
         assert_eq!(t.soul.personality_traits.len(), 7);
         assert_eq!(t.soul.personality_traits[0], "trait 0");
         assert_eq!(t.user.location.len(), MAX_FIELD_CHARS);
+    }
+
+    #[test]
+    fn the_persons_own_name_is_not_the_assistants() {
+        let mut s = Sections::default();
+        s.identity.ai_name = "Sam".into();
+        s.user.name = "sam".into();
+        let (t, notes) = tidy_sections(s, "user-1");
+        assert_eq!(t.identity.ai_name, creative_name("user-1"));
+        assert!(notes[0].contains("the person's own"), "{notes:?}");
     }
 }

@@ -13,7 +13,7 @@ use soulprint_core::stages::{
 };
 use time::format_description::well_known::Rfc3339;
 
-use super::uploads::{assemble, load};
+use super::uploads::{assemble, discard, load};
 use crate::error::{ApiError, ApiResult};
 use crate::extract::Body;
 use crate::rate_limit::Tier;
@@ -65,7 +65,12 @@ pub async fn start(
     let key = import_blob(&user, &import_id, EXPORT_BLOB)?;
     assemble(&api, &user, &upload, &key).await?;
     match start_import(&api.ports, &user, &import_id, &key, None).await {
-        Ok(state) => Ok((StatusCode::ACCEPTED, Json(status_body(&state)))),
+        Ok(state) => {
+            if let Err(e) = discard(&api, &user, &upload).await {
+                tracing::warn!(user = %user, error = %e.message, "could not delete an upload's parts");
+            }
+            Ok((StatusCode::ACCEPTED, Json(status_body(&state))))
+        }
         Err(StartError::Refused(why)) => {
             api.ports.blobs.delete(&key).await.ok();
             Err(ApiError::new(
@@ -74,7 +79,11 @@ pub async fn start(
                 why.to_string(),
             ))
         }
-        Err(StartError::Stage(e)) => Err(e.into()),
+        Err(StartError::Stage(e)) => {
+            // The upload stays: the client may try again with the same id.
+            api.ports.blobs.delete(&key).await.ok();
+            Err(e.into())
+        }
     }
 }
 

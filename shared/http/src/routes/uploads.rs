@@ -90,8 +90,13 @@ pub async fn load(api: &Api, user: &UserId, id: &str) -> ApiResult<Upload> {
         }
         Err(e) => return Err(e.into()),
     };
-    let mut upload: Upload = serde_json::from_slice(&bytes)
-        .map_err(|e| ApiError::bad_request(format!("upload {id:?} is unreadable: {e}")))?;
+    let mut upload: Upload = serde_json::from_slice(&bytes).map_err(|e| {
+        ApiError::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal",
+            format!("upload {id:?} is unreadable: {e}"),
+        )
+    })?;
     upload.received = api
         .ports
         .blobs
@@ -144,7 +149,7 @@ pub async fn part(
     Ok(StatusCode::NO_CONTENT)
 }
 
-/// The whole export from its parts, stored at `to`; the parts deleted.
+/// The whole export from its parts, stored at `to` (the parts stay until [`discard`]).
 pub async fn assemble(api: &Api, user: &UserId, upload: &Upload, to: &BlobKey) -> ApiResult<()> {
     let missing: Vec<u32> = (1..=upload.parts)
         .filter(|n| !upload.received.contains(n))
@@ -174,10 +179,15 @@ pub async fn assemble(api: &Api, user: &UserId, upload: &Upload, to: &BlobKey) -
             file.write_all(&bytes).map(|()| file)
         })
         .await
-        .map_err(|e| ApiError::bad_request(e.to_string()))?
+        .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", e.to_string()))?
         .map_err(|e| ApiError::from(BlobError::Unavailable(e.to_string())))?;
     }
     api.ports.blobs.put_file(to, file).await?;
+    Ok(())
+}
+
+/// The upload's parts and manifest, gone (once its import has started).
+pub async fn discard(api: &Api, user: &UserId, upload: &Upload) -> ApiResult<()> {
     for name in api
         .ports
         .blobs
