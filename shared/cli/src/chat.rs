@@ -2,13 +2,11 @@
 
 use std::io::{BufRead, IsTerminal, Write};
 use std::process::ExitCode;
-use std::sync::Arc;
 use std::time::Duration;
 
 use soulprint_core::stages::{chat_turn, Chat, ChatError};
-use soulprint_local::tavily::{Tavily, TAVILY_URL};
 
-use crate::local::{runtime, LocalArgs};
+use crate::local::{runtime, ChatOptions, LocalArgs};
 
 #[derive(clap::Args)]
 #[command(
@@ -37,35 +35,15 @@ pub struct Args {
     /// Give the model this long for a reply (web searches included).
     #[arg(long, value_name = "SECONDS", default_value_t = 120)]
     timeout: u64,
-    /// A Tavily API key: the model may then search the web (at most 3 searches a message)
-    /// and cite what it found.
-    #[arg(
-        long,
-        value_name = "KEY",
-        env = "TAVILY_API_KEY",
-        hide_env_values = true
-    )]
-    web_search_key: Option<String>,
-    /// Where Tavily's API answers.
-    #[arg(long, value_name = "URL", default_value = TAVILY_URL, hide = true)]
-    web_search_url: String,
+    #[command(flatten)]
+    chat: ChatOptions,
     #[command(flatten)]
     local: LocalArgs,
 }
 
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let user = args.local.user()?;
-    let mut local = args.local.open()?;
-    if args.local.model_url.is_some() {
-        // When the model is down, the offline engine says so and answers with what it recalls.
-        local.ports.fallback_llm = Some(Arc::new(soulprint_local::Offline));
-    }
-    if let Some(key) = &args.web_search_key {
-        local.ports.web = Some(Arc::new(Tavily::new(
-            args.web_search_url.clone(),
-            key.clone(),
-        )?));
-    }
+    let local = args.local.open_for_chat(&args.chat)?;
     runtime()?.block_on(async {
         if args.threads {
             for t in local.ports.store.chat_threads(&user).await? {

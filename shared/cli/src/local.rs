@@ -8,6 +8,7 @@ use std::time::Duration;
 use anyhow::{bail, Context};
 use soulprint_core::ports::{Llm, UserId};
 use soulprint_local::openai::{OpenAiCompatible, OpenAiConfig};
+use soulprint_local::tavily::{Tavily, TAVILY_URL};
 use soulprint_local::{Local, LocalOptions, Offline};
 
 #[derive(clap::Args, Clone)]
@@ -116,6 +117,41 @@ impl LocalArgs {
             llm: self.llm()?,
             fact_workers: self.fact_workers,
         })?)
+    }
+}
+
+/// What chat needs beyond the pipeline (`soulprint chat` and `soulprint serve`).
+#[derive(clap::Args, Clone)]
+pub struct ChatOptions {
+    /// A Tavily API key: the model may then search the web (at most 3 searches a message)
+    /// and cite what it found.
+    #[arg(
+        long,
+        value_name = "KEY",
+        env = "TAVILY_API_KEY",
+        hide_env_values = true
+    )]
+    web_search_key: Option<String>,
+    /// Where Tavily's API answers.
+    #[arg(long, value_name = "URL", default_value = TAVILY_URL, hide = true)]
+    web_search_url: String,
+}
+
+impl LocalArgs {
+    /// The local world set up for chat: when a configured model fails, the offline engine
+    /// answers with what it recalls (and says so); with a key, the model may search the web.
+    pub fn open_for_chat(&self, chat: &ChatOptions) -> anyhow::Result<Local> {
+        let mut local = self.open()?;
+        if self.model_url.is_some() {
+            local.ports.fallback_llm = Some(Arc::new(Offline));
+        }
+        if let Some(key) = &chat.web_search_key {
+            local.ports.web = Some(Arc::new(Tavily::new(
+                chat.web_search_url.clone(),
+                key.clone(),
+            )?));
+        }
+        Ok(local)
     }
 }
 

@@ -9,9 +9,8 @@ use std::time::Duration;
 
 use anyhow::Context;
 use soulprint_http::{router, Api, Tokens};
-use soulprint_local::tavily::{Tavily, TAVILY_URL};
 
-use crate::local::{runtime, LocalArgs};
+use crate::local::{runtime, ChatOptions, LocalArgs};
 
 /// Who signs local tokens and whom they are for: checked on every request, as API Gateway's
 /// JWT authorizer checks its own issuer and audience.
@@ -44,14 +43,8 @@ pub struct ServeArgs {
     /// Serve without per-user rate limits (for load tests and contract fuzzing).
     #[arg(long, hide = true)]
     no_rate_limits: bool,
-    /// A Tavily API key: chat may then search the web.
-    #[arg(
-        long,
-        value_name = "KEY",
-        env = "TAVILY_API_KEY",
-        hide_env_values = true
-    )]
-    web_search_key: Option<String>,
+    #[command(flatten)]
+    chat: ChatOptions,
     #[command(flatten)]
     local: LocalArgs,
 }
@@ -112,13 +105,7 @@ pub fn token(args: TokenArgs) -> anyhow::Result<ExitCode> {
 
 pub fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
     let tokens = Arc::new(tokens(&args.local.data_dir()?)?);
-    let mut local = args.local.open()?;
-    if args.local.model_url.is_some() {
-        local.ports.fallback_llm = Some(Arc::new(soulprint_local::Offline));
-    }
-    if let Some(key) = &args.web_search_key {
-        local.ports.web = Some(Arc::new(Tavily::new(TAVILY_URL, key.clone())?));
-    }
+    let local = args.local.open_for_chat(&args.chat)?;
     let user = args.local.user()?;
     runtime()?.block_on(async {
         let workers = local.start_workers().await?;

@@ -83,7 +83,7 @@ async fn admit(api: &Api, user: &UserId, turn: &Turn) -> ApiResult<()> {
 }
 
 fn checked_thread_id(id: &str) -> ApiResult<()> {
-    if id.len() == 32 && id.bytes().all(|b| b.is_ascii_hexdigit()) {
+    if super::is_hex_id(id) {
         Ok(())
     } else {
         Err(ApiError::not_found(format!("no thread {id:?}")))

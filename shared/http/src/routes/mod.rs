@@ -7,3 +7,8 @@ pub mod me;
 pub mod memory;
 pub mod profile;
 pub mod uploads;
+
+/// Ids the API hands out (uploads, threads): 32 hex digits, safe in a blob key.
+fn is_hex_id(id: &str) -> bool {
+    id.len() == 32 && id.bytes().all(|b| b.is_ascii_hexdigit())
+}

@@ -46,7 +46,7 @@ fn part_key(user: &UserId, id: &str, n: u32) -> Result<BlobKey, ApiError> {
 }
 
 fn checked_id(id: &str) -> Result<&str, ApiError> {
-    if id.len() == 32 && id.bytes().all(|b| b.is_ascii_hexdigit()) {
+    if super::is_hex_id(id) {
         Ok(id)
     } else {
         Err(ApiError::not_found(format!("no upload {id:?}")))
