@@ -1,0 +1,277 @@
+//! Blobs in S3, every key under `users/{user}/`. Large files go up in multipart uploads and come
+//! down streamed to local scratch files (`/tmp` on Lambda), so memory stays flat whatever the
+//! export's size.
+
+use std::io::{Read, Seek, SeekFrom};
+use std::path::PathBuf;
+
+use async_trait::async_trait;
+use aws_sdk_s3::primitives::ByteStream;
+use aws_sdk_s3::types::{CompletedMultipartUpload, CompletedPart, Delete, ObjectIdentifier};
+use aws_sdk_s3::Client;
+use soulprint_core::ports::{BlobError, BlobKey, Blobs, Scratch, UserId};
+use tokio::io::AsyncWriteExt;
+
+/// Parts of a multipart upload (S3's minimum is 5 MiB); files up to this size go in one PUT.
+const PART_BYTES: usize = 16 << 20;
+
+pub struct S3Blobs {
+    client: Client,
+    bucket: String,
+    /// Where scratch files live (`/tmp` on Lambda).
+    scratch_dir: PathBuf,
+}
+
+impl S3Blobs {
+    pub fn new(client: Client, bucket: impl Into<String>, scratch_dir: impl Into<PathBuf>) -> Self {
+        S3Blobs {
+            client,
+            bucket: bucket.into(),
+            scratch_dir: scratch_dir.into(),
+        }
+    }
+
+    fn scratch_file(&self) -> Result<std::fs::File, BlobError> {
+        tempfile::tempfile_in(&self.scratch_dir).map_err(unavailable)
+    }
+
+    async fn put_multipart(&self, key: &str, mut file: Scratch) -> Result<u64, BlobError> {
+        let upload = self
+            .client
+            .create_multipart_upload()
+            .bucket(&self.bucket)
+            .key(key)
+            .send()
+            .await
+            .map_err(unavailable)?;
+        let id = upload.upload_id().unwrap_or_default().to_owned();
+        let mut parts = Vec::new();
+        let mut total = 0u64;
+        let result: Result<(), BlobError> = async {
+            for number in 1.. {
+                let (back, chunk) = tokio::task::spawn_blocking(move || {
+                    let mut chunk = Vec::with_capacity(PART_BYTES);
+                    let read = (&mut file).take(PART_BYTES as u64).read_to_end(&mut chunk);
+                    read.map(|_| (file, chunk))
+                })
+                .await
+                .map_err(unavailable)?
+                .map_err(unavailable)?;
+                file = back;
+                if chunk.is_empty() {
+                    break;
+                }
+                total += chunk.len() as u64;
+                let part = self
+                    .client
+                    .upload_part()
+                    .bucket(&self.bucket)
+                    .key(key)
+                    .upload_id(&id)
+                    .part_number(number)
+                    .body(ByteStream::from(chunk))
+                    .send()
+                    .await
+                    .map_err(unavailable)?;
+                parts.push(
+                    CompletedPart::builder()
+                        .part_number(number)
+                        .set_e_tag(part.e_tag().map(str::to_owned))
+                        .build(),
+                );
+            }
+            self.client
+                .complete_multipart_upload()
+                .bucket(&self.bucket)
+                .key(key)
+                .upload_id(&id)
+                .multipart_upload(
+                    CompletedMultipartUpload::builder()
+                        .set_parts(Some(parts))
+                        .build(),
+                )
+                .send()
+                .await
+                .map_err(unavailable)?;
+            Ok(())
+        }
+        .await;
+        if let Err(e) = result {
+            // Parts left behind cost money until the bucket's lifecycle rule clears them.
+            let _ = self
+                .client
+                .abort_multipart_upload()
+                .bucket(&self.bucket)
+                .key(key)
+                .upload_id(&id)
+                .send()
+                .await;
+            return Err(e);
+        }
+        Ok(total)
+    }
+}
+
+fn unavailable(e: impl std::fmt::Display) -> BlobError {
+    BlobError::Unavailable(e.to_string())
+}
+
+/// The SDK's error with its whole chain (its `Display` alone says only "service error").
+fn described<E: std::error::Error>(e: &E) -> String {
+    let mut out = e.to_string();
+    let mut source = e.source();
+    while let Some(s) = source {
+        out.push_str(": ");
+        out.push_str(&s.to_string());
+        source = s.source();
+    }
+    out
+}
+
+#[async_trait]
+impl Blobs for S3Blobs {
+    async fn scratch(&self) -> Result<Scratch, BlobError> {
+        Ok(Box::new(self.scratch_file()?))
+    }
+
+    async fn put_file(&self, key: &BlobKey, mut file: Scratch) -> Result<u64, BlobError> {
+        let size = file.seek(SeekFrom::End(0)).map_err(unavailable)?;
+        file.seek(SeekFrom::Start(0)).map_err(unavailable)?;
+        if size as usize > PART_BYTES {
+            return self.put_multipart(&key.to_string(), file).await;
+        }
+        let mut bytes = Vec::with_capacity(size as usize);
+        file.read_to_end(&mut bytes).map_err(unavailable)?;
+        self.put(key, bytes).await?;
+        Ok(size)
+    }
+
+    async fn put(&self, key: &BlobKey, bytes: Vec<u8>) -> Result<(), BlobError> {
+        self.client
+            .put_object()
+            .bucket(&self.bucket)
+            .key(key.to_string())
+            .body(ByteStream::from(bytes))
+            .send()
+            .await
+            .map_err(|e| unavailable(described(&e)))?;
+        Ok(())
+    }
+
+    async fn open(&self, key: &BlobKey) -> Result<Scratch, BlobError> {
+        let object = self
+            .client
+            .get_object()
+            .bucket(&self.bucket)
+            .key(key.to_string())
+            .send()
+            .await
+            .map_err(|e| match e.as_service_error() {
+                Some(s) if s.is_no_such_key() => BlobError::NotFound(key.to_string()),
+                _ => unavailable(described(&e)),
+            })?;
+        let mut body = object.body;
+        let mut file = tokio::fs::File::from_std(self.scratch_file()?);
+        while let Some(bytes) = body.try_next().await.map_err(unavailable)? {
+            file.write_all(&bytes).await.map_err(unavailable)?;
+        }
+        file.flush().await.map_err(unavailable)?;
+        let mut file = file.into_std().await;
+        file.seek(SeekFrom::Start(0)).map_err(unavailable)?;
+        Ok(Box::new(file))
+    }
+
+    async fn get(&self, key: &BlobKey) -> Result<Vec<u8>, BlobError> {
+        let object = self
+            .client
+            .get_object()
+            .bucket(&self.bucket)
+            .key(key.to_string())
+            .send()
+            .await
+            .map_err(|e| match e.as_service_error() {
+                Some(s) if s.is_no_such_key() => BlobError::NotFound(key.to_string()),
+                _ => unavailable(described(&e)),
+            })?;
+        let bytes = object.body.collect().await.map_err(unavailable)?;
+        Ok(bytes.into_bytes().to_vec())
+    }
+
+    async fn exists(&self, key: &BlobKey) -> Result<bool, BlobError> {
+        match self
+            .client
+            .head_object()
+            .bucket(&self.bucket)
+            .key(key.to_string())
+            .send()
+            .await
+        {
+            Ok(_) => Ok(true),
+            Err(e) if e.as_service_error().is_some_and(|s| s.is_not_found()) => Ok(false),
+            Err(e) => Err(unavailable(described(&e))),
+        }
+    }
+
+    async fn list(&self, user: &UserId, prefix: &str) -> Result<Vec<String>, BlobError> {
+        let base = BlobKey::user_prefix(user);
+        let mut pages = self
+            .client
+            .list_objects_v2()
+            .bucket(&self.bucket)
+            .prefix(format!("{base}{prefix}"))
+            .into_paginator()
+            .send();
+        let mut found = Vec::new();
+        while let Some(page) = pages.next().await {
+            let page = page.map_err(|e| unavailable(described(&e)))?;
+            for object in page.contents() {
+                if let Some(path) = object.key().and_then(|k| k.strip_prefix(&base)) {
+                    found.push(path.to_owned());
+                }
+            }
+        }
+        found.sort();
+        Ok(found)
+    }
+
+    async fn delete(&self, key: &BlobKey) -> Result<(), BlobError> {
+        self.client
+            .delete_object()
+            .bucket(&self.bucket)
+            .key(key.to_string())
+            .send()
+            .await
+            .map_err(|e| unavailable(described(&e)))?;
+        Ok(())
+    }
+
+    async fn delete_user(&self, user: &UserId) -> Result<(), BlobError> {
+        let base = BlobKey::user_prefix(user);
+        let paths = self.list(user, "").await?;
+        // DeleteObjects takes at most 1,000 keys.
+        for batch in paths.chunks(1_000) {
+            let objects = batch
+                .iter()
+                .map(|p| {
+                    ObjectIdentifier::builder()
+                        .key(format!("{base}{p}"))
+                        .build()
+                })
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(unavailable)?;
+            let delete = Delete::builder()
+                .set_objects(Some(objects))
+                .quiet(true)
+                .build()
+                .map_err(unavailable)?;
+            self.client
+                .delete_objects()
+                .bucket(&self.bucket)
+                .delete(delete)
+                .send()
+                .await
+                .map_err(|e| unavailable(described(&e)))?;
+        }
+        Ok(())
+    }
+}

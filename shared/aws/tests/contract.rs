@@ -1,0 +1,86 @@
+//! The AWS adapters pass the ports' contract, against moto's server on 127.0.0.1
+//! (`SOULPRINT_MOTO_URL`, which scripts/test sets after starting it).
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use soulprint_aws::{S3Blobs, SqsQueue};
+use soulprint_core::ports::{Blobs, Queue, QueueName};
+
+fn endpoint() -> String {
+    std::env::var("SOULPRINT_MOTO_URL").expect(
+        "SOULPRINT_MOTO_URL is not set: run scripts/test, which starts moto's server, or start \
+         one (.venv-moto/bin/moto_server -H 127.0.0.1 -p 5000) and set SOULPRINT_MOTO_URL=http://127.0.0.1:5000",
+    )
+}
+
+async fn config() -> aws_config::SdkConfig {
+    aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .endpoint_url(endpoint())
+        .region(aws_config::Region::new("us-east-1"))
+        .credentials_provider(aws_sdk_s3::config::Credentials::for_tests())
+        .load()
+        .await
+}
+
+/// A fresh name, so that tests running at once never share a bucket or a queue.
+fn fresh(what: &str) -> String {
+    format!("soulprint-{what}-{}", uuid::Uuid::now_v7().simple())
+}
+
+async fn blobs() -> Arc<dyn Blobs> {
+    let s3 = aws_sdk_s3::Client::from_conf(
+        aws_sdk_s3::config::Builder::from(&config().await)
+            .force_path_style(true)
+            .build(),
+    );
+    let bucket = fresh("bucket");
+    s3.create_bucket().bucket(&bucket).send().await.unwrap();
+    Arc::new(S3Blobs::new(s3, bucket, std::env::temp_dir()))
+}
+
+async fn queue() -> Arc<dyn Queue> {
+    let sqs = aws_sdk_sqs::Client::new(&config().await);
+    let mut urls = HashMap::new();
+    for q in QueueName::ALL {
+        let created = sqs
+            .create_queue()
+            .queue_name(fresh(q.as_str()))
+            .send()
+            .await
+            .unwrap();
+        urls.insert(q, created.queue_url().unwrap().to_owned());
+    }
+    Arc::new(SqsQueue::new(sqs, urls))
+}
+
+mod s3 {
+    soulprint_contract::blobs_contract!(super::blobs());
+}
+
+mod sqs {
+    soulprint_contract::queue_contract!(super::queue());
+}
+
+/// A file over the single-PUT size goes up in parts and comes back whole.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_large_file_goes_up_in_parts_and_comes_back_whole() {
+    use soulprint_core::ports::{BlobKey, UserId};
+    use std::io::{Read, Seek, SeekFrom, Write};
+    let blobs = blobs().await;
+    let user = UserId::new("large").unwrap();
+    let body: Vec<u8> = (0..40_000_000u32).map(|i| (i % 251) as u8).collect();
+    let mut scratch = blobs.scratch().await.unwrap();
+    scratch.write_all(&body).unwrap();
+    let key = BlobKey::new(&user, "imports/i1/export").unwrap();
+    assert_eq!(
+        blobs.put_file(&key, scratch).await.unwrap(),
+        body.len() as u64
+    );
+    let mut back = blobs.open(&key).await.unwrap();
+    assert_eq!(back.seek(SeekFrom::End(0)).unwrap(), body.len() as u64);
+    back.seek(SeekFrom::Start(0)).unwrap();
+    let mut read = Vec::new();
+    back.read_to_end(&mut read).unwrap();
+    assert!(read == body);
+}
