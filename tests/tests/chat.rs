@@ -6,9 +6,11 @@ use std::time::Duration;
 use soulprint_core::import_state::FullPassStatus;
 use soulprint_core::memory::Origin;
 use soulprint_core::ports::web::{WebError, WebSearch, WebSource};
-use soulprint_core::ports::{Llm, UserId};
+use soulprint_core::ports::{Llm, Ports, UserId};
 use soulprint_core::relevance::{DocKind, INDEX_DIR};
-use soulprint_core::stages::{chat_turn, delete_memory, Chat, ChatError, Deleted, IndexCache};
+use soulprint_core::stages::{
+    chat_turn, delete_memory, Chat, ChatError, Deleted, IndexCache, TurnReply,
+};
 use soulprint_e2e::pipeline::{finished, generated, sections, start, work_until, ScriptedModel};
 use soulprint_generator::Report;
 use soulprint_local::{Local, LocalOptions, Offline};
@@ -26,6 +28,31 @@ async fn imported(llm: Arc<dyn Llm>) -> (Local, UserId, Report, tempfile::TempDi
     start(&local, &user, zip).await;
     work_until(&local, &user, finished).await;
     (local, user, report, dir)
+}
+
+/// The city of a planted move ("I moved to Oslo in 2015" → "Oslo").
+fn city_of(moved: &str) -> String {
+    moved
+        .trim_start_matches("I moved to ")
+        .rsplit_once(" in ")
+        .unwrap()
+        .0
+        .to_owned()
+}
+
+/// One turn in a new thread, its pieces not watched.
+async fn ask(ports: &Ports, chat: &Chat, user: &UserId, text: &str) -> TurnReply {
+    chat_turn(
+        ports,
+        chat,
+        user,
+        None,
+        text,
+        Duration::from_secs(30),
+        &|_| {},
+    )
+    .await
+    .unwrap()
 }
 
 /// A planted move, as the person said it.
@@ -48,12 +75,7 @@ async fn a_turn_recalls_streams_keeps_the_thread_and_learns() {
     let model = Arc::new(ScriptedModel::new(vec![], vec![Ok(sections("Wren"))]));
     let (local, user, report, _dir) = imported(model.clone()).await;
     let moved = planted_move(&report);
-    let city = moved
-        .trim_start_matches("I moved to ")
-        .rsplit_once(" in ")
-        .unwrap()
-        .0
-        .to_owned();
+    let city = city_of(&moved);
     let cache = Chat::default();
     let pieces = Mutex::new(Vec::new());
     let sink = |p: &str| pieces.lock().unwrap().push(p.to_owned());
@@ -168,17 +190,7 @@ async fn offline_chat_says_so_and_answers_with_sources() {
         .to_owned();
     let cache = Chat::default();
     let question = format!("Where did I relocate in {year}?");
-    let turn = chat_turn(
-        &local.ports,
-        &cache,
-        &user,
-        None,
-        &question,
-        Duration::from_secs(30),
-        &|_| {},
-    )
-    .await
-    .unwrap();
+    let turn = ask(&local.ports, &cache, &user, &question).await;
     assert!(
         turn.reply.starts_with("(Offline: no model"),
         "{}",
@@ -210,29 +222,9 @@ async fn one_persons_memory_never_reaches_anothers_chat() {
 
     let cache = Chat::default();
     // Warm the cache with Alice's index first: Bob must still get his own.
-    chat_turn(
-        &local.ports,
-        &cache,
-        &alice,
-        None,
-        "hello",
-        Duration::from_secs(30),
-        &|_| {},
-    )
-    .await
-    .unwrap();
+    ask(&local.ports, &cache, &alice, "hello").await;
     let question = moved.clone();
-    let turn = chat_turn(
-        &local.ports,
-        &cache,
-        &bob,
-        None,
-        &question,
-        Duration::from_secs(30),
-        &|_| {},
-    )
-    .await
-    .unwrap();
+    let turn = ask(&local.ports, &cache, &bob, &question).await;
     let alices: Vec<String> = report
         .planted
         .iter()
@@ -277,22 +269,7 @@ async fn a_failing_model_gives_way_to_the_fallback_and_its_breaker_opens_then_ha
     local.ports.fallback_llm = Some(Arc::new(Offline));
     let chat = Chat::default();
     let calls = || model.chat_requests.lock().unwrap().len();
-    let turn = |text: &'static str| {
-        let (ports, chat, user) = (local.ports.clone(), chat.clone(), user.clone());
-        async move {
-            chat_turn(
-                &ports,
-                &chat,
-                &user,
-                None,
-                text,
-                Duration::from_secs(30),
-                &|_| {},
-            )
-            .await
-            .unwrap()
-        }
-    };
+    let turn = |text: &'static str| ask(&local.ports, &chat, &user, text);
     model.fail_chat.store(true, Ordering::SeqCst);
     let first = turn("Where do I live?").await;
     assert!(first.reply.starts_with("(Offline"), "{}", first.reply);
@@ -364,17 +341,13 @@ async fn a_model_searches_the_web_at_most_three_times_a_turn_and_the_reply_cites
     local.ports.web = Some(web.clone());
     model.search_greedily.store(true, Ordering::SeqCst);
     let chat = Chat::default();
-    let turn = chat_turn(
+    let turn = ask(
         &local.ports,
         &chat,
         &user,
-        None,
         "What's on in Lisbon this weekend?",
-        Duration::from_secs(30),
-        &|_| {},
     )
-    .await
-    .unwrap();
+    .await;
     // The model would search forever: it is offered three searches, then must answer.
     assert_eq!(web.queries.lock().unwrap().len(), 3);
     let requests = model.chat_requests.lock().unwrap().clone();
@@ -406,17 +379,7 @@ async fn a_model_searches_the_web_at_most_three_times_a_turn_and_the_reply_cites
 
     // Search down: the model is told, and still answers; nothing is cited.
     web.down.store(true, Ordering::SeqCst);
-    let turn = chat_turn(
-        &local.ports,
-        &chat,
-        &user,
-        None,
-        "And next weekend?",
-        Duration::from_secs(30),
-        &|_| {},
-    )
-    .await
-    .unwrap();
+    let turn = ask(&local.ports, &chat, &user, "And next weekend?").await;
     assert!(turn.sources.is_empty());
     let last = model.chat_requests.lock().unwrap().last().unwrap().clone();
     assert!(matches!(&last.searches[0].results, Err(e) if e.contains("connection refused")));
@@ -424,17 +387,7 @@ async fn a_model_searches_the_web_at_most_three_times_a_turn_and_the_reply_cites
     // No search tool configured: never offered.
     local.ports.web = None;
     let before = model.chat_requests.lock().unwrap().len();
-    chat_turn(
-        &local.ports,
-        &chat,
-        &user,
-        None,
-        "Anything else?",
-        Duration::from_secs(30),
-        &|_| {},
-    )
-    .await
-    .unwrap();
+    ask(&local.ports, &chat, &user, "Anything else?").await;
     let requests = model.chat_requests.lock().unwrap().clone();
     assert_eq!(requests.len(), before + 1);
     assert!(!requests[before].can_search);
@@ -444,31 +397,10 @@ async fn a_model_searches_the_web_at_most_three_times_a_turn_and_the_reply_cites
 async fn what_is_deleted_or_said_counts_at_the_next_message_even_where_the_index_was_cached() {
     let (local, user, report, _dir) = imported(Arc::new(Offline)).await;
     let moved = planted_move(&report);
-    let city = moved
-        .trim_start_matches("I moved to ")
-        .rsplit_once(" in ")
-        .unwrap()
-        .0
-        .to_owned();
+    let city = city_of(&moved);
     let chat = Chat::default();
     let question = format!("Do you remember when I relocated to {city}?");
-    let ask = |text: String| {
-        let (ports, chat, user) = (local.ports.clone(), chat.clone(), user.clone());
-        async move {
-            chat_turn(
-                &ports,
-                &chat,
-                &user,
-                None,
-                &text,
-                Duration::from_secs(30),
-                &|_| {},
-            )
-            .await
-            .unwrap()
-        }
-    };
-    let before = ask(question.clone()).await;
+    let before = ask(&local.ports, &chat, &user, &question).await;
     let find = |kind: DocKind| {
         before
             .recalled
@@ -489,7 +421,7 @@ async fn what_is_deleted_or_said_counts_at_the_next_message_even_where_the_index
     assert_eq!(delete(chunk.id.clone()).await, Some(Deleted::Chunk));
     assert_eq!(delete(chunk.id.clone()).await, None, "already gone");
     assert_eq!(delete("no-such-id".into()).await, None);
-    let after = ask(question).await;
+    let after = ask(&local.ports, &chat, &user, &question).await;
     assert!(
         after
             .recalled
@@ -510,9 +442,15 @@ async fn what_is_deleted_or_said_counts_at_the_next_message_even_where_the_index
     );
 
     // Said in chat: recalled by the next message, as a fact from the chat.
-    let said = ask("By the way, I have a parrot called Mango now.".into()).await;
+    let said = ask(
+        &local.ports,
+        &chat,
+        &user,
+        "By the way, I have a parrot called Mango now.",
+    )
+    .await;
     assert_eq!(said.learned, ["I have a parrot called Mango now."]);
-    let later = ask("How is Mango getting on?".into()).await;
+    let later = ask(&local.ports, &chat, &user, "How is Mango getting on?").await;
     let recalled = later
         .recalled
         .iter()

@@ -35,6 +35,23 @@ impl S3Blobs {
         tempfile::tempfile_in(&self.scratch_dir).map_err(unavailable)
     }
 
+    /// The object's body, still to be read; a missing key is [`BlobError::NotFound`].
+    async fn get_object(
+        &self,
+        key: &BlobKey,
+    ) -> Result<aws_sdk_s3::operation::get_object::GetObjectOutput, BlobError> {
+        self.client
+            .get_object()
+            .bucket(&self.bucket)
+            .key(key.to_string())
+            .send()
+            .await
+            .map_err(|e| match e.as_service_error() {
+                Some(s) if s.is_no_such_key() => BlobError::NotFound(key.to_string()),
+                _ => unavailable(described(&e)),
+            })
+    }
+
     async fn put_multipart(&self, key: &str, mut file: Scratch) -> Result<u64, BlobError> {
         let upload = self
             .client
@@ -159,17 +176,7 @@ impl Blobs for S3Blobs {
     }
 
     async fn open(&self, key: &BlobKey) -> Result<Scratch, BlobError> {
-        let object = self
-            .client
-            .get_object()
-            .bucket(&self.bucket)
-            .key(key.to_string())
-            .send()
-            .await
-            .map_err(|e| match e.as_service_error() {
-                Some(s) if s.is_no_such_key() => BlobError::NotFound(key.to_string()),
-                _ => unavailable(described(&e)),
-            })?;
+        let object = self.get_object(key).await?;
         let mut body = object.body;
         let mut file = tokio::fs::File::from_std(self.scratch_file()?);
         while let Some(bytes) = body.try_next().await.map_err(unavailable)? {
@@ -182,17 +189,7 @@ impl Blobs for S3Blobs {
     }
 
     async fn get(&self, key: &BlobKey) -> Result<Vec<u8>, BlobError> {
-        let object = self
-            .client
-            .get_object()
-            .bucket(&self.bucket)
-            .key(key.to_string())
-            .send()
-            .await
-            .map_err(|e| match e.as_service_error() {
-                Some(s) if s.is_no_such_key() => BlobError::NotFound(key.to_string()),
-                _ => unavailable(described(&e)),
-            })?;
+        let object = self.get_object(key).await?;
         let bytes = object.body.collect().await.map_err(unavailable)?;
         Ok(bytes.into_bytes().to_vec())
     }
