@@ -4,8 +4,8 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use soulprint_aws::{S3Blobs, SqsQueue};
-use soulprint_core::ports::{Blobs, Queue, QueueName};
+use soulprint_aws::{DynamoStore, S3Blobs, SqsQueue};
+use soulprint_core::ports::{Blobs, Queue, QueueName, Store};
 
 fn endpoint() -> String {
     std::env::var("SOULPRINT_MOTO_URL").expect(
@@ -52,6 +52,42 @@ async fn queue() -> Arc<dyn Queue> {
         urls.insert(q, created.queue_url().unwrap().to_owned());
     }
     Arc::new(SqsQueue::new(sqs, urls))
+}
+
+/// A fresh table shaped as template.yaml makes it (`pk`, `sk`, on demand).
+async fn store() -> Arc<dyn Store> {
+    use aws_sdk_dynamodb::types::{
+        AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType,
+    };
+    let ddb = aws_sdk_dynamodb::Client::new(&config().await);
+    let table = fresh("table");
+    let mut create = ddb
+        .create_table()
+        .table_name(&table)
+        .billing_mode(BillingMode::PayPerRequest);
+    for (name, kind) in [("pk", KeyType::Hash), ("sk", KeyType::Range)] {
+        create = create
+            .attribute_definitions(
+                AttributeDefinition::builder()
+                    .attribute_name(name)
+                    .attribute_type(ScalarAttributeType::S)
+                    .build()
+                    .unwrap(),
+            )
+            .key_schema(
+                KeySchemaElement::builder()
+                    .attribute_name(name)
+                    .key_type(kind)
+                    .build()
+                    .unwrap(),
+            );
+    }
+    create.send().await.unwrap();
+    Arc::new(DynamoStore::new(ddb, table))
+}
+
+mod dynamodb {
+    soulprint_contract::store_contract!(super::store());
 }
 
 mod s3 {
