@@ -2,10 +2,12 @@
 //! same contract tests as its local twin (`tests/contract.rs`, against moto's server on
 //! 127.0.0.1 in CI).
 
+pub mod bedrock;
 pub mod dynamodb;
 pub mod s3;
 pub mod sqs;
 
+pub use bedrock::{BedrockConfig, BedrockModel};
 pub use dynamodb::DynamoStore;
 pub use s3::S3Blobs;
 pub use sqs::SqsQueue;

@@ -227,3 +227,27 @@ pub fn facts_schema() -> Value {
 pub fn memory_schema() -> Value {
     object(&[("memory_md", bounded_text(MEMORY_CHARS))])
 }
+
+/// The five sections must all be there, as objects (a model's answer, before it is parsed).
+pub fn check_sections(v: &Value) -> Result<(), String> {
+    for key in ["soul", "identity", "user", "agents", "tools"] {
+        if !v.get(key).is_some_and(Value::is_object) {
+            return Err(format!("missing the \"{key}\" section"));
+        }
+    }
+    Ok(())
+}
+
+/// The one tool a chat model is offered, by every adapter.
+pub const WEB_SEARCH_TOOL: &str = "web_search";
+pub const WEB_SEARCH_DESCRIPTION: &str = "Search the web for current or factual information you \
+    do not have. Use it only when the answer depends on it; cite results as [n].";
+
+/// The input of [`WEB_SEARCH_TOOL`].
+pub fn web_search_schema() -> Value {
+    json!({
+        "type": "object",
+        "properties": {"query": {"type": "string", "description": "What to search for"}},
+        "required": ["query"],
+    })
+}

@@ -233,16 +233,6 @@ fn cut(s: &str) -> String {
     s.chars().take(300).collect()
 }
 
-/// The five sections must all be there, as objects.
-fn check_sections(v: &Value) -> Result<(), String> {
-    for key in ["soul", "identity", "user", "agents", "tools"] {
-        if !v.get(key).is_some_and(Value::is_object) {
-            return Err(format!("missing the \"{key}\" section"));
-        }
-    }
-    Ok(())
-}
-
 #[async_trait]
 impl Llm for OpenAiCompatible {
     fn info(&self) -> ModelInfo {
@@ -260,7 +250,7 @@ impl Llm for OpenAiCompatible {
             prompts::profile_prompt(request),
             prompts::sections_schema(),
             self.config.max_tokens,
-            check_sections,
+            prompts::check_sections,
         )
         .await
     }
@@ -443,18 +433,12 @@ impl Llm for OpenAiCompatible {
     }
 }
 
-/// The one tool a chat model is offered.
-const WEB_SEARCH: &str = "web_search";
+const WEB_SEARCH: &str = prompts::WEB_SEARCH_TOOL;
 
 fn web_search_tool() -> Value {
     json!({"type": "function", "function": {
         "name": WEB_SEARCH,
-        "description": "Search the web for current or factual information you do not have. \
-                        Use it only when the answer depends on it; cite results as [n].",
-        "parameters": {
-            "type": "object",
-            "properties": {"query": {"type": "string", "description": "What to search for"}},
-            "required": ["query"],
-        },
+        "description": prompts::WEB_SEARCH_DESCRIPTION,
+        "parameters": prompts::web_search_schema(),
     }})
 }

@@ -1,0 +1,402 @@
+//! The Bedrock adapter against a fake Converse server on 127.0.0.1: the real SDK, pointed at
+//! a server that answers as Bedrock does (JSON for Converse, AWS event-stream frames for
+//! ConverseStream), throttles, fails, or answers with the wrong shape.
+
+use std::collections::VecDeque;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use aws_smithy_types::event_stream::{Header, HeaderValue, Message};
+use axum::body::Body;
+use axum::extract::{Path, State};
+use axum::http::{Response, StatusCode};
+use axum::routing::post;
+use axum::Router;
+use serde_json::{json, Value};
+use soulprint_aws::bedrock::retry_config;
+use soulprint_aws::{BedrockConfig, BedrockModel};
+use soulprint_core::conversation::Role;
+use soulprint_core::ports::llm::{ChatAnswer, ChatRequest, ChatTurn, MemoryRequest};
+use soulprint_core::ports::{Llm, LlmError};
+
+/// What the fake answers to the next call of a model.
+#[derive(Clone)]
+enum Answer {
+    /// A `toolUse` of `name` with this input.
+    Tool(&'static str, Value),
+    /// Plain text where a tool call was forced.
+    Text(&'static str),
+    /// 429 ThrottlingException.
+    Throttle,
+    /// 400 ValidationException.
+    Invalid,
+    /// ConverseStream: these text pieces, then usage.
+    Stream(Vec<&'static str>),
+    /// ConverseStream: a `web_search` call, its input in two pieces.
+    StreamSearch(&'static str),
+}
+
+#[derive(Default)]
+struct Fake {
+    script: Mutex<VecDeque<Answer>>,
+    /// Every request: the model id in the path and the body.
+    seen: Mutex<Vec<(String, Value)>>,
+}
+
+impl Fake {
+    fn seen(&self) -> Vec<(String, Value)> {
+        self.seen.lock().unwrap().clone()
+    }
+}
+
+async fn start(script: Vec<Answer>) -> (Arc<Fake>, String) {
+    let fake = Arc::new(Fake {
+        script: Mutex::new(script.into()),
+        seen: Mutex::default(),
+    });
+    let app = Router::new()
+        .route("/model/{model}/converse", post(converse))
+        .route("/model/{model}/converse-stream", post(converse))
+        .with_state(fake.clone());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    (fake, url)
+}
+
+async fn converse(
+    State(fake): State<Arc<Fake>>,
+    Path(model): Path<String>,
+    body: String,
+) -> Response<Body> {
+    fake.seen
+        .lock()
+        .unwrap()
+        .push((model, serde_json::from_str(&body).unwrap()));
+    let next = fake.script.lock().unwrap().pop_front();
+    let usage = json!({"inputTokens": 120, "outputTokens": 30, "totalTokens": 150});
+    let json_reply = |status: StatusCode, error: Option<&str>, body: Value| {
+        let mut r = Response::builder()
+            .status(status)
+            .header("content-type", "application/json");
+        if let Some(kind) = error {
+            r = r.header("x-amzn-errortype", kind);
+        }
+        r.body(Body::from(body.to_string())).unwrap()
+    };
+    match next {
+        None | Some(Answer::Throttle) => json_reply(
+            StatusCode::TOO_MANY_REQUESTS,
+            Some("ThrottlingException"),
+            json!({"message": "Too many requests, please wait before trying again."}),
+        ),
+        Some(Answer::Invalid) => json_reply(
+            StatusCode::BAD_REQUEST,
+            Some("ValidationException"),
+            json!({"message": "The model returned the following errors: input is too long"}),
+        ),
+        Some(Answer::Tool(name, input)) => json_reply(
+            StatusCode::OK,
+            None,
+            json!({
+                "output": {"message": {"role": "assistant", "content": [
+                    {"toolUse": {"toolUseId": "tooluse_1", "name": name, "input": input}}
+                ]}},
+                "stopReason": "tool_use",
+                "usage": usage,
+                "metrics": {"latencyMs": 5},
+            }),
+        ),
+        Some(Answer::Text(text)) => json_reply(
+            StatusCode::OK,
+            None,
+            json!({
+                "output": {"message": {"role": "assistant", "content": [{"text": text}]}},
+                "stopReason": "end_turn",
+                "usage": usage,
+                "metrics": {"latencyMs": 5},
+            }),
+        ),
+        Some(Answer::Stream(pieces)) => {
+            let mut events = vec![("messageStart", json!({"role": "assistant"}))];
+            for p in pieces {
+                events.push((
+                    "contentBlockDelta",
+                    json!({"contentBlockIndex": 0, "delta": {"text": p}}),
+                ));
+            }
+            events.push(("contentBlockStop", json!({"contentBlockIndex": 0})));
+            events.push(("messageStop", json!({"stopReason": "end_turn"})));
+            events.push((
+                "metadata",
+                json!({"usage": usage, "metrics": {"latencyMs": 5}}),
+            ));
+            event_stream(events)
+        }
+        Some(Answer::StreamSearch(query)) => {
+            let input = json!({"query": query}).to_string();
+            let (a, b) = input.split_at(input.len() / 2);
+            event_stream(vec![
+                ("messageStart", json!({"role": "assistant"})),
+                (
+                    "contentBlockStart",
+                    json!({"contentBlockIndex": 0, "start": {"toolUse": {"toolUseId": "t1", "name": "web_search"}}}),
+                ),
+                (
+                    "contentBlockDelta",
+                    json!({"contentBlockIndex": 0, "delta": {"toolUse": {"input": a}}}),
+                ),
+                (
+                    "contentBlockDelta",
+                    json!({"contentBlockIndex": 0, "delta": {"toolUse": {"input": b}}}),
+                ),
+                ("contentBlockStop", json!({"contentBlockIndex": 0})),
+                ("messageStop", json!({"stopReason": "tool_use"})),
+                (
+                    "metadata",
+                    json!({"usage": usage, "metrics": {"latencyMs": 5}}),
+                ),
+            ])
+        }
+    }
+}
+
+/// Frames as Bedrock sends them: `application/vnd.amazon.eventstream`.
+fn event_stream(events: Vec<(&'static str, Value)>) -> Response<Body> {
+    let mut body = Vec::new();
+    for (kind, payload) in events {
+        let message = Message::new(payload.to_string().into_bytes())
+            .add_header(Header::new(
+                ":message-type",
+                HeaderValue::String("event".into()),
+            ))
+            .add_header(Header::new(":event-type", HeaderValue::String(kind.into())))
+            .add_header(Header::new(
+                ":content-type",
+                HeaderValue::String("application/json".into()),
+            ));
+        aws_smithy_eventstream::frame::write_message_to(&message, &mut body).unwrap();
+    }
+    Response::builder()
+        .header("content-type", "application/vnd.amazon.eventstream")
+        .body(Body::from(body))
+        .unwrap()
+}
+
+async fn model(url: &str, model_id: &str) -> BedrockModel {
+    let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .endpoint_url(url)
+        .region(aws_config::Region::new("us-east-1"))
+        .credentials_provider(aws_sdk_bedrockruntime::config::Credentials::new(
+            "AKIDTEST", "secret", None, None, "test",
+        ))
+        .retry_config(retry_config().with_initial_backoff(Duration::from_millis(5)))
+        .load()
+        .await;
+    let mut config = BedrockConfig::new(model_id);
+    config.price_in = 3.0;
+    config.price_out = 15.0;
+    BedrockModel::new(aws_sdk_bedrockruntime::Client::new(&sdk), config)
+}
+
+fn memory_request() -> MemoryRequest {
+    MemoryRequest { facts: Vec::new() }
+}
+
+#[tokio::test]
+async fn a_structured_answer_is_a_forced_tool_call_with_max_tokens_and_usage() {
+    let (fake, url) = start(vec![Answer::Tool(
+        "memory",
+        json!({"memory_md": "- Lives in Porto"}),
+    )])
+    .await;
+    let reply = model(&url, "anthropic.claude-test")
+        .await
+        .write_memory(&memory_request())
+        .await
+        .unwrap();
+    assert_eq!(reply.value, "- Lives in Porto");
+    assert_eq!(
+        (
+            reply.usage.calls,
+            reply.usage.input_tokens,
+            reply.usage.output_tokens
+        ),
+        (1, 120, 30)
+    );
+    assert!((reply.usage.cost_usd - (120.0 * 3.0 + 30.0 * 15.0) / 1e6).abs() < 1e-12);
+    let seen = fake.seen();
+    let (model_id, body) = &seen[0];
+    assert_eq!(model_id, "anthropic.claude-test");
+    assert!(body["inferenceConfig"]["maxTokens"].as_i64().unwrap() > 0);
+    assert_eq!(body["toolConfig"]["toolChoice"]["tool"]["name"], "memory");
+    let spec = &body["toolConfig"]["tools"][0]["toolSpec"];
+    assert_eq!(spec["name"], "memory");
+    assert_eq!(
+        spec["inputSchema"]["json"],
+        soulprint_core::prompts::memory_schema(),
+        "the tool's input schema is the answer's schema"
+    );
+}
+
+#[tokio::test]
+async fn a_wrong_shape_is_repaired_once_through_the_tool_result() {
+    let (fake, url) = start(vec![
+        Answer::Tool("memory", json!({"notes": "wrong key"})),
+        Answer::Tool("memory", json!({"memory_md": "- Has a tortoise"})),
+    ])
+    .await;
+    let reply = model(&url, "m")
+        .await
+        .write_memory(&memory_request())
+        .await
+        .unwrap();
+    assert_eq!(reply.value, "- Has a tortoise");
+    assert_eq!(reply.usage.calls, 2, "both calls are paid for");
+    assert_eq!(reply.usage.input_tokens, 240);
+    let second = &fake.seen()[1].1;
+    let messages = second["messages"].as_array().unwrap();
+    assert_eq!(
+        messages.len(),
+        3,
+        "question, the bad answer, the tool's error"
+    );
+    assert_eq!(
+        messages[1]["content"][0]["toolUse"]["toolUseId"],
+        "tooluse_1"
+    );
+    let result = &messages[2]["content"][0]["toolResult"];
+    assert_eq!(result["status"], "error");
+    assert_eq!(result["toolUseId"], "tooluse_1");
+}
+
+#[tokio::test]
+async fn an_answer_wrong_twice_is_invalid_output_and_text_is_not_an_answer() {
+    let (_, url) = start(vec![
+        Answer::Text("Sure! Here is MEMORY: …"),
+        Answer::Text("still prose"),
+    ])
+    .await;
+    let err = model(&url, "m")
+        .await
+        .write_memory(&memory_request())
+        .await
+        .unwrap_err();
+    assert!(matches!(err, LlmError::InvalidOutput(_)), "{err:?}");
+}
+
+#[tokio::test]
+async fn throttling_is_retried_with_backoff_until_it_passes() {
+    let (fake, url) = start(vec![
+        Answer::Throttle,
+        Answer::Throttle,
+        Answer::Tool("memory", json!({"memory_md": "- ok"})),
+    ])
+    .await;
+    let reply = model(&url, "m")
+        .await
+        .write_memory(&memory_request())
+        .await
+        .unwrap();
+    assert_eq!(reply.value, "- ok");
+    assert_eq!(fake.seen().len(), 3);
+}
+
+#[tokio::test]
+async fn throttling_that_lasts_is_unavailable_and_a_validation_error_is_refused_at_once() {
+    let (fake, url) = start(Vec::new()).await;
+    let err = model(&url, "m")
+        .await
+        .write_memory(&memory_request())
+        .await
+        .unwrap_err();
+    assert!(err.is_retryable(), "{err:?}");
+    assert!(err.to_string().contains("ThrottlingException"), "{err}");
+    assert_eq!(
+        fake.seen().len(),
+        soulprint_aws::bedrock::MAX_ATTEMPTS as usize
+    );
+
+    let (fake, url) = start(vec![Answer::Invalid]).await;
+    let err = model(&url, "m")
+        .await
+        .write_memory(&memory_request())
+        .await
+        .unwrap_err();
+    assert!(matches!(err, LlmError::Refused(_)), "{err:?}");
+    assert_eq!(fake.seen().len(), 1, "a refused request is not retried");
+}
+
+fn chat_request(can_search: bool) -> ChatRequest {
+    ChatRequest {
+        system: "You are Saffron.".into(),
+        history: vec![
+            ChatTurn {
+                role: Role::User,
+                text: "hi".into(),
+            },
+            ChatTurn {
+                role: Role::Assistant,
+                text: "hello".into(),
+            },
+        ],
+        message: "What is the weather in Porto?".into(),
+        recalled: Vec::new(),
+        can_search,
+        searches: Vec::new(),
+    }
+}
+
+#[tokio::test]
+async fn chat_streams_its_pieces_in_order_and_counts_usage() {
+    let (fake, url) = start(vec![Answer::Stream(vec!["It is ", "sunny ", "in Porto."])]).await;
+    let pieces = Mutex::new(Vec::new());
+    let sink = |p: &str| pieces.lock().unwrap().push(p.to_owned());
+    let reply = model(&url, "m")
+        .await
+        .chat(&chat_request(false), &sink)
+        .await
+        .unwrap();
+    assert_eq!(
+        reply.value,
+        ChatAnswer::Reply("It is sunny in Porto.".into())
+    );
+    assert_eq!(*pieces.lock().unwrap(), ["It is ", "sunny ", "in Porto."]);
+    assert_eq!(
+        (reply.usage.input_tokens, reply.usage.output_tokens),
+        (120, 30)
+    );
+    let body = &fake.seen()[0].1;
+    assert_eq!(body["system"][0]["text"], "You are Saffron.");
+    assert_eq!(body["messages"].as_array().unwrap().len(), 3);
+    assert!(
+        body.get("toolConfig").is_none(),
+        "no tool when it may not search"
+    );
+}
+
+#[tokio::test]
+async fn chat_may_ask_for_a_web_search_only_when_offered() {
+    let (fake, url) = start(vec![
+        Answer::StreamSearch("Porto weather today"),
+        Answer::StreamSearch("again"),
+    ])
+    .await;
+    let bedrock = model(&url, "m").await;
+    let reply = bedrock.chat(&chat_request(true), &|_| {}).await.unwrap();
+    assert_eq!(
+        reply.value,
+        ChatAnswer::Search {
+            query: "Porto weather today".into()
+        }
+    );
+    assert_eq!(
+        fake.seen()[0].1["toolConfig"]["tools"][0]["toolSpec"]["name"],
+        "web_search"
+    );
+    let err = bedrock
+        .chat(&chat_request(false), &|_| {})
+        .await
+        .unwrap_err();
+    assert!(matches!(err, LlmError::InvalidOutput(_)), "{err:?}");
+}
