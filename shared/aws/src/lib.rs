@@ -6,8 +6,10 @@ pub mod bedrock;
 pub mod dynamodb;
 pub mod s3;
 pub mod sqs;
+pub mod step_functions;
 
 pub use bedrock::{BedrockConfig, BedrockModel};
 pub use dynamodb::DynamoStore;
 pub use s3::S3Blobs;
 pub use sqs::SqsQueue;
+pub use step_functions::{ExecutionFrontDoor, StepFunctionsSupervisor};

@@ -94,7 +94,7 @@ pub(crate) async fn record(
     );
     let now = ports.clock.now();
     let import_id = run.import_id.as_str();
-    update_state(ports, user, |s| {
+    let state = update_state(ports, user, |s| {
         s.full_pass_progress(
             import_id,
             run.attempt,
@@ -104,6 +104,13 @@ pub(crate) async fn record(
         )
     })
     .await?;
+    // Each recorded batch tells the supervisor the full pass is alive; a lost heartbeat
+    // costs nothing, so it never fails the batch.
+    if let Some(token) = &state.full_pass.task_token {
+        if let Err(e) = ports.supervisor.heartbeat(token).await {
+            warn!(error = %e, "the supervisor did not take the heartbeat");
+        }
+    }
     if progress.complete() {
         queue_finalize(ports, user, run).await?;
     }

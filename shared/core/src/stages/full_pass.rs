@@ -30,6 +30,65 @@ pub(crate) fn batch_blob(user: &UserId, run: &RunId, batch: u32) -> Result<BlobK
     )?)
 }
 
+/// A full-pass job with the supervisor's token (on AWS, the state machine's Full state): the
+/// run may already be under way from the job the import queued itself, so the token is
+/// recorded on the run and answered at once if the run already ended; then the job runs
+/// like any other (planning is done once).
+pub(crate) async fn adopt_token(
+    ports: &Ports,
+    user: &UserId,
+    import_id: &str,
+    attempt: u32,
+    token: &str,
+) -> Result<(), StageError> {
+    let state = update_state(ports, user, |s| {
+        if s.import_id == import_id
+            && s.full_pass.attempt == attempt
+            && s.full_pass.status == FullPassStatus::Processing
+        {
+            s.full_pass.task_token = Some(token.to_owned());
+        }
+        Ok(())
+    })
+    .await;
+    let state = match state {
+        Ok(s) => s,
+        Err(StageError::NoImport) => {
+            ports
+                .supervisor
+                .fail(token, "Superseded", "the person's data is gone")
+                .await?;
+            return Ok(());
+        }
+        Err(e) => return Err(e),
+    };
+    if state.import_id != import_id || state.full_pass.attempt != attempt {
+        let cause = "a newer import or full pass replaced this one";
+        ports.supervisor.fail(token, "Superseded", cause).await?;
+        return Ok(());
+    }
+    match state.full_pass.status {
+        FullPassStatus::Complete => {
+            let output = serde_json::json!({"import_id": import_id, "attempt": attempt});
+            ports.supervisor.succeed(token, &output).await?;
+            Ok(())
+        }
+        FullPassStatus::Failed | FullPassStatus::None => {
+            let cause = state
+                .full_pass
+                .error
+                .as_deref()
+                .unwrap_or("the full pass failed");
+            ports
+                .supervisor
+                .fail(token, "FullPassFailed", cause)
+                .await?;
+            Ok(())
+        }
+        FullPassStatus::Processing => run(ports, user, import_id, attempt).await,
+    }
+}
+
 pub(crate) async fn run(
     ports: &Ports,
     user: &UserId,

@@ -140,7 +140,13 @@ pub(crate) async fn run(
         match import(ports, user, import_id, &state).await {
             Ok(()) => {
                 if let Some(token) = task_token {
-                    let output = serde_json::json!({"import_id": import_id});
+                    // The full pass the supervisor waits for next: the attempt just queued.
+                    let attempt = ports
+                        .store
+                        .import_state(user)
+                        .await?
+                        .map_or(1, |s| s.value.full_pass.attempt);
+                    let output = serde_json::json!({"import_id": import_id, "attempt": attempt});
                     ports.supervisor.succeed(token, &output).await?;
                 }
                 Ok(())

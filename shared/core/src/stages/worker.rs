@@ -25,7 +25,13 @@ pub async fn handle(ports: &Ports, delivery: &Delivery) -> Result<(), StageError
             user,
             import_id,
             attempt,
-            ..
+            task_token: Some(token),
+        } => full_pass::adopt_token(ports, user, import_id, *attempt, token).await,
+        Job::FullPass {
+            user,
+            import_id,
+            attempt,
+            task_token: None,
         } => full_pass::run(ports, user, import_id, *attempt).await,
         Job::FactBatch {
             user,
