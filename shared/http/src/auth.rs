@@ -3,6 +3,7 @@
 //! audience, expiry, signature), as API Gateway's JWT authorizer does on AWS, where the
 //! functions take the authorizer's claims instead; no route takes a user id from a body or a path.
 
+use std::str::FromStr;
 use std::sync::Arc;
 
 use axum::extract::{FromRequestParts, Request, State};
@@ -42,6 +43,13 @@ struct Claims {
     iat: i64,
 }
 
+/// What a verified token gives (the validation checks issuer, audience and expiry; an
+/// identity provider's `aud` may be a list).
+#[derive(Debug, Deserialize)]
+struct Subject {
+    sub: String,
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum AuthError {
     #[error("no bearer token: send `Authorization: Bearer <JWT>`")]
@@ -52,32 +60,78 @@ pub enum AuthError {
     BadSubject(String),
 }
 
-/// Verifies and (for the local signing key) issues tokens: HS256 with the server's key.
+/// Verifies and (for the local signing key) issues tokens: HS256 with the server's key
+/// (`soulprint serve`), or the public keys of an identity provider's JWKS (the chat-stream
+/// function on AWS, which a Function URL leaves to check its own tokens).
 pub struct Tokens {
-    encoding: EncodingKey,
-    decoding: DecodingKey,
-    validation: Validation,
+    /// Only the server's own key signs.
+    encoding: Option<EncodingKey>,
+    keys: Vec<VerifyingKey>,
     issuer: String,
     audience: String,
 }
 
+struct VerifyingKey {
+    kid: Option<String>,
+    key: DecodingKey,
+    algorithm: Algorithm,
+}
+
 impl Tokens {
     pub fn hs256(secret: &[u8], issuer: &str, audience: &str) -> Self {
-        let mut validation = Validation::new(Algorithm::HS256);
-        validation.set_issuer(&[issuer]);
-        validation.set_audience(&[audience]);
-        validation.set_required_spec_claims(&["exp", "sub", "iss", "aud"]);
-        validation.leeway = 30;
         Tokens {
-            encoding: EncodingKey::from_secret(secret),
-            decoding: DecodingKey::from_secret(secret),
-            validation,
+            encoding: Some(EncodingKey::from_secret(secret)),
+            keys: vec![VerifyingKey {
+                kid: None,
+                key: DecodingKey::from_secret(secret),
+                algorithm: Algorithm::HS256,
+            }],
             issuer: issuer.to_owned(),
             audience: audience.to_owned(),
         }
     }
 
-    /// A token for `user`, valid for `ttl`.
+    /// The signing keys of a JWKS document (`{issuer}/.well-known/jwks.json`); keys of a kind
+    /// jsonwebtoken cannot use are skipped, and none at all is an error.
+    pub fn from_jwks(jwks: &str, issuer: &str, audience: &str) -> Result<Self, AuthError> {
+        let set: jsonwebtoken::jwk::JwkSet = serde_json::from_str(jwks)
+            .map_err(|e| AuthError::Invalid(format!("the JWKS document is not a key set: {e}")))?;
+        let keys: Vec<VerifyingKey> = set
+            .keys
+            .iter()
+            .filter_map(|jwk| {
+                let key = DecodingKey::from_jwk(jwk).ok()?;
+                let algorithm = match jwk.common.key_algorithm {
+                    Some(alg) => Algorithm::from_str(&alg.to_string()).ok()?,
+                    None => match jwk.algorithm {
+                        jsonwebtoken::jwk::AlgorithmParameters::RSA(_) => Algorithm::RS256,
+                        jsonwebtoken::jwk::AlgorithmParameters::EllipticCurve(_) => {
+                            Algorithm::ES256
+                        }
+                        _ => return None,
+                    },
+                };
+                Some(VerifyingKey {
+                    kid: jwk.common.key_id.clone(),
+                    key,
+                    algorithm,
+                })
+            })
+            .collect();
+        if keys.is_empty() {
+            return Err(AuthError::Invalid(
+                "the JWKS document has no usable signing key".into(),
+            ));
+        }
+        Ok(Tokens {
+            encoding: None,
+            keys,
+            issuer: issuer.to_owned(),
+            audience: audience.to_owned(),
+        })
+    }
+
+    /// A token for `user`, valid for `ttl`. Panics for verify-only tokens (from a JWKS).
     pub fn issue(&self, user: &UserId, ttl: time::Duration) -> String {
         let now = OffsetDateTime::now_utc().unix_timestamp();
         let claims = Claims {
@@ -87,12 +141,33 @@ impl Tokens {
             iat: now,
             exp: now + ttl.whole_seconds(),
         };
-        jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &self.encoding)
+        let key = self
+            .encoding
+            .as_ref()
+            .expect("only the server's own key issues tokens");
+        jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, key)
             .expect("HS256 signing does not fail")
     }
 
     pub fn verify(&self, token: &str) -> Result<UserId, AuthError> {
-        let data = jsonwebtoken::decode::<Claims>(token, &self.decoding, &self.validation)
+        let header =
+            jsonwebtoken::decode_header(token).map_err(|e| AuthError::Invalid(e.to_string()))?;
+        let key = self
+            .keys
+            .iter()
+            .find(|k| k.algorithm == header.alg && (k.kid.is_none() || k.kid == header.kid))
+            .ok_or_else(|| {
+                AuthError::Invalid(format!(
+                    "no key for algorithm {:?} and key id {:?}",
+                    header.alg, header.kid
+                ))
+            })?;
+        let mut validation = Validation::new(key.algorithm);
+        validation.set_issuer(&[&self.issuer]);
+        validation.set_audience(&[&self.audience]);
+        validation.set_required_spec_claims(&["exp", "sub", "iss", "aud"]);
+        validation.leeway = 30;
+        let data = jsonwebtoken::decode::<Subject>(token, &key.key, &validation)
             .map_err(|e| AuthError::Invalid(e.to_string()))?;
         UserId::new(data.claims.sub).map_err(|e| AuthError::BadSubject(e.to_string()))
     }

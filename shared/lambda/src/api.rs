@@ -1,0 +1,64 @@
+//! The HTTP API on Lambda: the routes of `soulprint serve`, behind API Gateway's JWT
+//! authorizer. The authorizer has checked the token; the user is its `sub` claim. A request
+//! that reaches a private route without claims (a route left without the authorizer, a
+//! direct invoke) answers 401.
+
+use std::sync::Arc;
+
+use axum::extract::Request;
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use axum::Router;
+use lambda_http::request::RequestContext;
+use lambda_http::RequestExt;
+use soulprint_core::ports::UserId;
+use soulprint_http::error::ApiError;
+use soulprint_http::{private_routes, public_routes, Api, Caller};
+
+/// Lambda's synchronous payload is 6 MB and binary bodies arrive base64-encoded: upload
+/// parts of 4 MiB fit.
+pub const LAMBDA_PART_BYTES: usize = 4 * 1024 * 1024;
+
+/// Every route; the private ones take their user from the authorizer's claims.
+pub fn app(api: Arc<Api>) -> Router {
+    private_routes(Arc::clone(&api))
+        .route_layer(axum::middleware::from_fn(caller_from_authorizer))
+        .merge(public_routes(api))
+}
+
+/// The `sub` claim API Gateway's JWT authorizer put in the request context.
+pub fn authorizer_subject(context: Option<&RequestContext>) -> Option<&str> {
+    match context? {
+        RequestContext::ApiGatewayV2(ctx) => ctx
+            .authorizer
+            .as_ref()?
+            .jwt
+            .as_ref()?
+            .claims
+            .get("sub")
+            .map(String::as_str),
+        _ => None,
+    }
+}
+
+async fn caller_from_authorizer(mut request: Request, next: Next) -> Response {
+    let subject = authorizer_subject(request.request_context_ref()).map(str::to_owned);
+    match subject.map(UserId::new) {
+        Some(Ok(user)) => {
+            request.extensions_mut().insert(Caller(user));
+            next.run(request).await
+        }
+        Some(Err(e)) => ApiError::unauthorized(format!("the token's subject: {e}")).into_response(),
+        None => ApiError::unauthorized(
+            "no authorizer claims: this route is served behind API Gateway's JWT authorizer",
+        )
+        .into_response(),
+    }
+}
+
+/// What the API functions share: the ports, chat's caches and breaker, Lambda-sized parts.
+pub fn state(ports: soulprint_core::ports::Ports) -> Arc<Api> {
+    let mut api = Api::new(ports);
+    api.part_bytes = LAMBDA_PART_BYTES;
+    Arc::new(api)
+}

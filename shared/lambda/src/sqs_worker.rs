@@ -1,0 +1,67 @@
+//! A batch of jobs from an SQS event source. Each message is handled on its own and only the
+//! ones that failed in a way that may pass are reported back (`ReportBatchItemFailures`), so
+//! one bad message never replays its neighbours. A message that is not a job is reported
+//! too: it reaches the dead-letter queue after `maxReceiveCount`, where the operator sees it.
+
+use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent, SqsMessage};
+use soulprint_core::jobs::Job;
+use soulprint_core::ports::{Delivery, Ports};
+use soulprint_core::stages::{dead_letter, handle, MAX_RECEIVES};
+use tracing::{error, info_span, warn, Instrument};
+
+pub async fn handle_batch(ports: &Ports, event: SqsEvent) -> SqsBatchResponse {
+    let mut response = SqsBatchResponse::default();
+    for message in event.records {
+        let id = message.message_id.clone().unwrap_or_default();
+        if !handle_message(ports, message).await {
+            response.add_failure(id);
+        }
+    }
+    response
+}
+
+/// True when the message is done with (done, or failed for good and recorded as such).
+async fn handle_message(ports: &Ports, message: SqsMessage) -> bool {
+    let body = message.body.as_deref().unwrap_or("");
+    let job: Job = match serde_json::from_str(body) {
+        Ok(job) => job,
+        Err(e) => {
+            error!(message_id = ?message.message_id, error = %e, "a message that is not a job");
+            return false;
+        }
+    };
+    let receive_count = message
+        .attributes
+        .get("ApproximateReceiveCount")
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(1);
+    let delivery = Delivery {
+        job,
+        receipt: message.receipt_handle.unwrap_or_default(),
+        receive_count,
+    };
+    let span = info_span!(
+        "job",
+        user = %delivery.job.user(),
+        import_id = delivery.job.import_id(),
+        queue = %delivery.job.queue(),
+        receive_count
+    );
+    async {
+        match handle(ports, &delivery).await {
+            Ok(()) => true,
+            Err(e) if receive_count >= MAX_RECEIVES => {
+                warn!(error = %e, "failed on every delivery; recording it as failed");
+                dead_letter(ports, &delivery.job, &e.to_string())
+                    .await
+                    .is_ok()
+            }
+            Err(e) => {
+                warn!(error = %e, "failed; it comes back after the visibility timeout");
+                false
+            }
+        }
+    }
+    .instrument(span)
+    .await
+}
