@@ -15,6 +15,9 @@ use tokio::io::AsyncWriteExt;
 /// Parts of a multipart upload (S3's minimum is 5 MiB); files up to this size go in one PUT.
 const PART_BYTES: usize = 16 << 20;
 
+/// The tag of raw upload parts, for the bucket's lifecycle rule.
+pub const UPLOAD_TAG: &str = "soulprint-kind=upload";
+
 pub struct S3Blobs {
     client: Client,
     bucket: String,
@@ -164,14 +167,18 @@ impl Blobs for S3Blobs {
     }
 
     async fn put(&self, key: &BlobKey, bytes: Vec<u8>) -> Result<(), BlobError> {
-        self.client
+        let mut put = self
+            .client
             .put_object()
             .bucket(&self.bucket)
             .key(key.to_string())
-            .body(ByteStream::from(bytes))
-            .send()
-            .await
-            .map_err(|e| unavailable(described(&e)))?;
+            .body(ByteStream::from(bytes));
+        // Raw upload parts expire by the bucket's lifecycle rule (template.yaml), which
+        // matches this tag: the keys' per-user prefix cannot be matched by a prefix rule.
+        if key.path().starts_with("uploads/") {
+            put = put.tagging(UPLOAD_TAG);
+        }
+        put.send().await.map_err(|e| unavailable(described(&e)))?;
         Ok(())
     }
 

@@ -120,3 +120,40 @@ async fn a_large_file_goes_up_in_parts_and_comes_back_whole() {
     back.read_to_end(&mut read).unwrap();
     assert!(read == body);
 }
+
+/// Upload parts carry the tag the bucket's lifecycle rule expires; other blobs do not.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn upload_parts_are_tagged_for_the_lifecycle_rule() {
+    use soulprint_core::ports::{BlobKey, UserId};
+    let s3 = aws_sdk_s3::Client::from_conf(
+        aws_sdk_s3::config::Builder::from(&config().await)
+            .force_path_style(true)
+            .build(),
+    );
+    let bucket = fresh("bucket");
+    s3.create_bucket().bucket(&bucket).send().await.unwrap();
+    let blobs = S3Blobs::new(s3.clone(), bucket.clone(), std::env::temp_dir());
+    let user = UserId::new("tagged").unwrap();
+    let part = BlobKey::new(&user, "uploads/u1/part-00001").unwrap();
+    let profile = BlobKey::new(&user, "imports/i1/conversations.jsonl").unwrap();
+    blobs.put(&part, b"part".to_vec()).await.unwrap();
+    blobs.put(&profile, b"kept".to_vec()).await.unwrap();
+    let tags = |key: BlobKey| {
+        let s3 = s3.clone();
+        let bucket = bucket.clone();
+        async move {
+            s3.get_object_tagging()
+                .bucket(bucket)
+                .key(key.to_string())
+                .send()
+                .await
+                .unwrap()
+                .tag_set()
+                .iter()
+                .map(|t| format!("{}={}", t.key(), t.value()))
+                .collect::<Vec<_>>()
+        }
+    };
+    assert_eq!(tags(part).await, [soulprint_aws::s3::UPLOAD_TAG]);
+    assert!(tags(profile).await.is_empty());
+}

@@ -36,6 +36,18 @@ pub enum Job {
         import_id: String,
         attempt: u32,
     },
+    /// The supervisor gave up on a stage (on AWS: the state machine's task failed or timed
+    /// out, its workers dead or stuck): the import (no `attempt`) or the full pass fails with
+    /// the reason, where the person sees it. Sent by the state machine's `Catch`.
+    SupervisorGaveUp {
+        user: UserId,
+        import_id: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        attempt: Option<u32>,
+        error: String,
+        #[serde(default)]
+        cause: String,
+    },
 }
 
 impl Job {
@@ -44,7 +56,8 @@ impl Job {
             Job::Import { user, .. }
             | Job::FullPass { user, .. }
             | Job::FactBatch { user, .. }
-            | Job::Finalize { user, .. } => user,
+            | Job::Finalize { user, .. }
+            | Job::SupervisorGaveUp { user, .. } => user,
         }
     }
 
@@ -53,7 +66,8 @@ impl Job {
             Job::Import { import_id, .. }
             | Job::FullPass { import_id, .. }
             | Job::FactBatch { import_id, .. }
-            | Job::Finalize { import_id, .. } => import_id,
+            | Job::Finalize { import_id, .. }
+            | Job::SupervisorGaveUp { import_id, .. } => import_id,
         }
     }
 
@@ -65,6 +79,10 @@ impl Job {
             Job::FullPass { .. } => QueueName::FullPass,
             Job::FactBatch { .. } => QueueName::Facts,
             Job::Finalize { .. } => QueueName::Finalize,
+            Job::SupervisorGaveUp { attempt: None, .. } => QueueName::Imports,
+            Job::SupervisorGaveUp {
+                attempt: Some(_), ..
+            } => QueueName::FullPass,
         }
     }
 }

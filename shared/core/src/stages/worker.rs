@@ -44,6 +44,13 @@ pub async fn handle(ports: &Ports, delivery: &Delivery) -> Result<(), StageError
             import_id,
             attempt,
         } => finalize::run(ports, user, &run_id(import_id, *attempt)).await,
+        Job::SupervisorGaveUp {
+            user,
+            import_id,
+            attempt,
+            error,
+            cause,
+        } => supervisor_gave_up(ports, user, import_id, *attempt, error, cause).await,
     };
     match result {
         // The import or the run was replaced meanwhile: the job has nothing left to do.
@@ -85,6 +92,7 @@ pub async fn dead_letter(ports: &Ports, job: &Job, reason: &str) -> Result<(), S
             import_id,
             attempt,
         } => fail_full_pass(ports, user, &run_id(import_id, *attempt), reason, now).await,
+        Job::SupervisorGaveUp { .. } => Ok(()),
         Job::FactBatch {
             user,
             import_id,
@@ -105,6 +113,43 @@ pub async fn dead_letter(ports: &Ports, job: &Job, reason: &str) -> Result<(), S
             };
             facts::record(ports, user, &run, *batch, &outcome).await
         }
+    }
+}
+
+/// Records what the supervisor saw: a stage that failed or timed out there. A stage the
+/// workers already ended (failed with their own reason, or done) keeps its state; the
+/// supervisor's token is not answered (its task is over).
+async fn supervisor_gave_up(
+    ports: &Ports,
+    user: &UserId,
+    import_id: &str,
+    attempt: Option<u32>,
+    error: &str,
+    cause: &str,
+) -> Result<(), StageError> {
+    let now = ports.clock.now();
+    let reason = match error {
+        "States.Timeout" => "it stopped making progress and ran past its time limit".to_owned(),
+        "States.HeartbeatTimeout" => "its workers stopped reporting progress".to_owned(),
+        _ if cause.is_empty() => format!("it failed ({error})"),
+        _ => cause.chars().take(500).collect(),
+    };
+    let changed = match attempt {
+        None => {
+            let reason = format!("the import did not finish: {reason}; import the export again");
+            update_state(ports, user, |s| s.fail(import_id, &reason, now)).await
+        }
+        Some(attempt) => {
+            let reason = format!("the full pass did not finish: {reason}; retry it to continue");
+            update_state(ports, user, |s| {
+                s.fail_full_pass(import_id, attempt, &reason, now)
+            })
+            .await
+        }
+    };
+    match changed {
+        Ok(_) | Err(StageError::Transition(_)) | Err(StageError::NoImport) => Ok(()),
+        Err(e) => Err(e),
     }
 }
 
