@@ -79,7 +79,21 @@ impl Settings {
     pub async fn sdk_config(&self) -> aws_config::SdkConfig {
         let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest());
         if let Some(endpoint) = &self.endpoint {
+            // A local server (moto) takes any credentials and any region; a machine without
+            // AWS settings still gets some.
             loader = loader.endpoint_url(endpoint);
+            if var("AWS_ACCESS_KEY_ID").is_none() {
+                loader = loader.credentials_provider(aws_sdk_s3::config::Credentials::new(
+                    "local",
+                    "local",
+                    None,
+                    None,
+                    "local-endpoint",
+                ));
+            }
+            if var("AWS_REGION").is_none() && var("AWS_DEFAULT_REGION").is_none() {
+                loader = loader.region(aws_config::Region::new("us-east-1"));
+            }
         }
         loader.load().await
     }

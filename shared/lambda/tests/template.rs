@@ -1,0 +1,177 @@
+//! template.yaml says what operators rely on: the authorizer on every route but health, every
+//! documented route served, functions built the same way, queues that survive their consumers.
+
+mod common;
+
+use std::collections::BTreeSet;
+
+use serde_json::Value;
+
+fn functions(t: &Value) -> Vec<(&String, &Value)> {
+    t["Resources"]
+        .as_object()
+        .unwrap()
+        .iter()
+        .filter(|(_, r)| r["Type"] == "AWS::Serverless::Function")
+        .collect()
+}
+
+/// (method, path, authorizer) of every HTTP API route.
+fn routes(t: &Value) -> Vec<(String, String, Option<String>)> {
+    let mut out = Vec::new();
+    for (_, f) in functions(t) {
+        for (_, e) in f["Properties"]["Events"].as_object().into_iter().flatten() {
+            if e["Type"] == "HttpApi" {
+                let p = &e["Properties"];
+                out.push((
+                    p["Method"].as_str().unwrap().to_uppercase(),
+                    p["Path"].as_str().unwrap().to_owned(),
+                    p["Auth"]["Authorizer"].as_str().map(str::to_owned),
+                ));
+            }
+        }
+    }
+    out
+}
+
+#[test]
+fn every_route_but_health_and_the_contract_has_the_jwt_authorizer() {
+    let t = common::template();
+    let api = &t["Resources"]["HttpApi"]["Properties"]["Auth"];
+    assert_eq!(api["DefaultAuthorizer"], "Jwt");
+    let jwt = &api["Authorizers"]["Jwt"]["JwtConfiguration"];
+    assert_eq!(jwt["issuer"], serde_json::json!({"Ref": "JwtIssuer"}));
+    assert_eq!(
+        jwt["audience"][0],
+        serde_json::json!({"Ref": "JwtAudience"})
+    );
+    let open: BTreeSet<String> = routes(&t)
+        .into_iter()
+        .filter(|(_, _, auth)| auth.is_some())
+        .map(|(m, p, auth)| {
+            assert_eq!(
+                auth.as_deref(),
+                Some("NONE"),
+                "only NONE overrides the default"
+            );
+            format!("{m} {p}")
+        })
+        .collect();
+    assert_eq!(
+        open,
+        BTreeSet::from(["GET /health".to_owned(), "GET /openapi.json".to_owned()])
+    );
+}
+
+#[test]
+fn every_documented_operation_is_served() {
+    let t = common::template();
+    let served: BTreeSet<String> = routes(&t)
+        .into_iter()
+        .map(|(m, p, _)| format!("{m} {p}"))
+        .collect();
+    let openapi: Value = serde_json::from_str(soulprint_http::OPENAPI).unwrap();
+    for (path, ops) in openapi["paths"].as_object().unwrap() {
+        for method in ops.as_object().unwrap().keys() {
+            let op = format!("{} {path}", method.to_uppercase());
+            match op.as_str() {
+                // Streaming cannot pass an HTTP API: the chat-stream Function URL serves it.
+                "POST /chat/stream" => {
+                    let url =
+                        &t["Resources"]["ChatStreamFunction"]["Properties"]["FunctionUrlConfig"];
+                    assert_eq!(url["InvokeMode"], "RESPONSE_STREAM");
+                }
+                // The page is `soulprint serve`'s; on AWS a static host serves it.
+                "GET /" => {}
+                _ => assert!(served.contains(&op), "{op} is documented but not routed"),
+            }
+        }
+    }
+}
+
+#[test]
+fn every_function_is_an_arm64_cargo_lambda_build_of_a_function_here() {
+    let t = common::template();
+    let globals = &t["Globals"]["Function"];
+    assert_eq!(globals["Runtime"], "provided.al2023");
+    assert_eq!(globals["Architectures"][0], "arm64");
+    let fs = functions(&t);
+    assert_eq!(fs.len(), 10);
+    let root = concat!(env!("CARGO_MANIFEST_DIR"), "/../../functions/");
+    for (name, f) in fs {
+        assert_eq!(f["Metadata"]["BuildMethod"], "rust-cargolambda", "{name}");
+        let binary = f["Metadata"]["BuildProperties"]["Binary"].as_str().unwrap();
+        assert!(
+            std::path::Path::new(root)
+                .join(binary)
+                .join("src/main.rs")
+                .exists(),
+            "{name} builds {binary}, which is not in functions/"
+        );
+    }
+}
+
+#[test]
+fn every_worker_queue_has_a_dead_letter_queue_and_outlives_its_consumer() {
+    let t = common::template();
+    let resources = t["Resources"].as_object().unwrap();
+    let mut consumers = 0;
+    for (name, f) in functions(&t) {
+        for (_, e) in f["Properties"]["Events"].as_object().into_iter().flatten() {
+            if e["Type"] != "SQS" {
+                continue;
+            }
+            consumers += 1;
+            let p = &e["Properties"];
+            assert_eq!(
+                p["FunctionResponseTypes"][0], "ReportBatchItemFailures",
+                "{name}"
+            );
+            let queue = p["Queue"]["Fn::GetAtt"]
+                .as_str()
+                .unwrap()
+                .trim_end_matches(".Arn");
+            let q = &resources[queue]["Properties"];
+            let visibility = q["VisibilityTimeout"].as_u64().unwrap();
+            let timeout = f["Properties"]["Timeout"].as_u64().unwrap();
+            assert!(
+                visibility >= timeout,
+                "{queue} hides a message {visibility}s, {name} runs {timeout}s"
+            );
+            let receives = q["RedrivePolicy"]["maxReceiveCount"].as_u64().unwrap();
+            assert!(
+                receives > soulprint_core::stages::MAX_RECEIVES as u64,
+                "{queue}: the workers record a failure before SQS moves the message"
+            );
+        }
+    }
+    assert_eq!(consumers, 4);
+    let facts = &resources["FactWorkerFunction"]["Properties"]["Events"]["Facts"]["Properties"];
+    assert_eq!(
+        facts["ScalingConfig"]["MaximumConcurrency"],
+        serde_json::json!({"Ref": "FactWorkerConcurrency"})
+    );
+}
+
+#[test]
+fn the_state_machine_times_out_and_records_both_stages() {
+    let t = common::template();
+    let states = &t["Resources"]["ImportStateMachine"]["Properties"]["Definition"]["States"];
+    assert_eq!(states["Quick"]["TimeoutSeconds"], 900);
+    assert_eq!(states["Full"]["TimeoutSeconds"], 1800);
+    assert!(states["Full"]["HeartbeatSeconds"].as_u64().unwrap() > 0);
+    for (stage, record) in [
+        ("Quick", "RecordImportFailed"),
+        ("Full", "RecordFullPassFailed"),
+    ] {
+        assert_eq!(
+            states[stage]["Resource"],
+            "arn:aws:states:::sqs:sendMessage.waitForTaskToken"
+        );
+        assert_eq!(states[stage]["Catch"][0]["Next"], record);
+        assert_eq!(
+            states[record]["Parameters"]["MessageBody"]["job"],
+            "supervisor_gave_up"
+        );
+    }
+}
