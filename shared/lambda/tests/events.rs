@@ -1,0 +1,211 @@
+//! The functions' handlers fed the `events/` files, on real AWS adapters against moto: API
+//! Gateway requests with and without the authorizer's claims, the Function URL request with
+//! tokens good and bad, SQS batches with a poisoned message.
+
+mod common;
+
+use std::sync::Arc;
+
+use http_body_util::BodyExt;
+use soulprint_core::ports::UserId;
+use soulprint_lambda::aws_lambda_events::event::sqs::SqsEvent;
+use soulprint_lambda::lambda_http::{self, Request};
+use soulprint_lambda::{api, sqs_worker, stream};
+use tower::ServiceExt;
+
+fn event(name: &str) -> String {
+    std::fs::read_to_string(format!(
+        "{}/../../events/{name}",
+        env!("CARGO_MANIFEST_DIR")
+    ))
+    .unwrap()
+}
+
+fn request(name: &str) -> Request {
+    lambda_http::request::from_str(&event(name)).unwrap()
+}
+
+/// The same request as the authorizer would never pass it: no claims.
+fn without_claims(name: &str) -> Request {
+    let mut json: serde_json::Value = serde_json::from_str(&event(name)).unwrap();
+    json["requestContext"]
+        .as_object_mut()
+        .unwrap()
+        .remove("authorizer");
+    lambda_http::request::from_str(&json.to_string()).unwrap()
+}
+
+async fn call(app: axum::Router, request: Request) -> (u16, String, serde_json::Value) {
+    let response = app.oneshot(request).await.unwrap();
+    let status = response.status().as_u16();
+    let kind = response
+        .headers()
+        .get("content-type")
+        .map(|v| v.to_str().unwrap().to_owned())
+        .unwrap_or_default();
+    let bytes = response.into_body().collect().await.unwrap().to_bytes();
+    let body = serde_json::from_slice(&bytes).unwrap_or(serde_json::Value::Null);
+    (status, kind, body)
+}
+
+const PRIVATE: [&str; 8] = [
+    "trigger-begin-upload.json",
+    "trigger-start-import.json",
+    "status-latest-import.json",
+    "status-profile.json",
+    "chat-turn.json",
+    "memory-facts.json",
+    "memory-chunks-search.json",
+    "status-profile-without-claims.json",
+];
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn api_events_are_answered_for_the_authorizers_subject_and_refused_without_it() {
+    let settings = common::resources(30).await;
+    let app = api::app(api::state(settings.ports(true).await.unwrap()));
+
+    let (status, _, body) = call(app.clone(), request("health.json")).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["dependencies"]["store"]["ok"], true, "{body}");
+
+    for name in PRIVATE {
+        let (status, kind, body) = call(app.clone(), without_claims(name)).await;
+        assert_eq!(status, 401, "{name} without claims: {body}");
+        assert!(kind.starts_with("application/json"), "{name}: {kind}");
+    }
+    for name in &PRIVATE[..7] {
+        let (status, kind, body) = call(app.clone(), request(name)).await;
+        assert!(
+            status != 401 && status < 500,
+            "{name} answered {status}: {body}"
+        );
+        assert!(kind.starts_with("application/json"), "{name}: {kind}");
+    }
+    // The subject is the user: an upload begun for user-7f3a is found only by user-7f3a.
+    let (status, _, upload) = call(app.clone(), request("trigger-begin-upload.json")).await;
+    assert_eq!(status, 201, "{upload}");
+    let id = upload["upload_id"].as_str().unwrap();
+    let mut status_event: serde_json::Value =
+        serde_json::from_str(&event("status-latest-import.json")).unwrap();
+    status_event["rawPath"] = format!("/uploads/{id}").into();
+    status_event["requestContext"]["http"]["path"] = format!("/uploads/{id}").into();
+    let owner = lambda_http::request::from_str(&status_event.to_string()).unwrap();
+    assert_eq!(call(app.clone(), owner).await.0, 200);
+    status_event["requestContext"]["authorizer"]["jwt"]["claims"]["sub"] = "someone-else".into();
+    let stranger = lambda_http::request::from_str(&status_event.to_string()).unwrap();
+    assert_eq!(call(app.clone(), stranger).await.0, 404);
+}
+
+fn signed(claims: serde_json::Value) -> String {
+    let key = jsonwebtoken::EncodingKey::from_rsa_pem(include_bytes!("fixtures/signing-key.pem"))
+        .unwrap();
+    let mut header = jsonwebtoken::Header::new(jsonwebtoken::Algorithm::RS256);
+    header.kid = Some("key-1".into());
+    jsonwebtoken::encode(&header, &claims, &key).unwrap()
+}
+
+fn stream_request(token: &str) -> Request {
+    let mut json: serde_json::Value =
+        serde_json::from_str(&event("chat-stream-function-url.json")).unwrap();
+    json["headers"]["authorization"] = format!("Bearer {token}").into();
+    lambda_http::request::from_str(&json.to_string()).unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_function_url_checks_the_token_against_the_issuers_keys() {
+    let settings = common::resources(30).await;
+    let issuer = "https://cognito-idp.eu-west-1.amazonaws.com/eu-west-1_Example";
+    let tokens = soulprint_http::Tokens::from_jwks(
+        include_str!("fixtures/jwks.json"),
+        issuer,
+        "4b1f0c2example",
+    )
+    .unwrap();
+    let app = stream::app(
+        api::state(settings.ports(true).await.unwrap()),
+        Arc::new(tokens),
+    );
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    let claims = |iss: &str, aud: serde_json::Value, exp: u64| serde_json::json!({"sub": "user-7f3a", "iss": iss, "aud": aud, "exp": exp, "iat": now});
+    // Good: answered for the user (who has no soulprint yet: 409, not 401).
+    let good = signed(claims(issuer, "4b1f0c2example".into(), now + 600));
+    let (status, _, body) = call(app.clone(), stream_request(&good)).await;
+    assert!(status != 401 && status < 500, "{status} {body}");
+    // An audience list naming this client is fine too.
+    let listed = signed(claims(
+        issuer,
+        serde_json::json!(["other", "4b1f0c2example"]),
+        now + 600,
+    ));
+    assert_ne!(call(app.clone(), stream_request(&listed)).await.0, 401);
+    for (what, token) in [
+        (
+            "expired",
+            signed(claims(issuer, "4b1f0c2example".into(), now - 3600)),
+        ),
+        (
+            "another issuer",
+            signed(claims(
+                "https://evil.example",
+                "4b1f0c2example".into(),
+                now + 600,
+            )),
+        ),
+        (
+            "another audience",
+            signed(claims(issuer, "other".into(), now + 600)),
+        ),
+        (
+            "another key",
+            soulprint_http::Tokens::hs256(b"k", issuer, "4b1f0c2example")
+                .issue(&UserId::new("user-7f3a").unwrap(), time::Duration::hours(1)),
+        ),
+        ("garbage", "not.a.jwt".to_owned()),
+    ] {
+        let (status, _, body) = call(app.clone(), stream_request(&token)).await;
+        assert_eq!(status, 401, "{what}: {body}");
+    }
+}
+
+fn sqs_event(name: &str) -> SqsEvent {
+    serde_json::from_str(&event(name)).unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn worker_events_trust_only_ids_the_store_knows_and_fail_one_message_alone() {
+    let settings = common::resources(30).await;
+    let ports = settings.ports(false).await.unwrap();
+    for name in [
+        "import-worker-sqs.json",
+        "full-pass-sqs.json",
+        "fact-worker-sqs.json",
+        "memory-finalizer-sqs.json",
+        "import-worker-supervisor-gave-up-sqs.json",
+    ] {
+        let response = sqs_worker::handle_batch(&ports, sqs_event(name)).await;
+        assert!(
+            response.batch_item_failures.is_empty(),
+            "{name}: {:?}",
+            response.batch_item_failures
+        );
+    }
+    // Nothing was written for the import the messages named: no such import here.
+    let user = UserId::new("user-7f3a").unwrap();
+    assert!(ports.store.import_state(&user).await.unwrap().is_none());
+    assert!(ports.store.profile(&user).await.unwrap().is_none());
+
+    // A message that is not a job fails alone; its neighbour is done.
+    let mut event = sqs_event("fact-worker-sqs.json");
+    event.records[0].body = Some("{\"job\": \"rm -rf\"}".into());
+    let poisoned = event.records[0].message_id.clone().unwrap();
+    let response = sqs_worker::handle_batch(&ports, event).await;
+    let failed: Vec<&str> = response
+        .batch_item_failures
+        .iter()
+        .map(|f| f.item_identifier.as_str())
+        .collect();
+    assert_eq!(failed, [poisoned.as_str()]);
+}
