@@ -4,13 +4,12 @@
 use std::sync::Arc;
 
 use soulprint_lambda::lambda_http::{run_with_streaming_response, Error};
-use soulprint_lambda::{api, init_logging, settings::Settings, stream};
+use soulprint_lambda::{init_logging, settings::Settings, stream};
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     init_logging();
     let settings = Settings::from_env()?;
     let tokens = Arc::new(stream::tokens(&settings).await?);
-    let ports = settings.ports(true).await?;
-    run_with_streaming_response(stream::app(api::state(ports), tokens)).await
+    run_with_streaming_response(stream::app(settings.api().await?, tokens)).await
 }

@@ -7,6 +7,6 @@ use soulprint_lambda::{api, init_logging, settings::Settings};
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     init_logging();
-    let ports = Settings::from_env()?.ports(true).await?;
-    run(api::app(api::state(ports))).await
+    let api = Settings::from_env()?.api().await?;
+    run(api::app(api)).await
 }

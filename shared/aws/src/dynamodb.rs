@@ -34,7 +34,7 @@ use soulprint_core::ports::store::{
     BatchOutcome, ChatMessage, ChatThread, Claim, ImportUsage, RunId, RunPlan, RunProgress,
     Versioned,
 };
-use soulprint_core::ports::{Store, StoreError, UserId};
+use soulprint_core::ports::{RateWindows, Store, StoreError, UserId};
 use soulprint_core::profile::Profile;
 use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
@@ -249,31 +249,6 @@ impl DynamoStore {
             failed_chunks: get_n(&item, "failed_chunks")?,
         }))
     }
-
-    /// Counts one request in the user's window for `tier` and says how many the window holds
-    /// now. The window's item expires (TTL) a window after it closes.
-    pub async fn count_request(
-        &self,
-        user: &UserId,
-        tier: &str,
-        window_start: i64,
-        window_seconds: i64,
-    ) -> Result<u64, StoreError> {
-        let out = self
-            .client
-            .update_item()
-            .table_name(&self.table)
-            .set_key(Some(Self::key(user, format!("RATE#{tier}#{window_start}"))))
-            .update_expression("ADD hits :one SET #ttl = :ttl")
-            .expression_attribute_names("#ttl", "ttl")
-            .expression_attribute_values(":one", n(1))
-            .expression_attribute_values(":ttl", n((window_start + 2 * window_seconds) as u64))
-            .return_values(ReturnValue::UpdatedNew)
-            .send()
-            .await
-            .map_err(unavailable)?;
-        get_n(&out.attributes.unwrap_or_default(), "hits")
-    }
 }
 
 enum Cancelled {
@@ -348,6 +323,33 @@ fn condition_failed<E: ProvideErrorMetadata>(e: &SdkError<E>) -> bool {
     e.as_service_error()
         .and_then(|e| e.code())
         .is_some_and(|code| code == "ConditionalCheckFailedException")
+}
+
+#[async_trait]
+impl RateWindows for DynamoStore {
+    /// The window's item expires (TTL) a window after it closes.
+    async fn count(
+        &self,
+        user: &UserId,
+        tier: &str,
+        window_start: i64,
+        window_seconds: i64,
+    ) -> Result<u64, StoreError> {
+        let out = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(Self::key(user, format!("RATE#{tier}#{window_start}"))))
+            .update_expression("ADD hits :one SET #ttl = :ttl")
+            .expression_attribute_names("#ttl", "ttl")
+            .expression_attribute_values(":one", n(1))
+            .expression_attribute_values(":ttl", n((window_start + 2 * window_seconds) as u64))
+            .return_values(ReturnValue::UpdatedNew)
+            .send()
+            .await
+            .map_err(unavailable)?;
+        get_n(&out.attributes.unwrap_or_default(), "hits")
+    }
 }
 
 #[async_trait]

@@ -54,8 +54,12 @@ async fn queue() -> Arc<dyn Queue> {
     Arc::new(SqsQueue::new(sqs, urls))
 }
 
-/// A fresh table shaped as template.yaml makes it (`pk`, `sk`, on demand).
 async fn store() -> Arc<dyn Store> {
+    Arc::new(dynamo().await.0)
+}
+
+/// A fresh table shaped as template.yaml makes it (`pk`, `sk`, on demand).
+async fn dynamo() -> (DynamoStore, aws_sdk_dynamodb::Client, String) {
     use aws_sdk_dynamodb::types::{
         AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType,
     };
@@ -83,7 +87,7 @@ async fn store() -> Arc<dyn Store> {
             );
     }
     create.send().await.unwrap();
-    Arc::new(DynamoStore::new(ddb, table))
+    (DynamoStore::new(ddb.clone(), table.clone()), ddb, table)
 }
 
 mod dynamodb {
@@ -156,4 +160,34 @@ async fn upload_parts_are_tagged_for_the_lifecycle_rule() {
     };
     assert_eq!(tags(part).await, [soulprint_aws::s3::UPLOAD_TAG]);
     assert!(tags(profile).await.is_empty());
+}
+
+/// Rate windows count per user, tier and window, and carry their expiry (TTL) a window
+/// after they close.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rate_windows_count_apart_and_expire() {
+    use aws_sdk_dynamodb::types::AttributeValue;
+    use soulprint_core::ports::{RateWindows, UserId};
+    let (windows, ddb, table) = dynamo().await;
+    let (ana, bo) = (UserId::new("ana").unwrap(), UserId::new("bo").unwrap());
+    for expected in 1..=3 {
+        assert_eq!(
+            windows.count(&ana, "chat", 600, 60).await.unwrap(),
+            expected
+        );
+    }
+    assert_eq!(windows.count(&bo, "chat", 600, 60).await.unwrap(), 1);
+    assert_eq!(windows.count(&ana, "standard", 600, 60).await.unwrap(), 1);
+    assert_eq!(windows.count(&ana, "chat", 660, 60).await.unwrap(), 1);
+    let item = ddb
+        .get_item()
+        .table_name(table)
+        .key("pk", AttributeValue::S("U#ana".into()))
+        .key("sk", AttributeValue::S("RATE#chat#600".into()))
+        .send()
+        .await
+        .unwrap()
+        .item
+        .unwrap();
+    assert_eq!(item["ttl"], AttributeValue::N("720".into()));
 }

@@ -56,9 +56,14 @@ async fn caller_from_authorizer(mut request: Request, next: Next) -> Response {
     }
 }
 
-/// What the API functions share: the ports, chat's caches and breaker, Lambda-sized parts.
-pub fn state(ports: soulprint_core::ports::Ports) -> Arc<Api> {
+/// What the API functions share: the ports, chat's caches and breaker, Lambda-sized parts,
+/// and rate limits counted where every instance sees them.
+pub fn state(
+    ports: soulprint_core::ports::Ports,
+    windows: Arc<dyn soulprint_core::ports::RateWindows>,
+) -> Arc<Api> {
     let mut api = Api::new(ports);
     api.part_bytes = LAMBDA_PART_BYTES;
+    api.limits = soulprint_http::RateLimits::shared(windows);
     Arc::new(api)
 }

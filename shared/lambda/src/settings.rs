@@ -9,7 +9,7 @@ use soulprint_aws::{
     BedrockConfig, BedrockModel, DynamoStore, ExecutionFrontDoor, S3Blobs, SqsQueue,
     StepFunctionsSupervisor,
 };
-use soulprint_core::ports::{Llm, Ports, Queue, QueueName, SystemClock};
+use soulprint_core::ports::{Llm, Ports, Queue, QueueName, RateWindows, SystemClock};
 
 /// The environment of every function; what a function does not use may be absent.
 #[derive(Debug, Clone, Default)]
@@ -113,7 +113,28 @@ impl Settings {
     /// The ports on AWS. `front_door`: imports and retried full passes start an execution of
     /// the state machine (the API functions); without it jobs go straight to SQS (workers).
     pub async fn ports(&self, front_door: bool) -> Result<Ports> {
+        self.ports_with(&self.sdk_config().await, front_door)
+    }
+
+    /// The API functions' state: the ports with the front door, and rate windows in the table.
+    pub async fn api(&self) -> Result<Arc<soulprint_http::Api>> {
         let sdk = self.sdk_config().await;
+        Ok(crate::api::state(
+            self.ports_with(&sdk, true)?,
+            self.rate_windows(&sdk),
+        ))
+    }
+
+    /// Rate-limit windows in the table, shared by every instance of every API function.
+    pub fn rate_windows(&self, sdk: &aws_config::SdkConfig) -> Arc<dyn RateWindows> {
+        Arc::new(DynamoStore::new(
+            aws_sdk_dynamodb::Client::new(sdk),
+            self.table.clone(),
+        ))
+    }
+
+    fn ports_with(&self, sdk: &aws_config::SdkConfig, front_door: bool) -> Result<Ports> {
+        let sdk = sdk.clone();
         let s3 = aws_sdk_s3::Client::from_conf(
             aws_sdk_s3::config::Builder::from(&sdk)
                 .force_path_style(self.endpoint.is_some())

@@ -62,7 +62,7 @@ const PRIVATE: [&str; 8] = [
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn api_events_are_answered_for_the_authorizers_subject_and_refused_without_it() {
     let settings = common::resources(30).await;
-    let app = api::app(api::state(settings.ports(true).await.unwrap()));
+    let app = api::app(settings.api().await.unwrap());
 
     let (status, _, body) = call(app.clone(), request("health.json")).await;
     assert_eq!(status, 200, "{body}");
@@ -121,10 +121,7 @@ async fn the_function_url_checks_the_token_against_the_issuers_keys() {
         "4b1f0c2example",
     )
     .unwrap();
-    let app = stream::app(
-        api::state(settings.ports(true).await.unwrap()),
-        Arc::new(tokens),
-    );
+    let app = stream::app(settings.api().await.unwrap(), Arc::new(tokens));
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap()
@@ -208,4 +205,36 @@ async fn worker_events_trust_only_ids_the_store_knows_and_fail_one_message_alone
         .map(|f| f.item_identifier.as_str())
         .collect();
     assert_eq!(failed, [poisoned.as_str()]);
+}
+
+/// Two instances of a function (two processes on Lambda) count in the same windows: the
+/// 61st standard request of a minute is refused with `Retry-After`, whichever answers it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rate_limits_are_counted_across_instances() {
+    let settings = common::resources(30).await;
+    let one = api::app(settings.api().await.unwrap());
+    let two = api::app(settings.api().await.unwrap());
+    // Start early in a minute, so that all 61 fall in one window.
+    let second = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+        % 60;
+    if second > 50 {
+        tokio::time::sleep(std::time::Duration::from_secs(61 - second)).await;
+    }
+    let mut statuses = Vec::new();
+    for i in 0..61 {
+        let app = if i % 2 == 0 { one.clone() } else { two.clone() };
+        let response = app.oneshot(request("status-profile.json")).await.unwrap();
+        statuses.push((
+            response.status().as_u16(),
+            response.headers().get("retry-after").cloned(),
+        ));
+    }
+    let (last, retry_after) = statuses.pop().unwrap();
+    assert_eq!(last, 429, "the 61st of the minute is refused");
+    assert!(statuses.iter().all(|(s, _)| *s != 429), "{statuses:?}");
+    let seconds: u64 = retry_after.unwrap().to_str().unwrap().parse().unwrap();
+    assert!((1..=60).contains(&seconds), "{seconds}");
 }

@@ -15,7 +15,7 @@ use crate::jobs::Job;
 use crate::memory::seed::seed_facts;
 use crate::memory::Fact;
 use crate::ports::store::{BatchOutcome, RunId, RunPlan};
-use crate::ports::{BlobKey, Ports, UserId};
+use crate::ports::{BlobKey, Ports, SupervisorError, UserId};
 
 /// Chunks a batch: one job's work, a few minutes of model time at most.
 pub const BATCH_CHUNKS: usize = 8;
@@ -54,24 +54,22 @@ pub(crate) async fn adopt_token(
     let state = match state {
         Ok(s) => s,
         Err(StageError::NoImport) => {
-            ports
+            let gone = ports
                 .supervisor
                 .fail(token, "Superseded", "the person's data is gone")
-                .await?;
-            return Ok(());
+                .await;
+            return answered(gone);
         }
         Err(e) => return Err(e),
     };
     if state.import_id != import_id || state.full_pass.attempt != attempt {
         let cause = "a newer import or full pass replaced this one";
-        ports.supervisor.fail(token, "Superseded", cause).await?;
-        return Ok(());
+        return answered(ports.supervisor.fail(token, "Superseded", cause).await);
     }
     match state.full_pass.status {
         FullPassStatus::Complete => {
             let output = serde_json::json!({"import_id": import_id, "attempt": attempt});
-            ports.supervisor.succeed(token, &output).await?;
-            Ok(())
+            answered(ports.supervisor.succeed(token, &output).await)
         }
         FullPassStatus::Failed | FullPassStatus::None => {
             let cause = state
@@ -86,6 +84,18 @@ pub(crate) async fn adopt_token(
             Ok(())
         }
         FullPassStatus::Processing => run(ports, user, import_id, attempt).await,
+    }
+}
+
+/// A token nobody waits for any more (the execution ended, or the token was never real) is
+/// answered: there is nothing left to tell.
+fn answered(result: Result<(), SupervisorError>) -> Result<(), StageError> {
+    match result {
+        Err(SupervisorError::TaskGone(reason)) => {
+            tracing::info!(%reason, "the supervisor no longer waits for this full pass");
+            Ok(())
+        }
+        other => Ok(other?),
     }
 }
 

@@ -68,7 +68,7 @@ fn chat_error(e: ChatError) -> ApiError {
 /// What can be refused before a reply starts: a bad message, a thread id of the wrong shape, no
 /// soulprint yet.
 async fn admit(api: &Api, user: &UserId, turn: &Turn) -> ApiResult<()> {
-    api.limits.check(user, Tier::Expensive)?;
+    api.limits.check(user, Tier::Expensive).await?;
     let chars = turn.message.chars().count();
     if chars == 0 || chars > MAX_MESSAGE_CHARS || turn.message.trim().is_empty() {
         return Err(chat_error(ChatError::BadMessage(chars)));
@@ -157,7 +157,7 @@ fn event(name: &str, data: &Value) -> Event {
 }
 
 pub async fn threads(State(api): State<Arc<Api>>, Caller(user): Caller) -> ApiResult<Json<Value>> {
-    api.limits.check(&user, Tier::Standard)?;
+    api.limits.check(&user, Tier::Standard).await?;
     let threads = api.ports.store.chat_threads(&user).await?;
     Ok(Json(json!({ "threads": threads })))
 }
@@ -175,7 +175,7 @@ pub async fn messages(
     PathOf(thread_id): PathOf<String>,
     QueryOf(page): QueryOf<Page>,
 ) -> ApiResult<Json<Value>> {
-    api.limits.check(&user, Tier::Standard)?;
+    api.limits.check(&user, Tier::Standard).await?;
     checked_thread_id(&thread_id)?;
     let limit = page.limit.unwrap_or(50).clamp(1, 200);
     let messages = api

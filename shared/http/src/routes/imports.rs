@@ -48,7 +48,7 @@ pub async fn start(
     Caller(user): Caller,
     Body(body): Body<Start>,
 ) -> ApiResult<(StatusCode, Json<Value>)> {
-    api.limits.check(&user, Tier::Expensive)?;
+    api.limits.check(&user, Tier::Expensive).await?;
     let upload = load(&api, &user, &body.upload_id).await?;
     // Refused before the export is moved: a second import while one runs keeps its upload.
     if let Some(current) = api.ports.store.import_state(&user).await? {
@@ -88,7 +88,7 @@ pub async fn start(
 }
 
 pub async fn latest(State(api): State<Arc<Api>>, Caller(user): Caller) -> ApiResult<Json<Value>> {
-    api.limits.check(&user, Tier::Standard)?;
+    api.limits.check(&user, Tier::Standard).await?;
     match api.ports.store.import_state(&user).await? {
         Some(state) => Ok(Json(status_body(&state.value))),
         None => Err(ApiError::not_found(
@@ -101,7 +101,7 @@ pub async fn retry(
     State(api): State<Arc<Api>>,
     Caller(user): Caller,
 ) -> ApiResult<(StatusCode, Json<Value>)> {
-    api.limits.check(&user, Tier::Expensive)?;
+    api.limits.check(&user, Tier::Expensive).await?;
     match retry_full_pass(&api.ports, &user, None).await {
         Ok(state) => Ok((StatusCode::ACCEPTED, Json(status_body(&state)))),
         Err(soulprint_core::stages::StageError::Transition(why)) => Err(ApiError::new(

@@ -17,7 +17,7 @@ pub async fn export(
     State(api): State<Arc<Api>>,
     Caller(user): Caller,
 ) -> ApiResult<impl IntoResponse> {
-    api.limits.check(&user, Tier::Expensive)?;
+    api.limits.check(&user, Tier::Expensive).await?;
     let store = &api.ports.store;
     let mut threads = Vec::new();
     for thread in store.chat_threads(&user).await? {
@@ -51,7 +51,7 @@ pub async fn export(
 }
 
 pub async fn forget(State(api): State<Arc<Api>>, Caller(user): Caller) -> ApiResult<StatusCode> {
-    api.limits.check(&user, Tier::Standard)?;
+    api.limits.check(&user, Tier::Standard).await?;
     api.ports.store.forget(&user).await?;
     api.ports.blobs.delete_user(&user).await?;
     api.chat.index.forget(&user);

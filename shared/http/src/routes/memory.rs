@@ -17,7 +17,7 @@ use crate::rate_limit::Tier;
 use crate::{Api, Caller};
 
 pub async fn facts(State(api): State<Arc<Api>>, Caller(user): Caller) -> ApiResult<Json<Value>> {
-    api.limits.check(&user, Tier::Standard)?;
+    api.limits.check(&user, Tier::Standard).await?;
     let facts = api.ports.store.memory(&user).await?;
     Ok(Json(json!({ "facts": facts })))
 }
@@ -46,7 +46,7 @@ pub async fn chunks(
     Caller(user): Caller,
     QueryOf(query): QueryOf<ChunkQuery>,
 ) -> ApiResult<Json<Value>> {
-    api.limits.check(&user, Tier::Standard)?;
+    api.limits.check(&user, Tier::Standard).await?;
     let limit = query.limit.unwrap_or(20).clamp(1, 100);
     if let Some(q) = query.q.as_deref().filter(|q| !q.trim().is_empty()) {
         if q.chars().count() > 1_000 {
@@ -83,7 +83,7 @@ pub async fn delete(
     Caller(user): Caller,
     PathOf(id): PathOf<String>,
 ) -> ApiResult<StatusCode> {
-    api.limits.check(&user, Tier::Standard)?;
+    api.limits.check(&user, Tier::Standard).await?;
     match delete_memory(&api.ports, &api.chat.index, &user, &id).await? {
         Some(_) => Ok(StatusCode::NO_CONTENT),
         None => Err(ApiError::not_found(format!("no fact or excerpt {id:?}"))),

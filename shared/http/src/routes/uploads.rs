@@ -58,7 +58,7 @@ pub async fn begin(
     Caller(user): Caller,
     Body(body): Body<Begin>,
 ) -> ApiResult<(StatusCode, Json<Upload>)> {
-    api.limits.check(&user, Tier::Standard)?;
+    api.limits.check(&user, Tier::Standard).await?;
     let size = body.size_bytes;
     if size == 0 || size > MAX_EXPORT_BYTES {
         return Err(ApiError::bad_request(format!(
@@ -113,7 +113,7 @@ pub async fn status(
     Caller(user): Caller,
     PathOf(id): PathOf<String>,
 ) -> ApiResult<Json<Upload>> {
-    api.limits.check(&user, Tier::Standard)?;
+    api.limits.check(&user, Tier::Standard).await?;
     Ok(Json(load(&api, &user, &id).await?))
 }
 
@@ -123,7 +123,7 @@ pub async fn part(
     PathOf((id, n)): PathOf<(String, u32)>,
     body: Bytes,
 ) -> ApiResult<StatusCode> {
-    api.limits.check(&user, Tier::Upload)?;
+    api.limits.check(&user, Tier::Upload).await?;
     let upload = load(&api, &user, &id).await?;
     if n == 0 || n > upload.parts {
         return Err(ApiError::bad_request(format!(
