@@ -72,8 +72,13 @@ async fn converse(
     fake.seen
         .lock()
         .unwrap()
-        .push((model, serde_json::from_str(&body).unwrap()));
-    let next = fake.script.lock().unwrap().pop_front();
+        .push((model.clone(), serde_json::from_str(&body).unwrap()));
+    // A model whose id ends in ".throttled" never gets through; the others take the script.
+    let next = if model.ends_with(".throttled") {
+        Some(Answer::Throttle)
+    } else {
+        fake.script.lock().unwrap().pop_front()
+    };
     let usage = json!({"inputTokens": 120, "outputTokens": 30, "totalTokens": 150});
     let json_reply = |status: StatusCode, error: Option<&str>, body: Value| {
         let mut r = Response::builder()
@@ -399,4 +404,60 @@ async fn chat_may_ask_for_a_web_search_only_when_offered() {
         .await
         .unwrap_err();
     assert!(matches!(err, LlmError::InvalidOutput(_)), "{err:?}");
+}
+
+/// Through the domain's chat turn: a primary model that keeps throttling (after the SDK's
+/// retries) gives way to the fallback model, and after two failures the breaker stops
+/// calling it at all.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_throttled_primary_gives_way_to_the_fallback_and_the_breaker_opens() {
+    use soulprint_core::stages::{chat_turn, Chat};
+    use soulprint_e2e::pipeline::{self, sections, ScriptedModel};
+    let (fake, url) = start(vec![
+        Answer::Stream(vec!["From the ", "fallback."]),
+        Answer::Stream(vec!["Again the fallback."]),
+        Answer::Stream(vec!["Still the fallback."]),
+    ])
+    .await;
+    // An imported soulprint to chat with (the scripted model writes it).
+    let dir = tempfile::tempdir().unwrap();
+    let scripted = Arc::new(ScriptedModel::new(vec![], vec![Ok(sections("Wren"))]));
+    let mut local = soulprint_local::Local::open(soulprint_local::LocalOptions {
+        data_dir: dir.path().to_path_buf(),
+        llm: scripted,
+        fact_workers: 2,
+    })
+    .unwrap();
+    let user = soulprint_core::ports::UserId::new("bedrock-user").unwrap();
+    let (bytes, _) = pipeline::generated(3, 100_000, 20_000);
+    pipeline::start(&local, &user, bytes).await;
+    pipeline::work_until(&local, &user, pipeline::finished).await;
+
+    // The primary answers nothing: every call throttles.
+    local.ports.llm = Arc::new(model(&url, "primary.throttled").await);
+    local.ports.fallback_llm = Some(Arc::new(model(&url, "fallback.model").await));
+    let chat = Chat::default();
+    let mut replies = Vec::new();
+    for _ in 0..3 {
+        let turn = chat_turn(
+            &local.ports,
+            &chat,
+            &user,
+            None,
+            "What should I cook tonight?",
+            Duration::from_secs(30),
+            &|_| {},
+        )
+        .await
+        .unwrap();
+        replies.push(turn.reply);
+    }
+    assert!(replies[0].contains("From the fallback."), "{replies:?}");
+    let calls = |id: &str| fake.seen().iter().filter(|(m, _)| m == id).count();
+    assert_eq!(
+        calls("primary.throttled"),
+        2 * soulprint_aws::bedrock::MAX_ATTEMPTS as usize,
+        "two turns tried the primary (with the SDK's retries); the third did not"
+    );
+    assert_eq!(calls("fallback.model"), 3);
 }
