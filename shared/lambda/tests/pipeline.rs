@@ -415,3 +415,98 @@ async fn a_quick_state_that_times_out_fails_the_import_with_the_reason() {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }
+
+/// The supervisor adapter on moto's Step Functions: a heartbeat and a success move a waiting
+/// task on, a failure fails it, and a token whose task is over is `TaskGone` (not worth a
+/// retry).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn task_tokens_are_answered_and_a_finished_task_is_gone() {
+    use soulprint_aws::StepFunctionsSupervisor;
+    use soulprint_core::ports::{Supervisor, SupervisorError};
+    let settings = common::resources(VISIBILITY_SECONDS).await;
+    let url = &settings.queue_urls[&QueueName::Imports];
+    let machine = state_machine_with(&settings, |d| {
+        *d = json!({
+            "StartAt": "Wait",
+            "States": {"Wait": {
+                "Type": "Task",
+                "Resource": "arn:aws:states:::sqs:sendMessage.waitForTaskToken",
+                "Parameters": {"QueueUrl": url, "MessageBody": {"token.$": "$$.Task.Token"}},
+                "HeartbeatSeconds": 60,
+                "End": true,
+            }},
+        });
+    })
+    .await;
+    let sdk = settings.sdk_config().await;
+    let sfn = aws_sdk_sfn::Client::new(&sdk);
+    let sqs = aws_sdk_sqs::Client::new(&sdk);
+    let mut executions = Vec::new();
+    for name in ["will-succeed", "will-fail"] {
+        let started = sfn
+            .start_execution()
+            .state_machine_arn(&machine)
+            .name(name)
+            .input("{}")
+            .send()
+            .await
+            .unwrap();
+        executions.push(started.execution_arn);
+    }
+    let mut tokens = Vec::new();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while tokens.len() < 2 {
+        assert!(Instant::now() < deadline, "no task tokens arrived");
+        let got = sqs
+            .receive_message()
+            .queue_url(url)
+            .max_number_of_messages(10)
+            .send()
+            .await
+            .unwrap();
+        for m in got.messages.unwrap_or_default() {
+            let body: Value = serde_json::from_str(m.body().unwrap()).unwrap();
+            tokens.push(body["token"].as_str().unwrap().to_owned());
+        }
+    }
+    let supervisor = StepFunctionsSupervisor::new(sfn.clone());
+    // Which token is whose does not matter: one succeeds, the other fails.
+    supervisor.heartbeat(&tokens[0]).await.unwrap();
+    supervisor
+        .succeed(&tokens[0], &json!({"import_id": "i1"}))
+        .await
+        .unwrap();
+    supervisor
+        .fail(
+            &tokens[1],
+            "ImportFailed",
+            &"a very long reason ".repeat(3_000),
+        )
+        .await
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let mut statuses = Vec::new();
+        for arn in &executions {
+            let d = sfn
+                .describe_execution()
+                .execution_arn(arn)
+                .send()
+                .await
+                .unwrap();
+            statuses.push(d.status);
+        }
+        statuses.sort_by_key(|s| s.as_str().to_owned());
+        use aws_sdk_sfn::types::ExecutionStatus;
+        if statuses == [ExecutionStatus::Failed, ExecutionStatus::Succeeded] {
+            break;
+        }
+        assert!(Instant::now() < deadline, "{statuses:?}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let again = supervisor
+        .succeed(&tokens[0], &json!({}))
+        .await
+        .unwrap_err();
+    assert!(matches!(again, SupervisorError::TaskGone(_)), "{again:?}");
+}
