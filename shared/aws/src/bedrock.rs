@@ -214,6 +214,40 @@ fn tool_error(used: &ToolUseBlock, problem: &str) -> Result<Message, LlmError> {
     message(ConversationRole::User, ContentBlock::ToolResult(result))
 }
 
+/// Converse wants turns that alternate and start with the person: a thread whose turn was
+/// cut (a reply that failed to save) has two of a kind in a row, which are joined; a reply
+/// with nothing before it is dropped.
+fn alternating(
+    history: &[soulprint_core::ports::llm::ChatTurn],
+) -> Vec<(ConversationRole, String)> {
+    let mut out: Vec<(ConversationRole, String)> = Vec::new();
+    for turn in history {
+        let role = match turn.role {
+            Role::User => ConversationRole::User,
+            Role::Assistant => ConversationRole::Assistant,
+        };
+        match out.last_mut() {
+            Some((last, text)) if *last == role => {
+                text.push_str("\n\n");
+                text.push_str(&turn.text);
+            }
+            None if role == ConversationRole::Assistant => {}
+            _ => out.push((role, turn.text.clone())),
+        }
+    }
+    // The message that follows is the person's: the history ends with a reply.
+    if out
+        .last()
+        .is_some_and(|(role, _)| *role == ConversationRole::User)
+    {
+        out.push((
+            ConversationRole::Assistant,
+            "(no reply was saved)".to_owned(),
+        ));
+    }
+    out
+}
+
 /// Throttling, timeouts and 5xx left after the SDK's retries are worth trying later; a
 /// validation or access error is not.
 fn model_error<E: ProvideErrorMetadata + std::error::Error + 'static, R: std::fmt::Debug>(
@@ -392,12 +426,8 @@ impl Llm for BedrockModel {
         sink: TokenSink<'_>,
     ) -> Result<Reply<ChatAnswer>, LlmError> {
         let mut messages = Vec::new();
-        for turn in &request.history {
-            let role = match turn.role {
-                Role::User => ConversationRole::User,
-                Role::Assistant => ConversationRole::Assistant,
-            };
-            messages.push(message(role, ContentBlock::Text(turn.text.clone()))?);
+        for (role, text) in alternating(&request.history) {
+            messages.push(message(role, ContentBlock::Text(text))?);
         }
         let rendered = render_all(&request.searches);
         if request.can_search {

@@ -44,6 +44,9 @@ type Item = HashMap<String, AttributeValue>;
 /// DynamoDB's limit on the items of one `BatchWriteItem`.
 const WRITE_BATCH: usize = 25;
 
+/// Tries of a transaction that conflicts with others on the same items.
+const TRANSACTION_ATTEMPTS: u32 = 6;
+
 /// Chat messages are numbered in 10 digits, so that their keys sort as numbers.
 const MAX_SEQ: u64 = 9_999_999_999;
 
@@ -200,27 +203,45 @@ impl DynamoStore {
             .expect("table and item are set")
     }
 
+    /// Runs a transaction. Cancelled by a condition: which conditions failed. Cancelled by a
+    /// conflict with another transaction on the same items (fact workers all count on the
+    /// run's item): tried again a few times, then `Unavailable` (the job comes back).
     async fn transact(&self, items: Vec<TransactWriteItem>) -> Result<(), Cancelled> {
-        match self
-            .client
-            .transact_write_items()
-            .set_transact_items(Some(items))
-            .send()
-            .await
-        {
-            Ok(_) => Ok(()),
-            Err(SdkError::ServiceError(e)) => match e.into_err() {
-                TransactWriteItemsError::TransactionCanceledException(c) => {
-                    let reasons = c
+        let mut attempt = 0u32;
+        loop {
+            attempt += 1;
+            let result = self
+                .client
+                .transact_write_items()
+                .set_transact_items(Some(items.clone()))
+                .send()
+                .await;
+            let codes: Vec<String> = match result {
+                Ok(_) => return Ok(()),
+                Err(SdkError::ServiceError(e)) => match e.into_err() {
+                    TransactWriteItemsError::TransactionCanceledException(c) => c
                         .cancellation_reasons()
                         .iter()
-                        .map(|r| r.code() == Some("ConditionalCheckFailed"))
-                        .collect();
-                    Err(Cancelled::Conditions(reasons))
-                }
-                other => Err(Cancelled::Failed(unavailable(other))),
-            },
-            Err(e) => Err(Cancelled::Failed(unavailable(e))),
+                        .map(|r| r.code().unwrap_or("None").to_owned())
+                        .collect(),
+                    other => return Err(Cancelled::Failed(unavailable(other))),
+                },
+                Err(e) => return Err(Cancelled::Failed(unavailable(e))),
+            };
+            let condition = |c: &String| c == "ConditionalCheckFailed";
+            if codes.iter().any(condition) && codes.iter().all(|c| c == "None" || condition(c)) {
+                return Err(Cancelled::Conditions(codes.iter().map(condition).collect()));
+            }
+            if attempt >= TRANSACTION_ATTEMPTS {
+                return Err(Cancelled::Failed(StoreError::Unavailable(format!(
+                    "a transaction was cancelled {attempt} times: {codes:?}"
+                ))));
+            }
+            let backoff = 20u64 << attempt;
+            tokio::time::sleep(std::time::Duration::from_millis(
+                backoff / 2 + fastrand::u64(0..=backoff / 2),
+            ))
+            .await;
         }
     }
 
@@ -307,7 +328,9 @@ fn decode<T: DeserializeOwned>(what: &str, item: &Item) -> Result<T, StoreError>
         .map_err(|e| StoreError::Corrupt(format!("{what}: {e}")))
 }
 
-fn unavailable<E: std::error::Error>(e: E) -> StoreError {
+/// A request DynamoDB refused as malformed (an item over 400 KB, a bad expression) is not
+/// worth retrying; anything else (throttling, network, access being fixed) may pass.
+fn unavailable<E: std::error::Error + ProvideErrorMetadata>(e: E) -> StoreError {
     let mut reason = e.to_string();
     let mut source = e.source();
     while let Some(s) = source {
@@ -315,7 +338,13 @@ fn unavailable<E: std::error::Error>(e: E) -> StoreError {
         reason.push_str(&s.to_string());
         source = s.source();
     }
-    StoreError::Unavailable(reason)
+    match e.code() {
+        Some("ValidationException") => StoreError::Refused(format!(
+            "DynamoDB refused the request: {}",
+            e.message().unwrap_or(&reason)
+        )),
+        _ => StoreError::Unavailable(reason),
+    }
 }
 
 /// Whether a single write lost its condition.
@@ -549,7 +578,6 @@ impl Store for DynamoStore {
         import_id: &str,
         facts: &[MemoryFact],
     ) -> Result<(), StoreError> {
-        let old = self.memory_generation(user).await?;
         let gen = uuid::Uuid::now_v7().simple().to_string();
         let fresh: Vec<Item> = facts
             .iter()
@@ -600,22 +628,36 @@ impl Store for DynamoStore {
                 });
             }
         }
-        if let Some(old) = old {
-            let stale = self.query_prefix(user, &format!("MEM#{old}#")).await?;
-            self.delete_items(&stale).await?;
-        }
+        // Every other generation: the one replaced, and any a concurrent replacement left.
+        let current = format!("MEM#{gen}#");
+        let stale: Vec<Item> = self
+            .query_prefix(user, "MEM#")
+            .await?
+            .into_iter()
+            .filter(|item| get_s(item, "sk").is_ok_and(|sk| !sk.starts_with(&current)))
+            .collect();
+        self.delete_items(&stale).await?;
         Ok(())
     }
 
+    /// The facts of one generation: read again if `MEMORY` moved on meanwhile (its items may
+    /// have been deleted under the read).
     async fn memory(&self, user: &UserId) -> Result<Vec<MemoryFact>, StoreError> {
-        let Some(gen) = self.memory_generation(user).await? else {
-            return Ok(Vec::new());
-        };
-        self.query_prefix(user, &format!("MEM#{gen}#"))
-            .await?
-            .iter()
-            .map(|item| decode("fact", item))
-            .collect()
+        let mut gen = self.memory_generation(user).await?;
+        for _ in 0..4 {
+            let Some(current) = gen else {
+                return Ok(Vec::new());
+            };
+            let items = self.query_prefix(user, &format!("MEM#{current}#")).await?;
+            let after = self.memory_generation(user).await?;
+            if after.as_deref() == Some(current.as_str()) {
+                return items.iter().map(|item| decode("fact", item)).collect();
+            }
+            gen = after;
+        }
+        Err(StoreError::Unavailable(
+            "the memory kept changing while it was read".into(),
+        ))
     }
 
     async fn record_usage(
@@ -723,36 +765,60 @@ impl Store for DynamoStore {
         }
     }
 
-    /// Each message takes the next number of its thread's counter, then is written under it.
+    /// The messages of a call (a turn: the person's and the reply) take their numbers from
+    /// their thread's counter in one update and are written in one transaction: turns of the
+    /// same thread at once never interleave, and a turn is stored whole or not at all.
     async fn append_chat(&self, user: &UserId, messages: &[ChatMessage]) -> Result<(), StoreError> {
-        for m in messages {
-            let at = m.at.format(&Rfc3339).unwrap_or_default();
+        let mut threads: Vec<&str> = messages.iter().map(|m| m.thread_id.as_str()).collect();
+        threads.dedup();
+        for thread in threads {
+            let turn: Vec<&ChatMessage> =
+                messages.iter().filter(|m| m.thread_id == thread).collect();
+            let (first, last) = (turn[0], turn[turn.len() - 1]);
             let out = self
                 .client
                 .update_item()
                 .table_name(&self.table)
-                .set_key(Some(Self::key(user, format!("THREAD#{}", m.thread_id))))
+                .set_key(Some(Self::key(user, format!("THREAD#{thread}"))))
                 .update_expression(
-                    "ADD messages :one SET title = if_not_exists(title, :title), updated_at = :at",
+                    "ADD messages :n SET title = if_not_exists(title, :title), updated_at = :at",
                 )
-                .expression_attribute_values(":one", n(1))
+                .expression_attribute_values(":n", n(turn.len() as u64))
                 .expression_attribute_values(
                     ":title",
-                    s(&m.text.chars().take(60).collect::<String>()),
+                    s(&first.text.chars().take(60).collect::<String>()),
                 )
-                .expression_attribute_values(":at", s(&at))
+                .expression_attribute_values(
+                    ":at",
+                    s(&last.at.format(&Rfc3339).unwrap_or_default()),
+                )
                 .return_values(ReturnValue::UpdatedNew)
                 .send()
                 .await
                 .map_err(unavailable)?;
-            let seq = get_n(&out.attributes.unwrap_or_default(), "messages")?;
-            let stored = ChatMessage { seq, ..m.clone() };
-            self.put(
-                user,
-                &format!("MSG#{}#{seq:010}", m.thread_id),
-                HashMap::from([("body".to_owned(), body(&stored))]),
-            )
-            .await?;
+            let end = get_n(&out.attributes.unwrap_or_default(), "messages")?;
+            let start = end + 1 - turn.len() as u64;
+            let puts = turn
+                .iter()
+                .enumerate()
+                .map(|(i, m)| {
+                    let seq = start + i as u64;
+                    let stored = ChatMessage {
+                        seq,
+                        ..(*m).clone()
+                    };
+                    let put = self.put_item(
+                        user,
+                        &format!("MSG#{thread}#{seq:010}"),
+                        HashMap::from([("body".to_owned(), body(&stored))]),
+                    );
+                    TransactWriteItem::builder().put(put).build()
+                })
+                .collect();
+            self.transact(puts).await.map_err(|c| match c {
+                Cancelled::Failed(e) => e,
+                Cancelled::Conditions(_) => StoreError::Conflict,
+            })?;
         }
         Ok(())
     }

@@ -380,6 +380,42 @@ async fn chat_streams_its_pieces_in_order_and_counts_usage() {
     );
 }
 
+/// A thread whose reply was lost has two messages of the person in a row; Converse refuses
+/// that, so they are joined and the turns alternate.
+#[tokio::test]
+async fn a_thread_with_a_lost_reply_still_alternates() {
+    let (fake, url) = start(vec![Answer::Stream(vec!["ok"])]).await;
+    let mut request = chat_request(false);
+    request.history = vec![
+        ChatTurn {
+            role: Role::Assistant,
+            text: "orphan reply".into(),
+        },
+        ChatTurn {
+            role: Role::User,
+            text: "first".into(),
+        },
+        ChatTurn {
+            role: Role::User,
+            text: "again".into(),
+        },
+    ];
+    model(&url, "m")
+        .await
+        .chat(&request, &|_| {})
+        .await
+        .unwrap();
+    let body = &fake.seen()[0].1;
+    let roles: Vec<&str> = body["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["role"].as_str().unwrap())
+        .collect();
+    assert_eq!(roles, ["user", "assistant", "user"]);
+    assert_eq!(body["messages"][0]["content"][0]["text"], "first\n\nagain");
+}
+
 #[tokio::test]
 async fn chat_may_ask_for_a_web_search_only_when_offered() {
     let (fake, url) = start(vec![

@@ -191,3 +191,52 @@ async fn rate_windows_count_apart_and_expire() {
         .unwrap();
     assert_eq!(item["ttl"], AttributeValue::N("720".into()));
 }
+
+/// Fact workers finish batches at once, all counting on the run's one item: every batch is
+/// counted, each once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn batches_recorded_at_once_are_all_counted() {
+    use soulprint_core::ports::store::{BatchOutcome, RunId, RunPlan};
+    use soulprint_core::ports::UserId;
+    let store = store().await;
+    let user = UserId::new("racer").unwrap();
+    let run = RunId {
+        import_id: "i1".into(),
+        attempt: 1,
+    };
+    store
+        .plan_run(
+            &user,
+            &run,
+            RunPlan {
+                batches: 24,
+                chunks: 48,
+            },
+        )
+        .await
+        .unwrap();
+    let outcome = BatchOutcome {
+        chunks: 2,
+        ..BatchOutcome::default()
+    };
+    // Concurrent deliveries of one batch are not tried here: moto applies a transaction's
+    // condition and its writes without isolation from another request, where DynamoDB
+    // serialises them; a redelivery after the first is (`a_redelivered_batch_counts_once`).
+    let writers: Vec<_> = (1..=24)
+        .map(|b| {
+            let (store, user, run, outcome) =
+                (store.clone(), user.clone(), run.clone(), outcome.clone());
+            tokio::spawn(async move { store.record_batch(&user, &run, b, &outcome).await.unwrap() })
+        })
+        .collect();
+    for w in writers {
+        assert!(w.await.unwrap().newly_recorded);
+    }
+    for b in [3, 17] {
+        let again = store.record_batch(&user, &run, b, &outcome).await.unwrap();
+        assert!(!again.newly_recorded);
+    }
+    let progress = store.run_progress(&user, &run).await.unwrap().unwrap();
+    assert_eq!((progress.batches_done, progress.chunks_done), (24, 48));
+    assert!(progress.complete());
+}

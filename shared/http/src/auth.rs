@@ -43,11 +43,33 @@ struct Claims {
     iat: i64,
 }
 
-/// What a verified token gives (the validation checks issuer, audience and expiry; an
-/// identity provider's `aud` may be a list).
+/// What a verified token gives. The audience is a token's `aud` (a string or a list), or,
+/// for Cognito's access tokens, which have none, its `client_id`, as API Gateway's JWT
+/// authorizer accepts them.
 #[derive(Debug, Deserialize)]
 struct Subject {
     sub: String,
+    #[serde(default)]
+    aud: Option<Audience>,
+    #[serde(default)]
+    client_id: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+enum Audience {
+    One(String),
+    Many(Vec<String>),
+}
+
+impl Subject {
+    fn names(&self, audience: &str) -> bool {
+        match &self.aud {
+            Some(Audience::One(a)) => a == audience,
+            Some(Audience::Many(list)) => list.iter().any(|a| a == audience),
+            None => self.client_id.as_deref() == Some(audience),
+        }
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -164,11 +186,17 @@ impl Tokens {
             })?;
         let mut validation = Validation::new(key.algorithm);
         validation.set_issuer(&[&self.issuer]);
-        validation.set_audience(&[&self.audience]);
-        validation.set_required_spec_claims(&["exp", "sub", "iss", "aud"]);
+        validation.validate_aud = false;
+        validation.set_required_spec_claims(&["exp", "sub", "iss"]);
         validation.leeway = 30;
         let data = jsonwebtoken::decode::<Subject>(token, &key.key, &validation)
             .map_err(|e| AuthError::Invalid(e.to_string()))?;
+        if !data.claims.names(&self.audience) {
+            return Err(AuthError::Invalid(format!(
+                "the token is not for {:?} (neither its aud nor its client_id)",
+                self.audience
+            )));
+        }
         UserId::new(data.claims.sub).map_err(|e| AuthError::BadSubject(e.to_string()))
     }
 }

@@ -6,7 +6,12 @@
 use std::sync::Arc;
 
 use anyhow::{Context, Result};
+use axum::extract::Request;
+use axum::http::Method;
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
 use axum::Router;
+use soulprint_http::error::ApiError;
 use soulprint_http::{router, Api, Tokens};
 
 use crate::settings::Settings;
@@ -38,8 +43,19 @@ pub async fn tokens(settings: &Settings) -> Result<Tokens> {
     Tokens::from_jwks(&jwks, issuer, audience).with_context(|| format!("the keys at {url}"))
 }
 
-/// Every route, the private ones behind the token check (the Function URL serves
-/// `POST /chat/stream`; the rest answer as they do everywhere).
+/// `POST /chat/stream` behind the token check, and nothing else: the Function URL bypasses
+/// API Gateway (its authorizer and throttling), and this function's role allows only what a
+/// chat turn needs.
 pub fn app(api: Arc<Api>, tokens: Arc<Tokens>) -> Router {
-    router(api, tokens)
+    router(api, tokens).layer(axum::middleware::from_fn(only_the_stream))
+}
+
+async fn only_the_stream(request: Request, next: Next) -> Response {
+    if request.method() == Method::POST && request.uri().path() == "/chat/stream" {
+        return next.run(request).await;
+    }
+    ApiError::not_found(
+        "this URL serves POST /chat/stream only; the rest of the API is at the stack's ApiUrl",
+    )
+    .into_response()
 }

@@ -156,10 +156,29 @@ fn every_worker_queue_has_a_dead_letter_queue_and_outlives_its_consumer() {
 #[test]
 fn the_state_machine_times_out_and_records_both_stages() {
     let t = common::template();
-    let states = &t["Resources"]["ImportStateMachine"]["Properties"]["Definition"]["States"];
-    assert_eq!(states["Quick"]["TimeoutSeconds"], 900);
-    assert_eq!(states["Full"]["TimeoutSeconds"], 1800);
-    assert!(states["Full"]["HeartbeatSeconds"].as_u64().unwrap() > 0);
+    let resources = &t["Resources"];
+    let definition = &resources["ImportStateMachine"]["Properties"]["Definition"];
+    let states = &definition["States"];
+    let visibility = |queue: &str| {
+        resources[queue]["Properties"]["VisibilityTimeout"]
+            .as_u64()
+            .unwrap()
+    };
+    let seconds = |state: &str, what: &str| states[state][what].as_u64().unwrap();
+    // A job that failed in a way that passes comes back after its queue's visibility timeout:
+    // the waiting state must still be waiting then, or no retry could ever count.
+    assert!(seconds("Quick", "TimeoutSeconds") >= 2 * visibility("ImportsQueue"));
+    assert!(seconds("Full", "HeartbeatSeconds") > visibility("FullPassQueue"));
+    assert!(seconds("Full", "HeartbeatSeconds") > visibility("FactsQueue"));
+    // The full pass's own limit (the domain fails it past 30 minutes) is the state's.
+    assert_eq!(
+        seconds("Full", "TimeoutSeconds"),
+        soulprint_core::import_state::FULL_PASS_LIMIT.whole_seconds() as u64
+    );
+    assert!(
+        definition["TimeoutSeconds"].as_u64().unwrap()
+            > seconds("Quick", "TimeoutSeconds") + seconds("Full", "TimeoutSeconds")
+    );
     for (stage, record) in [
         ("Quick", "RecordImportFailed"),
         ("Full", "RecordFullPassFailed"),
