@@ -238,3 +238,71 @@ async fn rate_limits_are_counted_across_instances() {
     let seconds: u64 = retry_after.unwrap().to_str().unwrap().parse().unwrap();
     assert!((1..=60).contains(&seconds), "{seconds}");
 }
+
+/// An API event with another method, path and body (binary bodies base64, as API Gateway
+/// sends them).
+fn api_event(method: &str, path: &str, body: Option<&[u8]>, json: bool) -> Request {
+    use base64::Engine;
+    let mut event: serde_json::Value =
+        serde_json::from_str(&event("status-latest-import.json")).unwrap();
+    event["rawPath"] = path.into();
+    event["requestContext"]["http"]["path"] = path.into();
+    event["requestContext"]["http"]["method"] = method.into();
+    if let Some(body) = body {
+        if json {
+            event["body"] = String::from_utf8(body.to_vec()).unwrap().into();
+        } else {
+            event["headers"]["content-type"] = "application/octet-stream".into();
+            event["body"] = base64::engine::general_purpose::STANDARD
+                .encode(body)
+                .into();
+            event["isBase64Encoded"] = true.into();
+        }
+    }
+    lambda_http::request::from_str(&event.to_string()).unwrap()
+}
+
+/// Starting the execution fails (here: no such state machine): the person is told at once
+/// and the import is not left "processing" for 15 minutes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_import_whose_execution_cannot_start_fails_at_once() {
+    let settings = common::resources(30).await;
+    let app = api::app(settings.api().await.unwrap());
+    let export = soulprint_e2e::pipeline::generated(7, 20_000, 5_000).0;
+    let begin = serde_json::json!({"size_bytes": export.len()}).to_string();
+    let (status, _, upload) = call(
+        app.clone(),
+        api_event("POST", "/uploads", Some(begin.as_bytes()), true),
+    )
+    .await;
+    assert_eq!(status, 201, "{upload}");
+    let id = upload["upload_id"].as_str().unwrap();
+    let (status, _, body) = call(
+        app.clone(),
+        api_event(
+            "PUT",
+            &format!("/uploads/{id}/parts/1"),
+            Some(&export),
+            false,
+        ),
+    )
+    .await;
+    assert!(status < 300, "{status} {body}");
+    let start = serde_json::json!({"upload_id": id}).to_string();
+    let (status, _, body) = call(
+        app.clone(),
+        api_event("POST", "/imports", Some(start.as_bytes()), true),
+    )
+    .await;
+    assert!(status >= 500, "{status} {body}");
+    let (status, _, latest) = call(app.clone(), request("status-latest-import.json")).await;
+    assert_eq!(status, 200, "{latest}");
+    assert_eq!(latest["import_status"], "failed", "{latest}");
+    assert!(
+        latest["import_error"]
+            .as_str()
+            .unwrap()
+            .contains("could not be started"),
+        "{latest}"
+    );
+}

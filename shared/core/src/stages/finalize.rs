@@ -22,7 +22,7 @@ pub(crate) async fn run(ports: &Ports, user: &UserId, run: &RunId) -> Result<(),
         info_span!("finalize", user = %user, import_id = %run.import_id, attempt = run.attempt);
     async {
         if !current(ports, user, run).await? {
-            return Ok(());
+            return answer_if_done(ports, user, run).await;
         }
         let key = format!("finalize/{}/{}", run.import_id, run.attempt);
         let hold = crate::ports::QueueName::Finalize.visibility();
@@ -30,6 +30,26 @@ pub(crate) async fn run(ports: &Ports, user: &UserId, run: &RunId) -> Result<(),
     }
     .instrument(span)
     .await
+}
+
+/// A redelivered finalize finds the run complete: its worker may have died before telling the
+/// supervisor, so the supervisor is told (again).
+async fn answer_if_done(ports: &Ports, user: &UserId, run: &RunId) -> Result<(), StageError> {
+    let Some(state) = ports.store.import_state(user).await? else {
+        return Ok(());
+    };
+    let s = state.value;
+    match &s.full_pass.task_token {
+        Some(token)
+            if s.import_id == run.import_id
+                && s.full_pass.attempt == run.attempt
+                && s.full_pass.status == crate::import_state::FullPassStatus::Complete =>
+        {
+            let output = serde_json::json!({"import_id": run.import_id, "attempt": run.attempt});
+            super::report_success(ports, token, &output).await
+        }
+        _ => Ok(()),
+    }
 }
 
 async fn finalize(ports: &Ports, user: &UserId, run: &RunId) -> Result<(), StageError> {

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use tracing::{info, info_span, Instrument};
 
-use super::{exactly_once, import_blob, update_state, StageError, CONVERSATIONS_BLOB};
+use super::{answered, exactly_once, import_blob, update_state, StageError, CONVERSATIONS_BLOB};
 use crate::chunker::{chunk_conversation, Chunk};
 use crate::conversation::from_json_line;
 use crate::import_state::FullPassStatus;
@@ -15,7 +15,7 @@ use crate::jobs::Job;
 use crate::memory::seed::seed_facts;
 use crate::memory::Fact;
 use crate::ports::store::{BatchOutcome, RunId, RunPlan};
-use crate::ports::{BlobKey, Ports, SupervisorError, UserId};
+use crate::ports::{BlobKey, Ports, UserId};
 
 /// Chunks a batch: one job's work, a few minutes of model time at most.
 pub const BATCH_CHUNKS: usize = 8;
@@ -84,18 +84,6 @@ pub(crate) async fn adopt_token(
             Ok(())
         }
         FullPassStatus::Processing => run(ports, user, import_id, attempt).await,
-    }
-}
-
-/// A token nobody waits for any more (the execution ended, or the token was never real) is
-/// answered: there is nothing left to tell.
-fn answered(result: Result<(), SupervisorError>) -> Result<(), StageError> {
-    match result {
-        Err(SupervisorError::TaskGone(reason)) => {
-            tracing::info!(%reason, "the supervisor no longer waits for this full pass");
-            Ok(())
-        }
-        other => Ok(other?),
     }
 }
 

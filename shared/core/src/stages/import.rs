@@ -72,11 +72,12 @@ pub async fn start_import(
         import_id: import_id.to_owned(),
         task_token,
     };
-    ports
-        .queue
-        .send(job.queue(), &[job])
-        .await
-        .map_err(StageError::from)?;
+    if let Err(e) = ports.queue.send(job.queue(), &[job]).await {
+        // Nothing will work on it: say so now rather than leave it "processing".
+        let reason = format!("the import could not be started ({e}); try again");
+        let _ = update_state(ports, user, |s| s.fail(import_id, &reason, now)).await;
+        return Err(StageError::from(e).into());
+    }
     info!(user = %user, import_id, "import started");
     Ok(state)
 }
@@ -101,13 +102,21 @@ pub async fn retry_full_pass(
         Ok(())
     })
     .await?;
+    let attempt = state.full_pass.attempt;
     let job = Job::FullPass {
         user: user.clone(),
-        import_id,
-        attempt: state.full_pass.attempt,
+        import_id: import_id.clone(),
+        attempt,
         task_token,
     };
-    ports.queue.send(job.queue(), &[job]).await?;
+    if let Err(e) = ports.queue.send(job.queue(), &[job]).await {
+        let reason = format!("the full pass could not be started ({e}); retry it");
+        let _ = update_state(ports, user, |s| {
+            s.fail_full_pass(&import_id, attempt, &reason, now)
+        })
+        .await;
+        return Err(e.into());
+    }
     Ok(state)
 }
 
@@ -132,8 +141,16 @@ pub(crate) async fn run(
         match state.status {
             ImportStatus::Processing => {}
             ImportStatus::QuickReady if state.full_pass.attempt > 0 => {
-                // Done before, and the process may have died before the full pass was queued.
-                return queue_full_pass(ports, user, import_id, &state).await;
+                // Done before, and the process may have died before the full pass was queued
+                // or the supervisor was told.
+                queue_full_pass(ports, user, import_id, &state).await?;
+                if let Some(token) = task_token {
+                    let output = serde_json::json!({
+                        "import_id": import_id, "attempt": state.full_pass.attempt,
+                    });
+                    super::report_success(ports, token, &output).await?;
+                }
+                return Ok(());
             }
             _ => return Ok(()),
         }

@@ -109,6 +109,28 @@ impl StageError {
     }
 }
 
+/// A token nobody waits for any more (the execution ended, or the token was never real) is
+/// answered: there is nothing left to tell.
+pub(crate) fn answered(result: Result<(), SupervisorError>) -> Result<(), StageError> {
+    match result {
+        Err(SupervisorError::TaskGone(reason)) => {
+            tracing::info!(%reason, "the supervisor no longer waits for this task");
+            Ok(())
+        }
+        other => Ok(other?),
+    }
+}
+
+/// Tells the supervisor a stage succeeded (again, when a redelivered job finds it done: the
+/// first answer may have been lost with its worker).
+pub(crate) async fn report_success(
+    ports: &Ports,
+    token: &str,
+    output: &serde_json::Value,
+) -> Result<(), StageError> {
+    answered(ports.supervisor.succeed(token, output).await)
+}
+
 /// Reads the import state, applies `change` and writes it back if no one wrote in between;
 /// tries again on a lost race. The rules in [`ImportState`] keep progress monotonic, so a
 /// retried change can only move it forward.
