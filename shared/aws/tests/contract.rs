@@ -60,33 +60,11 @@ async fn store() -> Arc<dyn Store> {
 
 /// A fresh table shaped as template.yaml makes it (`pk`, `sk`, on demand).
 async fn dynamo() -> (DynamoStore, aws_sdk_dynamodb::Client, String) {
-    use aws_sdk_dynamodb::types::{
-        AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType,
-    };
     let ddb = aws_sdk_dynamodb::Client::new(&config().await);
     let table = fresh("table");
-    let mut create = ddb
-        .create_table()
-        .table_name(&table)
-        .billing_mode(BillingMode::PayPerRequest);
-    for (name, kind) in [("pk", KeyType::Hash), ("sk", KeyType::Range)] {
-        create = create
-            .attribute_definitions(
-                AttributeDefinition::builder()
-                    .attribute_name(name)
-                    .attribute_type(ScalarAttributeType::S)
-                    .build()
-                    .unwrap(),
-            )
-            .key_schema(
-                KeySchemaElement::builder()
-                    .attribute_name(name)
-                    .key_type(kind)
-                    .build()
-                    .unwrap(),
-            );
-    }
-    create.send().await.unwrap();
+    soulprint_aws::dynamodb::create_table(&ddb, &table)
+        .await
+        .unwrap();
     (DynamoStore::new(ddb.clone(), table.clone()), ddb, table)
 }
 

@@ -5,9 +5,6 @@
 
 use std::collections::HashMap;
 
-use aws_sdk_dynamodb::types::{
-    AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType,
-};
 use soulprint_core::ports::QueueName;
 use soulprint_lambda::settings::Settings;
 
@@ -78,28 +75,9 @@ pub async fn resources(visibility_seconds: u32) -> Settings {
     };
     let sdk = settings.sdk_config().await;
     let ddb = aws_sdk_dynamodb::Client::new(&sdk);
-    let mut create = ddb
-        .create_table()
-        .table_name(&settings.table)
-        .billing_mode(BillingMode::PayPerRequest);
-    for (name, kind) in [("pk", KeyType::Hash), ("sk", KeyType::Range)] {
-        create = create
-            .attribute_definitions(
-                AttributeDefinition::builder()
-                    .attribute_name(name)
-                    .attribute_type(ScalarAttributeType::S)
-                    .build()
-                    .unwrap(),
-            )
-            .key_schema(
-                KeySchemaElement::builder()
-                    .attribute_name(name)
-                    .key_type(kind)
-                    .build()
-                    .unwrap(),
-            );
-    }
-    create.send().await.unwrap();
+    soulprint_aws::dynamodb::create_table(&ddb, &settings.table)
+        .await
+        .unwrap();
     let s3 = aws_sdk_s3::Client::from_conf(
         aws_sdk_s3::config::Builder::from(&sdk)
             .force_path_style(true)
