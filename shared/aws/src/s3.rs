@@ -4,12 +4,14 @@
 
 use std::io::{Read, Seek, SeekFrom};
 use std::path::PathBuf;
+use std::time::Duration;
 
 use async_trait::async_trait;
+use aws_sdk_s3::presigning::PresigningConfig;
 use aws_sdk_s3::primitives::ByteStream;
-use aws_sdk_s3::types::{CompletedMultipartUpload, CompletedPart, Delete, ObjectIdentifier};
+use aws_sdk_s3::types::{CompletedMultipartUpload, CompletedPart, Delete, ObjectIdentifier, Part};
 use aws_sdk_s3::Client;
-use soulprint_core::ports::{BlobError, BlobKey, Blobs, Scratch, UserId};
+use soulprint_core::ports::{BlobError, BlobKey, Blobs, DirectUpload, Scratch, UserId};
 use tokio::io::AsyncWriteExt;
 
 /// Parts of a multipart upload (S3's minimum is 5 MiB); files up to this size go in one PUT.
@@ -277,5 +279,114 @@ impl Blobs for S3Blobs {
                 .map_err(|e| unavailable(described(&e)))?;
         }
         Ok(())
+    }
+}
+
+/// Presigned multipart uploads: the client PUTs each part to S3 itself.
+#[async_trait]
+impl DirectUpload for S3Blobs {
+    async fn begin(&self, key: &BlobKey) -> Result<String, BlobError> {
+        let created = self
+            .client
+            .create_multipart_upload()
+            .bucket(&self.bucket)
+            .key(key.to_string())
+            .send()
+            .await
+            .map_err(|e| unavailable(described(&e)))?;
+        created
+            .upload_id
+            .ok_or_else(|| unavailable("S3 started a multipart upload without an id"))
+    }
+
+    async fn part_url(
+        &self,
+        key: &BlobKey,
+        upload: &str,
+        part: u32,
+        valid_for: Duration,
+    ) -> Result<String, BlobError> {
+        let presigning = PresigningConfig::expires_in(valid_for).map_err(unavailable)?;
+        let request = self
+            .client
+            .upload_part()
+            .bucket(&self.bucket)
+            .key(key.to_string())
+            .upload_id(upload)
+            .part_number(part as i32)
+            .presigned(presigning)
+            .await
+            .map_err(|e| unavailable(described(&e)))?;
+        Ok(request.uri().to_owned())
+    }
+
+    async fn received(&self, key: &BlobKey, upload: &str) -> Result<Vec<u32>, BlobError> {
+        Ok(self
+            .parts(key, upload)
+            .await?
+            .iter()
+            .filter_map(|p| p.part_number().map(|n| n as u32))
+            .collect())
+    }
+
+    async fn complete(&self, key: &BlobKey, upload: &str) -> Result<(), BlobError> {
+        let parts = self
+            .parts(key, upload)
+            .await?
+            .into_iter()
+            .map(|p| {
+                CompletedPart::builder()
+                    .set_part_number(p.part_number)
+                    .set_e_tag(p.e_tag)
+                    .build()
+            })
+            .collect();
+        self.client
+            .complete_multipart_upload()
+            .bucket(&self.bucket)
+            .key(key.to_string())
+            .upload_id(upload)
+            .multipart_upload(
+                CompletedMultipartUpload::builder()
+                    .set_parts(Some(parts))
+                    .build(),
+            )
+            .send()
+            .await
+            .map_err(|e| unavailable(described(&e)))?;
+        Ok(())
+    }
+}
+
+impl S3Blobs {
+    /// Every part S3 holds of a multipart upload (ListParts pages by 1,000).
+    async fn parts(&self, key: &BlobKey, upload: &str) -> Result<Vec<Part>, BlobError> {
+        let mut parts = Vec::new();
+        let mut marker = None;
+        loop {
+            let page = self
+                .client
+                .list_parts()
+                .bucket(&self.bucket)
+                .key(key.to_string())
+                .upload_id(upload)
+                .set_part_number_marker(marker)
+                .send()
+                .await
+                .map_err(|e| match e.as_service_error() {
+                    Some(s) if s.meta().code() == Some("NoSuchUpload") => {
+                        BlobError::NotFound(format!("{key} (upload {upload})"))
+                    }
+                    _ => unavailable(described(&e)),
+                })?;
+            parts.extend(page.parts.unwrap_or_default());
+            match page.next_part_number_marker {
+                Some(next) if page.is_truncated == Some(true) => marker = Some(next),
+                _ => {
+                    parts.sort_by_key(|p| p.part_number);
+                    return Ok(parts);
+                }
+            }
+        }
     }
 }

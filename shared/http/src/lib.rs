@@ -37,6 +37,11 @@ pub struct Api {
     pub chat_limit: std::time::Duration,
     /// The size of every upload part but the last.
     pub part_bytes: usize,
+    /// Uploads straight to storage (presigned URLs), where the world has them (S3): parts
+    /// then never pass through the API.
+    pub direct: Option<Arc<dyn soulprint_core::ports::DirectUpload>>,
+    /// The size of every direct upload part but the last.
+    pub direct_part_bytes: u64,
 }
 
 impl Api {
@@ -47,6 +52,8 @@ impl Api {
             limits: RateLimits::default(),
             chat_limit: std::time::Duration::from_secs(120),
             part_bytes: PART_BYTES,
+            direct: None,
+            direct_part_bytes: routes::uploads::DIRECT_PART_BYTES,
         }
     }
 }

@@ -56,14 +56,17 @@ async fn caller_from_authorizer(mut request: Request, next: Next) -> Response {
     }
 }
 
-/// What the API functions share: the ports, chat's caches and breaker, Lambda-sized parts,
-/// and rate limits counted where every instance sees them.
+/// What the API functions share: the ports, chat's caches and breaker, rate limits counted
+/// where every instance sees them, and uploads that go straight to storage (parts through
+/// the API, were a client to send them there, are Lambda-sized).
 pub fn state(
     ports: soulprint_core::ports::Ports,
     windows: Arc<dyn soulprint_core::ports::RateWindows>,
+    direct: Arc<dyn soulprint_core::ports::DirectUpload>,
 ) -> Arc<Api> {
     let mut api = Api::new(ports);
     api.part_bytes = LAMBDA_PART_BYTES;
     api.limits = soulprint_http::RateLimits::shared(windows);
+    api.direct = Some(direct);
     Arc::new(api)
 }

@@ -116,13 +116,25 @@ impl Settings {
         self.ports_with(&self.sdk_config().await, front_door)
     }
 
-    /// The API functions' state: the ports with the front door, and rate windows in the table.
+    /// The API functions' state: the ports with the front door, rate windows in the table,
+    /// uploads straight to S3.
     pub async fn api(&self) -> Result<Arc<soulprint_http::Api>> {
         let sdk = self.sdk_config().await;
         Ok(crate::api::state(
             self.ports_with(&sdk, true)?,
             self.rate_windows(&sdk),
+            Arc::new(self.s3_blobs(&sdk)),
         ))
+    }
+
+    /// Blobs in the bucket, scratch files in `/tmp`.
+    pub fn s3_blobs(&self, sdk: &aws_config::SdkConfig) -> S3Blobs {
+        let s3 = aws_sdk_s3::Client::from_conf(
+            aws_sdk_s3::config::Builder::from(sdk)
+                .force_path_style(self.endpoint.is_some())
+                .build(),
+        );
+        S3Blobs::new(s3, self.bucket.clone(), std::env::temp_dir())
     }
 
     /// Rate-limit windows in the table, shared by every instance of every API function.
@@ -135,11 +147,6 @@ impl Settings {
 
     fn ports_with(&self, sdk: &aws_config::SdkConfig, front_door: bool) -> Result<Ports> {
         let sdk = sdk.clone();
-        let s3 = aws_sdk_s3::Client::from_conf(
-            aws_sdk_s3::config::Builder::from(&sdk)
-                .force_path_style(self.endpoint.is_some())
-                .build(),
-        );
         let sqs = SqsQueue::new(aws_sdk_sqs::Client::new(&sdk), self.queue_urls.clone());
         let sfn = aws_sdk_sfn::Client::new(&sdk);
         let queue: Arc<dyn Queue> = match (&self.state_machine_arn, front_door) {
@@ -148,7 +155,7 @@ impl Settings {
             (_, false) => Arc::new(sqs),
         };
         Ok(Ports {
-            blobs: Arc::new(S3Blobs::new(s3, self.bucket.clone(), std::env::temp_dir())),
+            blobs: Arc::new(self.s3_blobs(&sdk)),
             queue,
             store: Arc::new(DynamoStore::new(
                 aws_sdk_dynamodb::Client::new(&sdk),

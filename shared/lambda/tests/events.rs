@@ -262,13 +262,24 @@ fn api_event(method: &str, path: &str, body: Option<&[u8]>, json: bool) -> Reque
     lambda_http::request::from_str(&event.to_string()).unwrap()
 }
 
-/// Starting the execution fails (here: no such state machine): the person is told at once
-/// and the import is not left "processing" for 15 minutes.
+/// An export goes straight to S3 in presigned parts and an interrupted upload continues with
+/// the parts S3 lacks. Then starting the execution fails (here: no such state machine): the
+/// person is told at once, the import is not left "processing", and the uploaded export stays
+/// for another try.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn an_import_whose_execution_cannot_start_fails_at_once() {
+async fn an_upload_goes_straight_to_s3_resumes_and_outlives_an_import_that_cannot_start() {
     let settings = common::resources(30).await;
-    let app = api::app(settings.api().await.unwrap());
-    let export = soulprint_e2e::pipeline::generated(7, 20_000, 5_000).0;
+    let sdk = settings.sdk_config().await;
+    let blobs = Arc::new(settings.s3_blobs(&sdk));
+    let mut state = api::state(
+        settings.ports(true).await.unwrap(),
+        settings.rate_windows(&sdk),
+        blobs.clone(),
+    );
+    // S3's smallest part (5 MiB) keeps the test small: 11 MiB in three parts.
+    Arc::get_mut(&mut state).unwrap().direct_part_bytes = 5 << 20;
+    let app = api::app(state);
+    let export: Vec<u8> = (0..11u32 << 20).map(|i| (i % 253) as u8).collect();
     let begin = serde_json::json!({"size_bytes": export.len()}).to_string();
     let (status, _, upload) = call(
         app.clone(),
@@ -276,33 +287,71 @@ async fn an_import_whose_execution_cannot_start_fails_at_once() {
     )
     .await;
     assert_eq!(status, 201, "{upload}");
-    let id = upload["upload_id"].as_str().unwrap();
-    let (status, _, body) = call(
+    assert_eq!(upload["parts"], 3);
+    assert!(upload.get("storage_upload_id").is_none(), "{upload}");
+    let id = upload["upload_id"].as_str().unwrap().to_owned();
+    let urls: Vec<String> = upload["part_urls"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["url"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(urls.len(), 3);
+    let http = reqwest::Client::new();
+    let put = |n: usize, url: String| {
+        let part = export[(n - 1) * (5 << 20)..(n * (5 << 20)).min(export.len())].to_vec();
+        let http = http.clone();
+        async move {
+            let r = http.put(url).body(part).send().await.unwrap();
+            assert!(r.status().is_success(), "part {n}: {}", r.status());
+        }
+    };
+    // Parts 1 and 3 arrive; the connection drops.
+    put(1, urls[0].clone()).await;
+    put(3, urls[2].clone()).await;
+    let (status, _, upload) = call(
         app.clone(),
-        api_event(
-            "PUT",
-            &format!("/uploads/{id}/parts/1"),
-            Some(&export),
-            false,
-        ),
+        api_event("GET", &format!("/uploads/{id}"), None, true),
     )
     .await;
-    assert!(status < 300, "{status} {body}");
+    assert_eq!(status, 200, "{upload}");
+    assert_eq!(upload["received"], serde_json::json!([1, 3]));
+    let missing = upload["part_urls"].as_array().unwrap();
+    assert_eq!(missing.len(), 1);
+    assert_eq!(missing[0]["part"], 2);
+    // Parts go to S3, not through the function.
+    let (status, _, body) = call(
+        app.clone(),
+        api_event("PUT", &format!("/uploads/{id}/parts/2"), Some(b"x"), false),
+    )
+    .await;
+    assert_eq!(status, 409, "{body}");
+    put(2, missing[0]["url"].as_str().unwrap().to_owned()).await;
+
     let start = serde_json::json!({"upload_id": id}).to_string();
-    let (status, _, body) = call(
-        app.clone(),
-        api_event("POST", "/imports", Some(start.as_bytes()), true),
-    )
-    .await;
-    assert!(status >= 500, "{status} {body}");
-    let (status, _, latest) = call(app.clone(), request("status-latest-import.json")).await;
-    assert_eq!(status, 200, "{latest}");
-    assert_eq!(latest["import_status"], "failed", "{latest}");
-    assert!(
-        latest["import_error"]
-            .as_str()
-            .unwrap()
-            .contains("could not be started"),
-        "{latest}"
-    );
+    for _ in 0..2 {
+        let (status, _, body) = call(
+            app.clone(),
+            api_event("POST", "/imports", Some(start.as_bytes()), true),
+        )
+        .await;
+        assert!(status >= 500, "{status} {body}");
+        let (status, _, latest) = call(app.clone(), request("status-latest-import.json")).await;
+        assert_eq!(status, 200, "{latest}");
+        assert_eq!(latest["import_status"], "failed", "{latest}");
+        assert!(
+            latest["import_error"]
+                .as_str()
+                .unwrap()
+                .contains("could not be started"),
+            "{latest}"
+        );
+        // The export, joined in S3, is whole and still there for the next try.
+        let user = UserId::new("user-7f3a").unwrap();
+        let key =
+            soulprint_core::stages::import_blob(&user, &id, soulprint_core::stages::EXPORT_BLOB)
+                .unwrap();
+        use soulprint_core::ports::Blobs;
+        assert!(blobs.get(&key).await.unwrap() == export);
+    }
 }

@@ -7,6 +7,7 @@
 
 pub mod blobs;
 pub mod clock;
+pub mod direct_upload;
 pub mod llm;
 pub mod queue;
 pub mod rate_windows;
@@ -21,6 +22,7 @@ use serde::{Deserialize, Serialize};
 
 pub use blobs::{BlobError, BlobKey, Blobs, Scratch};
 pub use clock::{Clock, SystemClock};
+pub use direct_upload::DirectUpload;
 pub use llm::{Llm, LlmError, Usage};
 pub use queue::{Delivery, Queue, QueueError, QueueName};
 pub use rate_windows::RateWindows;

@@ -61,9 +61,15 @@ pub async fn start(
             ));
         }
     }
-    let import_id = new_import_id();
+    // A direct upload is already where its import's export goes: the import takes its id.
+    let import_id = match upload.storage_upload_id {
+        Some(_) => upload.upload_id.clone(),
+        None => new_import_id(),
+    };
     let key = import_blob(&user, &import_id, EXPORT_BLOB)?;
     assemble(&api, &user, &upload, &key).await?;
+    // What is deleted when the import does not start: a copy, not a direct upload's export.
+    let copy = upload.storage_upload_id.is_none().then_some(&key);
     match start_import(&api.ports, &user, &import_id, &key, None).await {
         Ok(state) => {
             if let Err(e) = discard(&api, &user, &upload).await {
@@ -72,7 +78,9 @@ pub async fn start(
             Ok((StatusCode::ACCEPTED, Json(status_body(&state))))
         }
         Err(StartError::Refused(why)) => {
-            api.ports.blobs.delete(&key).await.ok();
+            if let Some(copy) = copy {
+                api.ports.blobs.delete(copy).await.ok();
+            }
             Err(ApiError::new(
                 StatusCode::CONFLICT,
                 "import_processing",
@@ -81,7 +89,9 @@ pub async fn start(
         }
         Err(StartError::Stage(e)) => {
             // The upload stays: the client may try again with the same id.
-            api.ports.blobs.delete(&key).await.ok();
+            if let Some(copy) = copy {
+                api.ports.blobs.delete(copy).await.ok();
+            }
             Err(e.into())
         }
     }
