@@ -10,6 +10,6 @@ use soulprint_lambda::{init_logging, settings::Settings, stream};
 async fn main() -> Result<(), Error> {
     init_logging();
     let settings = Settings::from_env()?;
-    let tokens = Arc::new(stream::tokens(&settings).await?);
-    run_with_streaming_response(stream::app(settings.api().await?, tokens)).await
+    let keys = Arc::new(stream::IssuerKeys::from_settings(&settings).await?);
+    run_with_streaming_response(stream::app(settings.api().await?, keys)).await
 }

@@ -80,6 +80,22 @@ pub enum AuthError {
     Invalid(String),
     #[error("the token's subject is not a user id: {0}")]
     BadSubject(String),
+    /// Signed with a key this server does not have (an issuer that rotated its keys).
+    #[error("the token is not valid: {0}")]
+    UnknownKey(String),
+}
+
+/// The bearer token of a request's `Authorization` header.
+pub fn bearer(headers: &axum::http::HeaderMap) -> Result<&str, AuthError> {
+    headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| {
+            v.strip_prefix("Bearer ")
+                .or_else(|| v.strip_prefix("bearer "))
+        })
+        .map(str::trim)
+        .ok_or(AuthError::Missing)
 }
 
 /// Verifies and (for the local signing key) issues tokens: HS256 with the server's key
@@ -179,7 +195,7 @@ impl Tokens {
             .iter()
             .find(|k| k.algorithm == header.alg && (k.kid.is_none() || k.kid == header.kid))
             .ok_or_else(|| {
-                AuthError::Invalid(format!(
+                AuthError::UnknownKey(format!(
                     "no key for algorithm {:?} and key id {:?}",
                     header.alg, header.kid
                 ))
@@ -207,17 +223,7 @@ pub async fn require_token(
     mut request: Request,
     next: Next,
 ) -> Response {
-    let token = request
-        .headers()
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| {
-            v.strip_prefix("Bearer ")
-                .or_else(|| v.strip_prefix("bearer "))
-        })
-        .map(str::trim)
-        .ok_or(AuthError::Missing);
-    match token.and_then(|t| tokens.verify(t)) {
+    match bearer(request.headers()).and_then(|t| tokens.verify(t)) {
         Ok(user) => {
             request.extensions_mut().insert(Caller(user));
             next.run(request).await

@@ -19,7 +19,7 @@ use axum::Router;
 use soulprint_core::ports::Ports;
 use soulprint_core::stages::Chat;
 
-pub use auth::{require_token, Caller, Tokens};
+pub use auth::{bearer, require_token, AuthError, Caller, Tokens};
 pub use rate_limit::{RateLimits, Tier};
 pub use routes::uploads::PART_BYTES;
 

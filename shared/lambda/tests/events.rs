@@ -97,11 +97,81 @@ async fn api_events_are_answered_for_the_authorizers_subject_and_refused_without
 }
 
 fn signed(claims: serde_json::Value) -> String {
-    let key = jsonwebtoken::EncodingKey::from_rsa_pem(include_bytes!("fixtures/signing-key.pem"))
-        .unwrap();
+    signed_with(include_bytes!("fixtures/signing-key.pem"), "key-1", claims)
+}
+
+fn signed_with(pem: &[u8], kid: &str, claims: serde_json::Value) -> String {
+    let key = jsonwebtoken::EncodingKey::from_rsa_pem(pem).unwrap();
     let mut header = jsonwebtoken::Header::new(jsonwebtoken::Algorithm::RS256);
-    header.kid = Some("key-1".into());
+    header.kid = Some(kid.into());
     jsonwebtoken::encode(&header, &claims, &key).unwrap()
+}
+
+/// An issuer's JWKS endpoint on 127.0.0.1: key-1 until the switch is flipped, then key-1 and
+/// key-2 (a rotation).
+async fn jwks_server() -> (String, Arc<std::sync::atomic::AtomicBool>) {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    let rotated = Arc::new(AtomicBool::new(false));
+    let flag = rotated.clone();
+    let app = axum::Router::new().route(
+        "/.well-known/jwks.json",
+        axum::routing::get(move || {
+            let flag = flag.clone();
+            async move {
+                if flag.load(Ordering::SeqCst) {
+                    include_str!("fixtures/jwks-rotated.json")
+                } else {
+                    include_str!("fixtures/jwks.json")
+                }
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!(
+        "http://{}/.well-known/jwks.json",
+        listener.local_addr().unwrap()
+    );
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    (url, rotated)
+}
+
+/// The issuer rotates its keys: a token of the new key is accepted once the keys are fetched
+/// again, which happens for an unknown key id, at most once per interval.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_function_url_fetches_the_keys_again_after_a_rotation() {
+    let issuer = "https://cognito-idp.eu-west-1.amazonaws.com/eu-west-1_Example";
+    let (url, rotated) = jwks_server().await;
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    let claims = serde_json::json!({
+        "sub": "user-7f3a", "iss": issuer, "aud": "4b1f0c2example", "exp": now + 600,
+    });
+    let new_key = signed_with(
+        include_bytes!("fixtures/signing-key-2.pem"),
+        "key-2",
+        claims,
+    );
+    let eager = stream::IssuerKeys::fetch(&url, issuer, "4b1f0c2example", Default::default())
+        .await
+        .unwrap();
+    let patient = stream::IssuerKeys::fetch(
+        &url,
+        issuer,
+        "4b1f0c2example",
+        std::time::Duration::from_secs(3600),
+    )
+    .await
+    .unwrap();
+    assert!(eager.verify(&new_key).await.is_err(), "not published yet");
+    rotated.store(true, std::sync::atomic::Ordering::SeqCst);
+    assert_eq!(eager.verify(&new_key).await.unwrap().as_str(), "user-7f3a");
+    // Fetched less than an interval ago: not fetched again, however many unknown ids arrive.
+    assert!(matches!(
+        patient.verify(&new_key).await,
+        Err(soulprint_http::AuthError::UnknownKey(_))
+    ));
 }
 
 fn stream_request(token: &str) -> Request {
@@ -115,13 +185,16 @@ fn stream_request(token: &str) -> Request {
 async fn the_function_url_checks_the_token_against_the_issuers_keys() {
     let settings = common::resources(30).await;
     let issuer = "https://cognito-idp.eu-west-1.amazonaws.com/eu-west-1_Example";
-    let tokens = soulprint_http::Tokens::from_jwks(
-        include_str!("fixtures/jwks.json"),
+    let (jwks_url, _) = jwks_server().await;
+    let keys = stream::IssuerKeys::fetch(
+        jwks_url,
         issuer,
         "4b1f0c2example",
+        std::time::Duration::from_secs(3600),
     )
+    .await
     .unwrap();
-    let app = stream::app(settings.api().await.unwrap(), Arc::new(tokens));
+    let app = stream::app(settings.api().await.unwrap(), Arc::new(keys));
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap()
