@@ -248,6 +248,15 @@ fn sqs_event(name: &str) -> SqsEvent {
 async fn worker_events_trust_only_ids_the_store_knows_and_fail_one_message_alone() {
     let settings = common::resources(30).await;
     let ports = settings.ports(false).await.unwrap();
+    // What a worker still running when its person was forgotten wrote after the forget.
+    let user = UserId::new("user-7f3a").unwrap();
+    let orphan = soulprint_core::stages::import_blob(
+        &user,
+        "0193a1b2c3d4e5f60718293a4b5c6d7e",
+        "conversations.jsonl",
+    )
+    .unwrap();
+    ports.blobs.put(&orphan, b"{}".to_vec()).await.unwrap();
     for name in [
         "import-worker-sqs.json",
         "full-pass-sqs.json",
@@ -262,9 +271,10 @@ async fn worker_events_trust_only_ids_the_store_knows_and_fail_one_message_alone
             response.batch_item_failures
         );
     }
-    // Nothing was written for the import the messages named: no such import here.
-    let user = UserId::new("user-7f3a").unwrap();
+    // Nothing was written for the import the messages named: no such import here; and what
+    // was left of it is gone.
     assert!(ports.store.import_state(&user).await.unwrap().is_none());
+    assert!(!ports.blobs.exists(&orphan).await.unwrap());
     assert!(ports.store.profile(&user).await.unwrap().is_none());
 
     // A message that is not a job fails alone; its neighbour is done.

@@ -52,6 +52,19 @@ pub async fn handle(ports: &Ports, delivery: &Delivery) -> Result<(), StageError
             cause,
         } => supervisor_gave_up(ports, user, import_id, *attempt, error, cause).await,
     };
+    let result = match result {
+        // The person was forgotten while the job ran: it has nothing left to do.
+        Err(StageError::NoImport) => Ok(()),
+        other => other,
+    };
+    if ports
+        .store
+        .import_state(delivery.job.user())
+        .await?
+        .is_none()
+    {
+        sweep_forgotten(ports, &delivery.job).await?;
+    }
     match result {
         // The import or the run was replaced meanwhile: the job has nothing left to do.
         Err(e) if e.is_moot() => Ok(()),
@@ -62,6 +75,20 @@ pub async fn handle(ports: &Ports, delivery: &Delivery) -> Result<(), StageError
         }
         other => other,
     }
+}
+
+/// A job of a person who is gone (`DELETE /me` while it ran, or before it was taken) may
+/// have written blobs after the forget deleted theirs: its import's blobs go too.
+async fn sweep_forgotten(ports: &Ports, job: &Job) -> Result<(), StageError> {
+    let user = job.user();
+    let prefix = format!("imports/{}/", job.import_id());
+    for name in ports.blobs.list(user, &prefix).await? {
+        ports
+            .blobs
+            .delete(&crate::ports::BlobKey::new(user, name)?)
+            .await?;
+    }
+    Ok(())
 }
 
 fn run_id(import_id: &str, attempt: u32) -> RunId {
