@@ -146,26 +146,25 @@ impl Settings {
     }
 
     fn ports_with(&self, sdk: &aws_config::SdkConfig, front_door: bool) -> Result<Ports> {
-        let sdk = sdk.clone();
-        let sqs = SqsQueue::new(aws_sdk_sqs::Client::new(&sdk), self.queue_urls.clone());
-        let sfn = aws_sdk_sfn::Client::new(&sdk);
+        let sqs = SqsQueue::new(aws_sdk_sqs::Client::new(sdk), self.queue_urls.clone());
+        let sfn = aws_sdk_sfn::Client::new(sdk);
         let queue: Arc<dyn Queue> = match (&self.state_machine_arn, front_door) {
             (Some(arn), true) => Arc::new(ExecutionFrontDoor::new(sfn.clone(), arn, sqs)),
             (None, true) => anyhow::bail!("STATE_MACHINE_ARN is not set (template.yaml sets it)"),
             (_, false) => Arc::new(sqs),
         };
         Ok(Ports {
-            blobs: Arc::new(self.s3_blobs(&sdk)),
+            blobs: Arc::new(self.s3_blobs(sdk)),
             queue,
             store: Arc::new(DynamoStore::new(
-                aws_sdk_dynamodb::Client::new(&sdk),
+                aws_sdk_dynamodb::Client::new(sdk),
                 self.table.clone(),
             )),
-            llm: self.model(&sdk, &self.model_id),
+            llm: self.model(sdk, &self.model_id),
             fallback_llm: self
                 .fallback_model_id
                 .as_deref()
-                .map(|id| self.model(&sdk, id)),
+                .map(|id| self.model(sdk, id)),
             web: None,
             supervisor: Arc::new(StepFunctionsSupervisor::new(sfn)),
             clock: Arc::new(SystemClock),
