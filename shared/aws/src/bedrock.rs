@@ -30,6 +30,8 @@ use soulprint_core::ports::{Llm, LlmError};
 use soulprint_core::prompts;
 use soulprint_core::sections::Sections;
 
+use crate::error_text::described;
+
 /// Attempts per call, the first included, before throttling becomes `Unavailable`.
 pub const MAX_ATTEMPTS: u32 = 6;
 
@@ -259,7 +261,7 @@ fn model_error<E: ProvideErrorMetadata + std::error::Error + 'static, R: std::fm
         "{model}: {}",
         e.message()
             .map(str::to_owned)
-            .unwrap_or_else(|| error_chain(&e))
+            .unwrap_or_else(|| described(&e))
     );
     match &e {
         SdkError::ServiceError(_) => match code.as_str() {
@@ -273,17 +275,6 @@ fn model_error<E: ProvideErrorMetadata + std::error::Error + 'static, R: std::fm
         },
         _ => LlmError::Unavailable(text),
     }
-}
-
-fn error_chain(e: &dyn std::error::Error) -> String {
-    let mut text = e.to_string();
-    let mut source = e.source();
-    while let Some(s) = source {
-        text.push_str(": ");
-        text.push_str(&s.to_string());
-        source = s.source();
-    }
-    text
 }
 
 /// A JSON value as the SDK's document type (tool schemas and inputs).
@@ -322,16 +313,6 @@ pub fn value(d: &Document) -> Value {
             Value::Object(o.iter().map(|(k, v)| (k.clone(), value(v))).collect())
         }
     }
-}
-
-#[derive(serde::Deserialize)]
-struct FactsAnswer {
-    facts: Vec<Value>,
-}
-
-#[derive(serde::Deserialize)]
-struct MemoryAnswer {
-    memory_md: String,
 }
 
 const WEB_SEARCH: &str = prompts::WEB_SEARCH_TOOL;
@@ -374,34 +355,24 @@ impl Llm for BedrockModel {
         &self,
         request: &FactRequest,
     ) -> Result<Reply<Vec<ExtractedFact>>, LlmError> {
-        let reply: Reply<FactsAnswer> = self
+        let reply: Reply<prompts::FactsAnswer> = self
             .structured(
                 "facts",
                 prompts::FACTS_SYSTEM,
                 prompts::facts_prompt(request),
                 prompts::facts_schema(),
                 2_048,
-                |v| match v.get("facts") {
-                    Some(Value::Array(_)) => Ok(()),
-                    _ => Err("missing the \"facts\" list".into()),
-                },
+                prompts::check_facts,
             )
             .await?;
-        // A malformed item is dropped, not the chunk's other facts.
-        let facts = reply
-            .value
-            .facts
-            .into_iter()
-            .filter_map(|f| serde_json::from_value::<ExtractedFact>(f).ok())
-            .collect();
         Ok(Reply {
-            value: facts,
+            value: reply.value.into_facts(),
             usage: reply.usage,
         })
     }
 
     async fn write_memory(&self, request: &MemoryRequest) -> Result<Reply<String>, LlmError> {
-        let reply: Reply<MemoryAnswer> = self
+        let reply: Reply<prompts::MemoryAnswer> = self
             .structured(
                 "memory",
                 prompts::MEMORY_SYSTEM,
@@ -493,7 +464,7 @@ impl Llm for BedrockModel {
                 LlmError::Unavailable(format!(
                     "{}: the stream broke: {}",
                     self.config.model_id,
-                    error_chain(&e)
+                    described(&e)
                 ))
             })?;
             match event {

@@ -39,6 +39,8 @@ use soulprint_core::profile::Profile;
 use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
 
+use crate::error_text::described;
+
 type Item = HashMap<String, AttributeValue>;
 
 /// DynamoDB's limit on the items of one `BatchWriteItem`.
@@ -362,13 +364,7 @@ fn decode<T: DeserializeOwned>(what: &str, item: &Item) -> Result<T, StoreError>
 /// A request DynamoDB refused as malformed (an item over 400 KB, a bad expression) is not
 /// worth retrying; anything else (throttling, network, access being fixed) may pass.
 fn unavailable<E: std::error::Error + ProvideErrorMetadata>(e: E) -> StoreError {
-    let mut reason = e.to_string();
-    let mut source = e.source();
-    while let Some(s) = source {
-        reason.push_str(": ");
-        reason.push_str(&s.to_string());
-        source = s.source();
-    }
+    let reason = described(&e);
     match e.code() {
         Some("ValidationException") => StoreError::Refused(format!(
             "DynamoDB refused the request: {}",

@@ -4,6 +4,7 @@
 
 pub mod bedrock;
 pub mod dynamodb;
+mod error_text;
 pub mod s3;
 pub mod sqs;
 pub mod step_functions;

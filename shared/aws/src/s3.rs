@@ -14,6 +14,8 @@ use aws_sdk_s3::Client;
 use soulprint_core::ports::{BlobError, BlobKey, Blobs, DirectUpload, Scratch, UserId};
 use tokio::io::AsyncWriteExt;
 
+use crate::error_text::described;
+
 /// Parts of a multipart upload (S3's minimum is 5 MiB); files up to this size go in one PUT.
 const PART_BYTES: usize = 16 << 20;
 
@@ -102,20 +104,7 @@ impl S3Blobs {
                         .build(),
                 );
             }
-            self.client
-                .complete_multipart_upload()
-                .bucket(&self.bucket)
-                .key(key)
-                .upload_id(&id)
-                .multipart_upload(
-                    CompletedMultipartUpload::builder()
-                        .set_parts(Some(parts))
-                        .build(),
-                )
-                .send()
-                .await
-                .map_err(unavailable)?;
-            Ok(())
+            self.complete_multipart(key, &id, parts).await
         }
         .await;
         if let Err(e) = result {
@@ -136,18 +125,6 @@ impl S3Blobs {
 
 fn unavailable(e: impl std::fmt::Display) -> BlobError {
     BlobError::Unavailable(e.to_string())
-}
-
-/// The SDK's error with its whole chain (its `Display` alone says only "service error").
-fn described<E: std::error::Error>(e: &E) -> String {
-    let mut out = e.to_string();
-    let mut source = e.source();
-    while let Some(s) = source {
-        out.push_str(": ");
-        out.push_str(&s.to_string());
-        source = s.source();
-    }
-    out
 }
 
 #[async_trait]
@@ -341,10 +318,23 @@ impl DirectUpload for S3Blobs {
                     .build()
             })
             .collect();
+        self.complete_multipart(&key.to_string(), upload, parts)
+            .await
+    }
+}
+
+impl S3Blobs {
+    /// Joins a multipart upload's parts into its object.
+    async fn complete_multipart(
+        &self,
+        key: &str,
+        upload: &str,
+        parts: Vec<CompletedPart>,
+    ) -> Result<(), BlobError> {
         self.client
             .complete_multipart_upload()
             .bucket(&self.bucket)
-            .key(key.to_string())
+            .key(key)
             .upload_id(upload)
             .multipart_upload(
                 CompletedMultipartUpload::builder()
@@ -356,9 +346,7 @@ impl DirectUpload for S3Blobs {
             .map_err(|e| unavailable(described(&e)))?;
         Ok(())
     }
-}
 
-impl S3Blobs {
     /// Every part S3 holds of a multipart upload (ListParts pages by 1,000).
     async fn parts(&self, key: &BlobKey, upload: &str) -> Result<Vec<Part>, BlobError> {
         let mut parts = Vec::new();

@@ -12,6 +12,8 @@ use aws_sdk_sqs::Client;
 use soulprint_core::jobs::Job;
 use soulprint_core::ports::{Delivery, Queue, QueueError, QueueName};
 
+use crate::error_text::described;
+
 pub struct SqsQueue {
     client: Client,
     urls: HashMap<QueueName, String>,
@@ -35,15 +37,9 @@ impl SqsQueue {
 }
 
 fn unavailable<E: std::error::Error>(queue: QueueName) -> impl Fn(E) -> QueueError {
-    move |e| {
-        let mut reason = e.to_string();
-        let mut source = e.source();
-        while let Some(s) = source {
-            reason.push_str(": ");
-            reason.push_str(&s.to_string());
-            source = s.source();
-        }
-        QueueError::Unavailable { queue, reason }
+    move |e| QueueError::Unavailable {
+        queue,
+        reason: described(&e),
     }
 }
 

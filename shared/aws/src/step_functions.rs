@@ -7,6 +7,9 @@
 //! directly, so that no import runs without an execution the operator can see. Workers send
 //! through plain SQS.
 
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
 use async_trait::async_trait;
 use aws_sdk_sfn::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_sfn::Client;
@@ -18,13 +21,34 @@ use soulprint_core::ports::{Delivery, Queue, QueueError, QueueName, Supervisor, 
 const ERROR_CHARS: usize = 256;
 const CAUSE_CHARS: usize = 32_768;
 
+/// Heartbeats for one token closer together than this are not sent: every recorded fact
+/// batch beats, thousands an import, where the state needs one in 20 minutes.
+const HEARTBEAT_EVERY: Duration = Duration::from_secs(60);
+
 pub struct StepFunctionsSupervisor {
     client: Client,
+    /// The last token this process beat for, and when.
+    last_beat: Mutex<Option<(String, Instant)>>,
 }
 
 impl StepFunctionsSupervisor {
     pub fn new(client: Client) -> Self {
-        StepFunctionsSupervisor { client }
+        StepFunctionsSupervisor {
+            client,
+            last_beat: Mutex::new(None),
+        }
+    }
+
+    /// Whether a heartbeat for `token` is due (and, if so, counts it as sent).
+    fn beat_due(&self, token: &str) -> bool {
+        let mut last = self.last_beat.lock().unwrap_or_else(|p| p.into_inner());
+        match &*last {
+            Some((t, at)) if t == token && at.elapsed() < HEARTBEAT_EVERY => false,
+            _ => {
+                *last = Some((token.to_owned(), Instant::now()));
+                true
+            }
+        }
     }
 }
 
@@ -48,6 +72,9 @@ fn supervisor_error<E: ProvideErrorMetadata + std::error::Error + 'static, R: st
 #[async_trait]
 impl Supervisor for StepFunctionsSupervisor {
     async fn heartbeat(&self, token: &str) -> Result<(), SupervisorError> {
+        if !self.beat_due(token) {
+            return Ok(());
+        }
         self.client
             .send_task_heartbeat()
             .task_token(token)

@@ -7,7 +7,7 @@ use std::fmt::Write;
 use serde_json::{json, Value};
 
 use crate::memory::{Category, Subject};
-use crate::ports::llm::{FactRequest, MemoryRequest, ProfileRequest};
+use crate::ports::llm::{ExtractedFact, FactRequest, MemoryRequest, ProfileRequest};
 
 pub const PROFILE_SYSTEM: &str = "You write a personality profile of a person from their \
 conversations with an AI assistant, so that a new assistant can talk with them as if it \
@@ -250,4 +250,34 @@ pub fn web_search_schema() -> Value {
         "properties": {"query": {"type": "string", "description": "What to search for"}},
         "required": ["query"],
     })
+}
+
+/// The fact-extraction answer, as [`facts_schema`] shapes it.
+#[derive(Debug, serde::Deserialize)]
+pub struct FactsAnswer {
+    facts: Vec<Value>,
+}
+
+impl FactsAnswer {
+    /// The facts; a malformed item is dropped, not the chunk's other facts.
+    pub fn into_facts(self) -> Vec<ExtractedFact> {
+        self.facts
+            .into_iter()
+            .filter_map(|f| serde_json::from_value(f).ok())
+            .collect()
+    }
+}
+
+/// The fact list must be there (its items are checked one by one).
+pub fn check_facts(v: &Value) -> Result<(), String> {
+    match v.get("facts") {
+        Some(Value::Array(_)) => Ok(()),
+        _ => Err("missing the \"facts\" list".into()),
+    }
+}
+
+/// The MEMORY answer, as [`memory_schema`] shapes it.
+#[derive(Debug, serde::Deserialize)]
+pub struct MemoryAnswer {
+    pub memory_md: String,
 }

@@ -210,16 +210,6 @@ struct CompletionUsage {
     completion_tokens: u64,
 }
 
-#[derive(Deserialize)]
-struct FactsAnswer {
-    facts: Vec<Value>,
-}
-
-#[derive(Deserialize)]
-struct MemoryAnswer {
-    memory_md: String,
-}
-
 /// Some servers wrap JSON in a markdown fence despite the schema.
 fn strip_fences(s: &str) -> &str {
     let t = s.trim();
@@ -259,28 +249,18 @@ impl Llm for OpenAiCompatible {
         &self,
         request: &FactRequest,
     ) -> Result<Reply<Vec<ExtractedFact>>, LlmError> {
-        let reply: Reply<FactsAnswer> = self
+        let reply: Reply<prompts::FactsAnswer> = self
             .structured(
                 "facts",
                 prompts::FACTS_SYSTEM,
                 prompts::facts_prompt(request),
                 prompts::facts_schema(),
                 2_048,
-                |v| match v.get("facts") {
-                    Some(Value::Array(_)) => Ok(()),
-                    _ => Err("missing the \"facts\" list".into()),
-                },
+                prompts::check_facts,
             )
             .await?;
-        // A malformed item is dropped, not the chunk's other facts.
-        let facts = reply
-            .value
-            .facts
-            .into_iter()
-            .filter_map(|f| serde_json::from_value::<ExtractedFact>(f).ok())
-            .collect();
         Ok(Reply {
-            value: facts,
+            value: reply.value.into_facts(),
             usage: reply.usage,
         })
     }
@@ -416,7 +396,7 @@ impl Llm for OpenAiCompatible {
     }
 
     async fn write_memory(&self, request: &MemoryRequest) -> Result<Reply<String>, LlmError> {
-        let reply: Reply<MemoryAnswer> = self
+        let reply: Reply<prompts::MemoryAnswer> = self
             .structured(
                 "memory",
                 prompts::MEMORY_SYSTEM,
