@@ -79,6 +79,7 @@ fn main() {
         let local = Local::open(LocalOptions {
             data_dir: dir.path().to_path_buf(),
             llm: Arc::new(Offline),
+            fact_llm: None,
             fact_workers: 4,
         })
         .unwrap();

@@ -21,6 +21,7 @@ async fn imported(llm: Arc<dyn Llm>) -> (Local, UserId, Report, tempfile::TempDi
     let local = Local::open(LocalOptions {
         data_dir: dir.path().to_path_buf(),
         llm,
+        fact_llm: None,
         fact_workers: 3,
     })
     .unwrap();

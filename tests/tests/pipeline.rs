@@ -9,8 +9,8 @@ use soulprint_core::conversation::Conversation;
 use soulprint_core::export::ReadOptions;
 use soulprint_core::import_state::{FullPassStatus, ImportState, ImportStatus};
 use soulprint_core::memory::{FactStatus, Subject};
+use soulprint_core::model::questions::profile_prompt;
 use soulprint_core::ports::{Clock, Llm, UserId};
-use soulprint_core::prompts::profile_prompt;
 use soulprint_core::stages::{
     import_blob, new_import_id, retry_full_pass, start_import, EXPORT_BLOB,
 };
@@ -35,6 +35,7 @@ fn open(llm: Arc<dyn Llm>) -> Run {
     let local = Local::open(LocalOptions {
         data_dir: dir.path().to_path_buf(),
         llm,
+        fact_llm: None,
         fact_workers: 3,
     })
     .unwrap();

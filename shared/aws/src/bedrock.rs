@@ -1,12 +1,13 @@
-//! A model on Amazon Bedrock, through the Converse API.
+//! A model on Amazon Bedrock, through the Converse API: the [`ModelBackend`] under the domain's
+//! recipe ([`soulprint_core::model::Model`]).
 //!
-//! Structured answers (sections, facts, MEMORY) force one tool whose input schema is the
-//! answer's schema, so that the model answers with JSON of that shape in a `toolUse` block; an
-//! answer that does not check gets one repair attempt, told as the tool's error result. Chat
-//! streams with ConverseStream and may call `web_search`. `maxTokens` is always set.
-//! Throttling and 5xx are retried by the SDK's standard retry (exponential backoff with
-//! jitter, [`retry_config`]); what is still failing after that is [`LlmError::Unavailable`],
-//! which the stages retry later, and the chat stage's breaker and fallback model take over.
+//! A structured call forces one tool whose input schema is the answer's schema, so that the
+//! model answers with JSON of that shape in a `toolUse` block; a repair goes back as that
+//! tool's `error` result. Chat streams with ConverseStream and may call `web_search`.
+//! `maxTokens` is always the call's (Bedrock reserves quota for it). The SDK does not retry:
+//! the recipe does, once for every adapter, and a throttled call is
+//! [`LlmError::Throttled`]. A model that is retired, unknown or not granted is
+//! [`LlmError::NotServed`], in words that name the parameter to change.
 
 use async_trait::async_trait;
 use aws_sdk_bedrockruntime::error::{ProvideErrorMetadata, SdkError};
@@ -18,38 +19,31 @@ use aws_sdk_bedrockruntime::types::{
 };
 use aws_sdk_bedrockruntime::Client;
 use aws_smithy_types::{Document, Number};
-use serde::de::DeserializeOwned;
 use serde_json::{json, Value};
 use soulprint_core::conversation::Role;
-use soulprint_core::ports::llm::{
-    ChatAnswer, ChatRequest, ExtractedFact, FactRequest, MemoryRequest, ModelInfo, ProfileRequest,
-    Reply, TokenSink, Usage,
-};
+use soulprint_core::model::questions;
+use soulprint_core::ports::llm::{ChatAnswer, ChatRequest, ModelInfo, Reply, TokenSink, Usage};
+use soulprint_core::ports::model::{ModelBackend, ModelTurn, RawAnswer, Repair, StructuredCall};
 use soulprint_core::ports::web::render_all;
-use soulprint_core::ports::{Llm, LlmError};
-use soulprint_core::prompts;
-use soulprint_core::sections::Sections;
+use soulprint_core::ports::LlmError;
 
 use crate::error_text::described;
 
-/// Attempts per call, the first included, before throttling becomes `Unavailable`.
-pub const MAX_ATTEMPTS: u32 = 6;
-
-/// The SDK's standard retry: exponential backoff with full jitter on throttling, timeouts and
-/// 5xx; a client for Bedrock is built with it.
+/// The SDK's own retries are off: the domain's recipe retries throttled and failed calls
+/// (with backoff and jitter), so that attempts do not multiply.
 pub fn retry_config() -> aws_config::retry::RetryConfig {
-    aws_config::retry::RetryConfig::standard().with_max_attempts(MAX_ATTEMPTS)
+    aws_config::retry::RetryConfig::disabled()
 }
 
 #[derive(Debug, Clone)]
 pub struct BedrockConfig {
     /// A model id or an inference profile (`us.anthropic.claude-…`), as IAM allows it.
     pub model_id: String,
+    /// The template parameter that names it ("ModelId", "FactModelId"): errors say what to change.
+    pub parameter: String,
     /// US dollars per million input and output tokens, for the usage records.
     pub price_in: f64,
     pub price_out: f64,
-    /// `maxTokens` of the quick pass; fact extraction and MEMORY use less.
-    pub max_tokens: i32,
     pub temperature: f32,
 }
 
@@ -57,22 +51,23 @@ impl BedrockConfig {
     pub fn new(model_id: impl Into<String>) -> Self {
         BedrockConfig {
             model_id: model_id.into(),
+            parameter: "ModelId".into(),
             price_in: 0.0,
             price_out: 0.0,
-            max_tokens: 8_192,
             temperature: 0.3,
         }
     }
 }
 
-pub struct BedrockModel {
+/// Converse and ConverseStream for one model.
+pub struct Bedrock {
     client: Client,
     config: BedrockConfig,
 }
 
-impl BedrockModel {
+impl Bedrock {
     pub fn new(client: Client, config: BedrockConfig) -> Self {
-        BedrockModel { client, config }
+        Bedrock { client, config }
     }
 
     fn usage(&self, calls: u64, tokens: Option<&TokenUsage>) -> Usage {
@@ -91,129 +86,98 @@ impl BedrockModel {
         }
     }
 
-    fn inference(&self, max_tokens: i32, temperature: f32) -> InferenceConfiguration {
+    fn inference(&self, max_tokens: u32, temperature: f32) -> InferenceConfiguration {
         InferenceConfiguration::builder()
-            .max_tokens(max_tokens)
+            .max_tokens(i32::try_from(max_tokens).unwrap_or(i32::MAX))
             .temperature(temperature)
             .build()
     }
 
-    /// One structured call: the forced tool's input parsed as `T`, or one repair attempt, or
-    /// an error.
-    async fn structured<T: DeserializeOwned>(
-        &self,
-        tool: &str,
-        system: &str,
-        user: String,
-        schema: Value,
-        max_tokens: i32,
-        check: impl Fn(&Value) -> Result<(), String>,
-    ) -> Result<Reply<T>, LlmError> {
+    /// The forced tool whose input is the answer.
+    fn forced_tool(call: &StructuredCall) -> Result<ToolConfiguration, LlmError> {
         let spec = ToolSpecification::builder()
-            .name(tool)
+            .name(call.name)
             .description("Record the answer. Its input is the whole answer.")
-            .input_schema(ToolInputSchema::Json(document(&schema)))
+            .input_schema(ToolInputSchema::Json(document(&call.schema)))
             .build()
-            .map_err(|e| LlmError::Refused(e.to_string()))?;
-        let tools = ToolConfiguration::builder()
+            .map_err(refused)?;
+        ToolConfiguration::builder()
             .tools(Tool::ToolSpec(spec))
             .tool_choice(ToolChoice::Tool(
                 SpecificToolChoice::builder()
-                    .name(tool)
+                    .name(call.name)
                     .build()
-                    .map_err(|e| LlmError::Refused(e.to_string()))?,
+                    .map_err(refused)?,
             ))
             .build()
-            .map_err(|e| LlmError::Refused(e.to_string()))?;
-        let mut messages = vec![message(ConversationRole::User, ContentBlock::Text(user))?];
-        let mut usage = Usage::default();
-        for attempt in 0..2 {
-            let out = self
-                .client
-                .converse()
-                .model_id(&self.config.model_id)
-                .system(SystemContentBlock::Text(system.to_owned()))
-                .set_messages(Some(messages.clone()))
-                .inference_config(self.inference(max_tokens, self.config.temperature))
-                .tool_config(tools.clone())
-                .send()
-                .await
-                .map_err(|e| model_error(&self.config.model_id, e))?;
-            usage.add(&self.usage(1, out.usage()));
-            let cut_off = *out.stop_reason() == StopReason::MaxTokens;
-            let reply = match out.output {
-                Some(ConverseOutput::Message(m)) => m,
-                _ => return Err(LlmError::InvalidOutput(format!("{tool}: no message"))),
-            };
-            let used = reply.content().iter().find_map(|c| match c {
-                ContentBlock::ToolUse(u) if u.name() == tool => Some(u.clone()),
-                _ => None,
-            });
-            let parsed = match &used {
-                _ if cut_off => Err(format!("cut off at {max_tokens} tokens")),
-                None => Err(format!("not a call of the {tool} tool")),
-                Some(u) => {
-                    let v = value(u.input());
-                    check(&v).and_then(|()| {
-                        serde_json::from_value::<T>(v).map_err(|e| format!("wrong shape ({e})"))
-                    })
-                }
-            };
-            match (parsed, used) {
-                (Ok(value), _) => return Ok(Reply { value, usage }),
-                (Err(problem), Some(used)) if attempt == 0 => {
-                    tracing::warn!(call = tool, %problem, "the model's answer is unusable; asking once more");
-                    messages.push(reply_of(reply)?);
-                    messages.push(tool_error(&used, &problem)?);
-                }
-                (Err(problem), None) if attempt == 0 => {
-                    tracing::warn!(call = tool, %problem, "the model's answer is unusable; asking once more");
-                    messages.push(reply_of(reply)?);
-                    messages.push(message(
-                        ConversationRole::User,
-                        ContentBlock::Text(format!(
-                            "That answer is {problem}. Answer by calling the {tool} tool."
-                        )),
-                    )?);
-                }
-                (Err(problem), _) => {
-                    return Err(LlmError::InvalidOutput(format!(
-                        "{tool}: {problem}, even after a repair attempt"
-                    )))
-                }
-            }
-        }
-        unreachable!("two attempts")
+            .map_err(refused)
+    }
+
+    fn model_error<E: ProvideErrorMetadata + std::error::Error + 'static, R: std::fmt::Debug>(
+        &self,
+        e: SdkError<E, R>,
+    ) -> LlmError {
+        model_error(&self.config.model_id, &self.config.parameter, e)
     }
 }
 
-fn message(role: ConversationRole, content: ContentBlock) -> Result<Message, LlmError> {
+fn refused(e: impl std::fmt::Display) -> LlmError {
+    LlmError::Refused(e.to_string())
+}
+
+fn message(role: ConversationRole, content: Vec<ContentBlock>) -> Result<Message, LlmError> {
     Message::builder()
         .role(role)
-        .content(content)
+        .set_content(Some(content))
         .build()
-        .map_err(|e| LlmError::Refused(e.to_string()))
+        .map_err(refused)
 }
 
-/// The model's own message, sent back as it was (Bedrock wants the `toolUse` before its result).
-fn reply_of(m: Message) -> Result<Message, LlmError> {
-    Message::builder()
-        .role(ConversationRole::Assistant)
-        .set_content(Some(m.content))
-        .build()
-        .map_err(|e| LlmError::Refused(e.to_string()))
+fn text_message(role: ConversationRole, text: String) -> Result<Message, LlmError> {
+    message(role, vec![ContentBlock::Text(text)])
 }
 
-fn tool_error(used: &ToolUseBlock, problem: &str) -> Result<Message, LlmError> {
-    let result = ToolResultBlock::builder()
-        .tool_use_id(used.tool_use_id())
-        .content(ToolResultContentBlock::Text(format!(
-            "That input is {problem}. Call the tool again with input matching its schema."
-        )))
-        .status(ToolResultStatus::Error)
-        .build()
-        .map_err(|e| LlmError::Refused(e.to_string()))?;
-    message(ConversationRole::User, ContentBlock::ToolResult(result))
+/// The exchange a repair sends: the model's turn as it was (Bedrock wants the `toolUse`
+/// before its result), then the tool's error result, or a correction when it called no tool.
+fn repair_turns(call: &StructuredCall, repair: Repair<'_>) -> Result<[Message; 2], LlmError> {
+    let turn = &repair.answer.turn;
+    let mut content = Vec::new();
+    if !turn.text.is_empty() {
+        content.push(ContentBlock::Text(turn.text.clone()));
+    }
+    let correction = match &turn.tool_use {
+        Some((id, input)) => {
+            content.push(ContentBlock::ToolUse(
+                ToolUseBlock::builder()
+                    .tool_use_id(id)
+                    .name(call.name)
+                    .input(document(input))
+                    .build()
+                    .map_err(refused)?,
+            ));
+            let result = ToolResultBlock::builder()
+                .tool_use_id(id)
+                .content(ToolResultContentBlock::Text(format!(
+                    "That input is {}. Call the tool again with input matching its schema.",
+                    repair.problem
+                )))
+                .status(ToolResultStatus::Error)
+                .build()
+                .map_err(refused)?;
+            ContentBlock::ToolResult(result)
+        }
+        None => ContentBlock::Text(format!(
+            "That answer is {}. Answer by calling the {} tool.",
+            repair.problem, call.name
+        )),
+    };
+    if content.is_empty() {
+        content.push(ContentBlock::Text("(no answer)".into()));
+    }
+    Ok([
+        message(ConversationRole::Assistant, content)?,
+        message(ConversationRole::User, vec![correction])?,
+    ])
 }
 
 /// Converse wants turns that alternate and start with the person: a thread whose turn was
@@ -250,30 +214,57 @@ fn alternating(
     out
 }
 
-/// Throttling, timeouts and 5xx left after the SDK's retries are worth trying later; a
-/// validation or access error is not.
+/// Throttling, timeouts and 5xx are worth trying later; a model that is retired, unknown or
+/// not granted is [`LlmError::NotServed`], in words that say what to change; any other
+/// validation error refuses this request only.
 fn model_error<E: ProvideErrorMetadata + std::error::Error + 'static, R: std::fmt::Debug>(
     model: &str,
+    parameter: &str,
     e: SdkError<E, R>,
 ) -> LlmError {
     let code = e.code().unwrap_or("").to_owned();
-    let text = format!(
-        "{model}: {}",
-        e.message()
-            .map(str::to_owned)
-            .unwrap_or_else(|| described(&e))
-    );
-    match &e {
-        SdkError::ServiceError(_) => match code.as_str() {
-            "ThrottlingException"
-            | "ServiceUnavailableException"
-            | "InternalServerException"
-            | "ModelTimeoutException"
-            | "ModelNotReadyException"
-            | "ServiceQuotaExceededException" => LlmError::Unavailable(format!("{code}: {text}")),
-            _ => LlmError::Refused(format!("{code}: {text}")),
-        },
-        _ => LlmError::Unavailable(text),
+    let said = e
+        .message()
+        .map(str::to_owned)
+        .unwrap_or_else(|| described(&e));
+    let text = format!("{model}: {code}: {said}");
+    let SdkError::ServiceError(_) = &e else {
+        return LlmError::Unavailable(format!("{model}: {}", described(&e)));
+    };
+    let lower = said.to_lowercase();
+    let not_served = |why: &str| {
+        LlmError::NotServed(format!(
+            "model {model} {why} (Bedrock said: {code}: {said}); set {parameter} to a model that \
+             is Active in this region (the README lists them)"
+        ))
+    };
+    match code.as_str() {
+        "ThrottlingException" | "ServiceQuotaExceededException" => LlmError::Throttled(text),
+        "ServiceUnavailableException"
+        | "InternalServerException"
+        | "ModelTimeoutException"
+        | "ModelNotReadyException" => LlmError::Unavailable(text),
+        "ResourceNotFoundException" if lower.contains("end of its life") => {
+            not_served("has reached end of life")
+        }
+        "ResourceNotFoundException" if lower.contains("legacy") => {
+            not_served("is Legacy and no longer served to this account")
+        }
+        "ResourceNotFoundException" => not_served("is not available in this region"),
+        "AccessDeniedException" => {
+            not_served("is not granted to this account (model access, or IAM)")
+        }
+        "ValidationException"
+            if lower.contains("model identifier is invalid")
+                || lower.contains("end of its life")
+                || lower.contains("on-demand throughput")
+                || lower.contains("model is not supported") =>
+        {
+            not_served(
+                "cannot be called by this id in this region (an inference profile may be needed)",
+            )
+        }
+        _ => LlmError::Refused(text),
     }
 }
 
@@ -315,22 +306,22 @@ pub fn value(d: &Document) -> Value {
     }
 }
 
-const WEB_SEARCH: &str = prompts::WEB_SEARCH_TOOL;
+const WEB_SEARCH: &str = questions::WEB_SEARCH_TOOL;
 
 fn web_search_tool() -> Result<Tool, LlmError> {
     ToolSpecification::builder()
         .name(WEB_SEARCH)
-        .description(prompts::WEB_SEARCH_DESCRIPTION)
+        .description(questions::WEB_SEARCH_DESCRIPTION)
         .input_schema(ToolInputSchema::Json(document(
-            &prompts::web_search_schema(),
+            &soulprint_core::model::schemas::web_search_schema(),
         )))
         .build()
         .map(Tool::ToolSpec)
-        .map_err(|e| LlmError::Refused(e.to_string()))
+        .map_err(refused)
 }
 
 #[async_trait]
-impl Llm for BedrockModel {
+impl ModelBackend for Bedrock {
     fn info(&self) -> ModelInfo {
         ModelInfo {
             label: format!("{} on Amazon Bedrock", self.config.model_id),
@@ -339,72 +330,67 @@ impl Llm for BedrockModel {
         }
     }
 
-    async fn profile(&self, request: &ProfileRequest) -> Result<Reply<Sections>, LlmError> {
-        self.structured(
-            "soulprint_sections",
-            prompts::PROFILE_SYSTEM,
-            prompts::profile_prompt(request),
-            prompts::sections_schema(),
-            self.config.max_tokens,
-            prompts::check_sections,
-        )
-        .await
-    }
-
-    async fn extract_facts(
+    async fn send(
         &self,
-        request: &FactRequest,
-    ) -> Result<Reply<Vec<ExtractedFact>>, LlmError> {
-        let reply: Reply<prompts::FactsAnswer> = self
-            .structured(
-                "facts",
-                prompts::FACTS_SYSTEM,
-                prompts::facts_prompt(request),
-                prompts::facts_schema(),
-                2_048,
-                prompts::check_facts,
-            )
-            .await?;
-        Ok(Reply {
-            value: reply.value.into_facts(),
-            usage: reply.usage,
-        })
-    }
-
-    async fn write_memory(&self, request: &MemoryRequest) -> Result<Reply<String>, LlmError> {
-        let reply: Reply<prompts::MemoryAnswer> = self
-            .structured(
-                "memory",
-                prompts::MEMORY_SYSTEM,
-                prompts::memory_prompt(request),
-                prompts::memory_schema(),
-                4_096,
-                |_| Ok(()),
-            )
-            .await?;
-        Ok(Reply {
-            value: reply.value.memory_md,
-            usage: reply.usage,
-        })
+        call: &StructuredCall,
+        repair: Option<Repair<'_>>,
+    ) -> Result<RawAnswer, LlmError> {
+        let mut messages = vec![text_message(ConversationRole::User, call.user.clone())?];
+        if let Some(repair) = repair {
+            messages.extend(repair_turns(call, repair)?);
+        }
+        let out = self
+            .client
+            .converse()
+            .model_id(&self.config.model_id)
+            .system(SystemContentBlock::Text(call.system.to_owned()))
+            .set_messages(Some(messages))
+            .inference_config(self.inference(call.max_tokens, self.config.temperature))
+            .tool_config(Self::forced_tool(call)?)
+            .send()
+            .await
+            .map_err(|e| self.model_error(e))?;
+        let usage = self.usage(1, out.usage());
+        let cut_off = *out.stop_reason() == StopReason::MaxTokens;
+        let mut turn = ModelTurn::default();
+        if let Some(ConverseOutput::Message(m)) = out.output {
+            for block in m.content {
+                match block {
+                    ContentBlock::Text(t) => turn.text.push_str(&t),
+                    ContentBlock::ToolUse(u)
+                        if u.name() == call.name && turn.tool_use.is_none() =>
+                    {
+                        turn.tool_use = Some((u.tool_use_id().to_owned(), value(u.input())));
+                    }
+                    _ => {}
+                }
+            }
+        }
+        let value = match &turn.tool_use {
+            _ if cut_off => Err(format!("cut off at {} tokens", call.max_tokens)),
+            None => Err(format!("not a call of the {} tool", call.name)),
+            Some((_, input)) => Ok(input.clone()),
+        };
+        Ok(RawAnswer { value, turn, usage })
     }
 
     /// Streams the reply. Earlier searches of the turn are replayed as `toolUse` and
     /// `toolResult` while the model may still search; once it may not, they are given as text,
     /// so that the request carries no tool it could call.
-    async fn chat(
+    async fn stream_chat(
         &self,
         request: &ChatRequest,
         sink: TokenSink<'_>,
     ) -> Result<Reply<ChatAnswer>, LlmError> {
         let mut messages = Vec::new();
         for (role, text) in alternating(&request.history) {
-            messages.push(message(role, ContentBlock::Text(text))?);
+            messages.push(text_message(role, text)?);
         }
         let rendered = render_all(&request.searches);
         if request.can_search {
-            messages.push(message(
+            messages.push(text_message(
                 ConversationRole::User,
-                ContentBlock::Text(request.message.clone()),
+                request.message.clone(),
             )?);
             for (i, (done, text)) in request.searches.iter().zip(rendered).enumerate() {
                 let id = format!("search_{i}");
@@ -413,19 +399,19 @@ impl Llm for BedrockModel {
                     .name(WEB_SEARCH)
                     .input(document(&json!({"query": done.query})))
                     .build()
-                    .map_err(|e| LlmError::Refused(e.to_string()))?;
+                    .map_err(refused)?;
                 messages.push(message(
                     ConversationRole::Assistant,
-                    ContentBlock::ToolUse(used),
+                    vec![ContentBlock::ToolUse(used)],
                 )?);
                 let result = ToolResultBlock::builder()
                     .tool_use_id(&id)
                     .content(ToolResultContentBlock::Text(text))
                     .build()
-                    .map_err(|e| LlmError::Refused(e.to_string()))?;
+                    .map_err(refused)?;
                 messages.push(message(
                     ConversationRole::User,
-                    ContentBlock::ToolResult(result),
+                    vec![ContentBlock::ToolResult(result)],
                 )?);
             }
         } else {
@@ -434,7 +420,7 @@ impl Llm for BedrockModel {
                 text.push_str("\n\n");
                 text.push_str(&found);
             }
-            messages.push(message(ConversationRole::User, ContentBlock::Text(text))?);
+            messages.push(text_message(ConversationRole::User, text)?);
         }
         let mut call = self
             .client
@@ -448,13 +434,10 @@ impl Llm for BedrockModel {
                 ToolConfiguration::builder()
                     .tools(web_search_tool()?)
                     .build()
-                    .map_err(|e| LlmError::Refused(e.to_string()))?,
+                    .map_err(refused)?,
             );
         }
-        let mut out = call
-            .send()
-            .await
-            .map_err(|e| model_error(&self.config.model_id, e))?;
+        let mut out = call.send().await.map_err(|e| self.model_error(e))?;
         let mut reply = String::new();
         let mut tool_name = String::new();
         let mut tool_input = String::new();

@@ -9,7 +9,7 @@ pub mod s3;
 pub mod sqs;
 pub mod step_functions;
 
-pub use bedrock::{BedrockConfig, BedrockModel};
+pub use bedrock::{Bedrock, BedrockConfig};
 pub use dynamodb::DynamoStore;
 pub use s3::S3Blobs;
 pub use sqs::SqsQueue;

@@ -14,8 +14,10 @@ use axum::routing::post;
 use axum::Router;
 use serde_json::{json, Value};
 use soulprint_aws::bedrock::retry_config;
-use soulprint_aws::{BedrockConfig, BedrockModel};
+use soulprint_aws::{Bedrock, BedrockConfig};
+use soulprint_contract::llm::{Harness, Scripted};
 use soulprint_core::conversation::Role;
+use soulprint_core::model::Model;
 use soulprint_core::ports::llm::{ChatAnswer, ChatRequest, ChatTurn, MemoryRequest};
 use soulprint_core::ports::{Llm, LlmError};
 
@@ -24,6 +26,12 @@ use soulprint_core::ports::{Llm, LlmError};
 enum Answer {
     /// A `toolUse` of `name` with this input.
     Tool(&'static str, Value),
+    /// A `toolUse` of the tool the request forces, with this input.
+    Forced(Value),
+    /// The forced tool's input, cut off at `maxTokens`.
+    CutOff,
+    /// 404 ResourceNotFoundException: the model reached end of life.
+    Retired,
     /// Plain text where a tool call was forced.
     Text(&'static str),
     /// 429 ThrottlingException.
@@ -94,6 +102,40 @@ async fn converse(
             StatusCode::TOO_MANY_REQUESTS,
             Some("ThrottlingException"),
             json!({"message": "Too many requests, please wait before trying again."}),
+        ),
+        Some(Answer::Retired) => json_reply(
+            StatusCode::NOT_FOUND,
+            Some("ResourceNotFoundException"),
+            json!({"message": "This model version has reached the end of its life. Please refer to the AWS documentation for more details."}),
+        ),
+        Some(Answer::Forced(input)) => {
+            let name = fake.seen.lock().unwrap().last().unwrap().1["toolConfig"]["toolChoice"]
+                ["tool"]["name"]
+                .as_str()
+                .unwrap_or("")
+                .to_owned();
+            json_reply(
+                StatusCode::OK,
+                None,
+                json!({
+                    "output": {"message": {"role": "assistant", "content": [
+                        {"toolUse": {"toolUseId": "tooluse_1", "name": name, "input": input}}
+                    ]}},
+                    "stopReason": "tool_use",
+                    "usage": usage,
+                    "metrics": {"latencyMs": 5},
+                }),
+            )
+        }
+        Some(Answer::CutOff) => json_reply(
+            StatusCode::OK,
+            None,
+            json!({
+                "output": {"message": {"role": "assistant", "content": [{"text": "{\"facts\": [{\"cat"}]}},
+                "stopReason": "max_tokens",
+                "usage": usage,
+                "metrics": {"latencyMs": 5},
+            }),
         ),
         Some(Answer::Invalid) => json_reply(
             StatusCode::BAD_REQUEST,
@@ -188,21 +230,58 @@ fn event_stream(events: Vec<(&'static str, Value)>) -> Response<Body> {
         .unwrap()
 }
 
-async fn model(url: &str, model_id: &str) -> BedrockModel {
+async fn bedrock(url: &str, model_id: &str, parameter: &str) -> Bedrock {
     let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest())
         .endpoint_url(url)
         .region(aws_config::Region::new("us-east-1"))
         .credentials_provider(aws_sdk_bedrockruntime::config::Credentials::new(
             "AKIDTEST", "secret", None, None, "test",
         ))
-        .retry_config(retry_config().with_initial_backoff(Duration::from_millis(5)))
+        .retry_config(retry_config())
         .load()
         .await;
     let mut config = BedrockConfig::new(model_id);
+    config.parameter = parameter.into();
     config.price_in = 3.0;
     config.price_out = 15.0;
-    BedrockModel::new(aws_sdk_bedrockruntime::Client::new(&sdk), config)
+    Bedrock::new(aws_sdk_bedrockruntime::Client::new(&sdk), config)
 }
+
+/// The domain's recipe over the adapter, waiting little between attempts: the model of
+/// the `ModelId` parameter.
+async fn model(url: &str, model_id: &str) -> Model {
+    recipe(bedrock(url, model_id, "ModelId").await)
+}
+
+/// The same for fact extraction's model.
+async fn fact_model(url: &str, model_id: &str) -> Model {
+    recipe(bedrock(url, model_id, "FactModelId").await)
+}
+
+fn recipe(bedrock: Bedrock) -> Model {
+    Model::new(Arc::new(bedrock)).with_backoff(Duration::from_millis(5))
+}
+
+/// The fake playing a contract script.
+async fn contract_fake(script: Vec<Scripted>) -> Harness {
+    let answers = script
+        .into_iter()
+        .map(|s| match s {
+            Scripted::Answer(v) => Answer::Forced(v),
+            Scripted::Prose(t) => Answer::Text(t),
+            Scripted::CutOff => Answer::CutOff,
+            Scripted::Throttle => Answer::Throttle,
+            Scripted::Retired => Answer::Retired,
+        })
+        .collect();
+    let (fake, url) = start(answers).await;
+    Harness {
+        llm: Arc::new(fact_model(&url, "amazon.nova-test").await),
+        requests: Box::new(move || fake.seen().len()),
+    }
+}
+
+soulprint_contract::llm_contract!(contract_fake);
 
 fn memory_request() -> MemoryRequest {
     MemoryRequest { facts: Vec::new() }
@@ -239,7 +318,7 @@ async fn a_structured_answer_is_a_forced_tool_call_with_max_tokens_and_usage() {
     assert_eq!(spec["name"], "memory");
     assert_eq!(
         spec["inputSchema"]["json"],
-        soulprint_core::prompts::memory_schema(),
+        soulprint_core::model::schemas::memory_schema(),
         "the tool's input schema is the answer's schema"
     );
 }
@@ -276,52 +355,7 @@ async fn a_wrong_shape_is_repaired_once_through_the_tool_result() {
 }
 
 #[tokio::test]
-async fn an_answer_wrong_twice_is_invalid_output_and_text_is_not_an_answer() {
-    let (_, url) = start(vec![
-        Answer::Text("Sure! Here is MEMORY: …"),
-        Answer::Text("still prose"),
-    ])
-    .await;
-    let err = model(&url, "m")
-        .await
-        .write_memory(&memory_request())
-        .await
-        .unwrap_err();
-    assert!(matches!(err, LlmError::InvalidOutput(_)), "{err:?}");
-}
-
-#[tokio::test]
-async fn throttling_is_retried_with_backoff_until_it_passes() {
-    let (fake, url) = start(vec![
-        Answer::Throttle,
-        Answer::Throttle,
-        Answer::Tool("memory", json!({"memory_md": "- ok"})),
-    ])
-    .await;
-    let reply = model(&url, "m")
-        .await
-        .write_memory(&memory_request())
-        .await
-        .unwrap();
-    assert_eq!(reply.value, "- ok");
-    assert_eq!(fake.seen().len(), 3);
-}
-
-#[tokio::test]
-async fn throttling_that_lasts_is_unavailable_and_a_validation_error_is_refused_at_once() {
-    let (fake, url) = start(Vec::new()).await;
-    let err = model(&url, "m")
-        .await
-        .write_memory(&memory_request())
-        .await
-        .unwrap_err();
-    assert!(err.is_retryable(), "{err:?}");
-    assert!(err.to_string().contains("ThrottlingException"), "{err}");
-    assert_eq!(
-        fake.seen().len(),
-        soulprint_aws::bedrock::MAX_ATTEMPTS as usize
-    );
-
+async fn a_validation_error_is_refused_at_once_and_a_retired_model_says_what_to_set() {
     let (fake, url) = start(vec![Answer::Invalid]).await;
     let err = model(&url, "m")
         .await
@@ -330,6 +364,19 @@ async fn throttling_that_lasts_is_unavailable_and_a_validation_error_is_refused_
         .unwrap_err();
     assert!(matches!(err, LlmError::Refused(_)), "{err:?}");
     assert_eq!(fake.seen().len(), 1, "a refused request is not retried");
+
+    let (_, url) = start(vec![Answer::Retired]).await;
+    let err = fact_model(&url, "anthropic.claude-3-5-haiku-20241022-v1:0")
+        .await
+        .write_memory(&memory_request())
+        .await
+        .unwrap_err();
+    let said = err.to_string();
+    assert!(
+        said.contains("model anthropic.claude-3-5-haiku-20241022-v1:0 has reached end of life")
+            && said.contains("set FactModelId"),
+        "{said}"
+    );
 }
 
 fn chat_request(can_search: bool) -> ChatRequest {
@@ -442,8 +489,8 @@ async fn chat_may_ask_for_a_web_search_only_when_offered() {
     assert!(matches!(err, LlmError::InvalidOutput(_)), "{err:?}");
 }
 
-/// Through the domain's chat turn: a primary model that keeps throttling (after the SDK's
-/// retries) gives way to the fallback model, and after two failures the breaker stops
+/// Through the domain's chat turn: a primary model that keeps throttling
+/// gives way to the fallback model, and after two failures the breaker stops
 /// calling it at all.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_throttled_primary_gives_way_to_the_fallback_and_the_breaker_opens() {
@@ -461,6 +508,7 @@ async fn a_throttled_primary_gives_way_to_the_fallback_and_the_breaker_opens() {
     let mut local = soulprint_local::Local::open(soulprint_local::LocalOptions {
         data_dir: dir.path().to_path_buf(),
         llm: scripted,
+        fact_llm: None,
         fact_workers: 2,
     })
     .unwrap();
@@ -471,6 +519,7 @@ async fn a_throttled_primary_gives_way_to_the_fallback_and_the_breaker_opens() {
 
     // The primary answers nothing: every call throttles.
     local.ports.llm = Arc::new(model(&url, "primary.throttled").await);
+    local.ports.fact_llm = Arc::clone(&local.ports.llm);
     local.ports.fallback_llm = Some(Arc::new(model(&url, "fallback.model").await));
     let chat = Chat::default();
     let mut replies = Vec::new();
@@ -492,8 +541,74 @@ async fn a_throttled_primary_gives_way_to_the_fallback_and_the_breaker_opens() {
     let calls = |id: &str| fake.seen().iter().filter(|(m, _)| m == id).count();
     assert_eq!(
         calls("primary.throttled"),
-        2 * soulprint_aws::bedrock::MAX_ATTEMPTS as usize,
-        "two turns tried the primary (with the SDK's retries); the third did not"
+        2,
+        "two turns tried the primary once each (chat is not retried: the fallback answers); the third did not"
     );
     assert_eq!(calls("fallback.model"), 3);
+}
+
+/// A person imports while the fact model has reached end of life: the import fails at once,
+/// in the quick pass, saying which parameter to set; nothing else is asked of any model.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_retired_fact_model_fails_the_import_with_the_plain_reason() {
+    use soulprint_core::import_state::{FullPassStatus, ImportStatus};
+    use soulprint_e2e::pipeline::{self, sections, ScriptedModel};
+    let (fake, url) = start(vec![Answer::Retired]).await;
+    let dir = tempfile::tempdir().unwrap();
+    let scripted = Arc::new(ScriptedModel::new(vec![], vec![Ok(sections("Wren"))]));
+    let mut local = soulprint_local::Local::open(soulprint_local::LocalOptions {
+        data_dir: dir.path().to_path_buf(),
+        llm: scripted.clone(),
+        fact_llm: None,
+        fact_workers: 2,
+    })
+    .unwrap();
+    local.ports.fact_llm = Arc::new(fact_model(&url, "us.amazon.nova-retired-v1:0").await);
+    let user = soulprint_core::ports::UserId::new("retired-user").unwrap();
+    let (bytes, _) = pipeline::generated(5, 100_000, 20_000);
+    pipeline::start(&local, &user, bytes).await;
+    let end = pipeline::work_until(&local, &user, pipeline::finished).await;
+    assert_eq!(end.status, ImportStatus::Failed);
+    assert_eq!(end.full_pass.status, FullPassStatus::None);
+    let reason = end.error.unwrap();
+    assert!(
+        reason.contains("model us.amazon.nova-retired-v1:0 has reached end of life")
+            && reason.contains("set FactModelId"),
+        "{reason}"
+    );
+    assert_eq!(fake.seen().len(), 1, "asked once, not retried");
+    assert!(
+        scripted.profile_requests.lock().unwrap().is_empty(),
+        "the quick pass spent nothing"
+    );
+    assert!(local.ports.store.profile(&user).await.unwrap().is_none());
+}
+
+/// The quick pass's own model retired: the import fails with the reason, not with empty
+/// sections and a full pass of failed chunks.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_retired_model_fails_the_import_instead_of_writing_empty_sections() {
+    use soulprint_core::import_state::ImportStatus;
+    use soulprint_e2e::pipeline;
+    let (_, url) = start(vec![Answer::Retired]).await;
+    let dir = tempfile::tempdir().unwrap();
+    let llm: Arc<dyn Llm> = Arc::new(model(&url, "anthropic.claude-3-5-haiku-20241022-v1:0").await);
+    let local = soulprint_local::Local::open(soulprint_local::LocalOptions {
+        data_dir: dir.path().to_path_buf(),
+        llm,
+        fact_llm: None,
+        fact_workers: 2,
+    })
+    .unwrap();
+    let user = soulprint_core::ports::UserId::new("retired-user").unwrap();
+    let (bytes, _) = pipeline::generated(5, 100_000, 20_000);
+    pipeline::start(&local, &user, bytes).await;
+    let end = pipeline::work_until(&local, &user, pipeline::finished).await;
+    assert_eq!(end.status, ImportStatus::Failed);
+    let reason = end.error.unwrap();
+    assert!(
+        reason.contains("has reached end of life") && reason.contains("set ModelId"),
+        "{reason}"
+    );
+    assert!(local.ports.store.profile(&user).await.unwrap().is_none());
 }

@@ -6,7 +6,7 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use soulprint_core::memory::markdown::EMPTY;
-use soulprint_core::prompt::section_markdown;
+use soulprint_core::system_prompt::section_markdown;
 
 use crate::local::{runtime, LocalArgs};
 

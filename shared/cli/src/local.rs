@@ -6,6 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{bail, Context};
+use soulprint_core::model::Model;
 use soulprint_core::ports::{Llm, UserId};
 use soulprint_local::openai::{OpenAiCompatible, OpenAiConfig};
 use soulprint_local::tavily::{Tavily, TAVILY_URL};
@@ -36,6 +37,13 @@ pub struct LocalArgs {
     /// US dollars per million input tokens and per million output tokens, for the cost shown.
     #[arg(long, value_name = "IN,OUT", env = "SOULPRINT_MODEL_PRICE", value_parser = parse_price, global = true)]
     pub model_price: Option<(f64, f64)>,
+    /// Another model at --model-url for fact extraction, the bulk of the tokens (a smaller,
+    /// cheaper one); the quick pass, MEMORY and chat keep --model. [default: --model]
+    #[arg(long, value_name = "NAME", env = "SOULPRINT_FACT_MODEL", global = true)]
+    pub fact_model: Option<String>,
+    /// --fact-model's price: dollars per million input and output tokens.
+    #[arg(long, value_name = "IN,OUT", env = "SOULPRINT_FACT_MODEL_PRICE", value_parser = parse_price, global = true)]
+    pub fact_model_price: Option<(f64, f64)>,
     /// The model's context window in tokens, when it is small (a local 0.5B–8B model): the
     /// sample, the chunks and the answers shrink to fit it.
     #[arg(long, value_name = "TOKENS", env = "SOULPRINT_MODEL_CONTEXT", value_parser = clap::value_parser!(u32).range(2_048..), global = true)]
@@ -82,23 +90,42 @@ impl LocalArgs {
 
     pub fn llm(&self) -> anyhow::Result<Arc<dyn Llm>> {
         match (&self.model_url, &self.model) {
-            (None, None) => Ok(Arc::new(Offline)),
+            (None, None) => {
+                if self.fact_model.is_some() {
+                    bail!("--fact-model needs --model-url and --model: the offline engine has no models to choose");
+                }
+                Ok(Arc::new(Offline))
+            }
             (Some(_), None) => bail!("--model-url needs --model: the name of the model to ask there"),
             (None, Some(_)) => bail!("--model needs --model-url: where the model is served (OpenAI-compatible, up to /v1)"),
-            (Some(url), Some(model)) => {
-                if !(url.starts_with("http://") || url.starts_with("https://")) {
-                    bail!("--model-url {url:?}: give an http:// or https:// address, up to /v1");
-                }
-                let mut config = OpenAiConfig::new(url.clone(), model.clone());
-                config.api_key = self.api_key.clone();
-                if let Some((i, o)) = self.model_price {
-                    (config.price_in, config.price_out) = (i, o);
-                }
-                config.timeout = Duration::from_secs(600);
-                config.context_tokens = self.model_context;
-                Ok(Arc::new(OpenAiCompatible::new(config)?))
-            }
+            (Some(_), Some(model)) => self.served(model, self.model_price),
         }
+    }
+
+    /// Fact extraction's model, when --fact-model names one.
+    pub fn fact_llm(&self) -> anyhow::Result<Option<Arc<dyn Llm>>> {
+        match (&self.model_url, &self.fact_model) {
+            (Some(_), Some(model)) => Ok(Some(self.served(model, self.fact_model_price)?)),
+            _ => Ok(None),
+        }
+    }
+
+    /// `model` at --model-url, through the domain's recipe.
+    fn served(&self, model: &str, price: Option<(f64, f64)>) -> anyhow::Result<Arc<dyn Llm>> {
+        let url = self.model_url.as_deref().unwrap_or_default();
+        if !(url.starts_with("http://") || url.starts_with("https://")) {
+            bail!("--model-url {url:?}: give an http:// or https:// address, up to /v1");
+        }
+        let mut config = OpenAiConfig::new(url, model);
+        config.api_key = self.api_key.clone();
+        if let Some((i, o)) = price {
+            (config.price_in, config.price_out) = (i, o);
+        }
+        config.timeout = Duration::from_secs(600);
+        config.context_tokens = self.model_context;
+        Ok(Arc::new(Model::new(Arc::new(OpenAiCompatible::new(
+            config,
+        )?))))
     }
 
     pub fn data_dir(&self) -> anyhow::Result<PathBuf> {
@@ -115,6 +142,7 @@ impl LocalArgs {
         Ok(Local::open(LocalOptions {
             data_dir: self.data_dir()?,
             llm: self.llm()?,
+            fact_llm: self.fact_llm()?,
             fact_workers: self.fact_workers,
         })?)
     }

@@ -7,6 +7,7 @@
 //! ```
 
 pub mod blobs;
+pub mod llm;
 pub mod queue;
 pub mod store;
 
@@ -61,6 +62,38 @@ macro_rules! blobs_contract {
                 users_are_apart,
             ]
         );
+    };
+}
+
+/// Generates one test per model case; `$start` is an `async fn(Vec<Scripted>) -> Harness`
+/// starting the adapter's fake server with that script.
+#[macro_export]
+macro_rules! llm_contract {
+    ($start:path) => {
+        $crate::__llm_cases!(
+            $start,
+            [
+                a_good_answer_is_taken_as_it_is,
+                a_wrong_shape_is_repaired_once,
+                prose_and_a_cut_off_answer_are_repaired_too,
+                wrong_twice_is_invalid_output,
+                throttling_is_retried,
+                a_retired_model_is_not_served_and_not_retried,
+            ]
+        );
+    };
+}
+
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __llm_cases {
+    ($start:path, [$($case:ident),* $(,)?]) => {
+        $(
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $case() {
+                $crate::llm::$case($start).await;
+            }
+        )*
     };
 }
 

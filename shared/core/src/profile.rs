@@ -3,8 +3,8 @@
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
-use crate::prompt::{self, PromptInput, PromptVersion};
 use crate::sections::Sections;
+use crate::system_prompt::{self, PromptInput, PromptVersion};
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Profile {
@@ -40,7 +40,7 @@ impl Profile {
     /// Renders `soulprint_text` from the sections and MEMORY (deterministic: the same
     /// profile at the same minute gives the same text).
     pub fn render(&mut self, now: OffsetDateTime) {
-        self.soulprint_text = prompt::build(
+        self.soulprint_text = system_prompt::build(
             PromptVersion::default(),
             &PromptInput {
                 sections: &self.sections,

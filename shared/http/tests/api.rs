@@ -27,6 +27,7 @@ fn server() -> Server {
     let local = Local::open(LocalOptions {
         data_dir: dir.path().to_path_buf(),
         llm: Arc::new(Offline),
+        fact_llm: None,
         fact_workers: 2,
     })
     .unwrap();

@@ -6,9 +6,10 @@ use std::sync::Arc;
 
 use anyhow::{Context, Result};
 use soulprint_aws::{
-    BedrockConfig, BedrockModel, DynamoStore, ExecutionFrontDoor, S3Blobs, SqsQueue,
+    Bedrock, BedrockConfig, DynamoStore, ExecutionFrontDoor, S3Blobs, SqsQueue,
     StepFunctionsSupervisor,
 };
+use soulprint_core::model::Model;
 use soulprint_core::ports::{Llm, Ports, Queue, QueueName, RateWindows, SystemClock};
 
 /// The environment of every function; what a function does not use may be absent.
@@ -19,11 +20,11 @@ pub struct Settings {
     pub queue_urls: HashMap<QueueName, String>,
     /// The import state machine; the API functions start executions through it.
     pub state_machine_arn: Option<String>,
-    pub model_id: String,
-    pub fallback_model_id: Option<String>,
-    /// US dollars per million tokens, in and out.
-    pub price_in: f64,
-    pub price_out: f64,
+    /// The quick pass, MEMORY and chat.
+    pub model: ModelSetting,
+    /// Fact extraction; the same as `model` when unset.
+    pub fact_model: Option<ModelSetting>,
+    pub fallback_model: Option<ModelSetting>,
     /// Another endpoint for every AWS service (moto in the tests, `cargo lambda watch`
     /// against a local server); unset on AWS.
     pub endpoint: Option<String>,
@@ -31,6 +32,40 @@ pub struct Settings {
     pub jwt_issuer: Option<String>,
     pub jwt_audience: Option<String>,
     pub jwks_url: Option<String>,
+}
+
+/// A Bedrock model and its list price.
+#[derive(Debug, Clone, Default)]
+pub struct ModelSetting {
+    pub id: String,
+    /// The template parameter that sets it, named in errors.
+    pub parameter: &'static str,
+    /// US dollars per million tokens, in and out.
+    pub price_in: f64,
+    pub price_out: f64,
+}
+
+impl ModelSetting {
+    /// `{PREFIX}_ID`, `{PREFIX}_PRICE_IN`, `{PREFIX}_PRICE_OUT`; `None` when the id is unset.
+    fn from_env(prefix: &str, parameter: &'static str) -> Result<Option<Self>> {
+        let Some(id) = var(&format!("{prefix}_ID")) else {
+            return Ok(None);
+        };
+        let price = |name: String| -> Result<f64> {
+            var(&name).map_or(Ok(0.0), |v| {
+                v.parse::<f64>()
+                    .ok()
+                    .filter(|p| p.is_finite() && *p >= 0.0)
+                    .with_context(|| format!("{name} is {v:?}, not a price in dollars"))
+            })
+        };
+        Ok(Some(ModelSetting {
+            id,
+            parameter,
+            price_in: price(format!("{prefix}_PRICE_IN"))?,
+            price_out: price(format!("{prefix}_PRICE_OUT"))?,
+        }))
+    }
 }
 
 fn var(name: &str) -> Option<String> {
@@ -54,21 +89,15 @@ impl Settings {
                 queue_urls.insert(queue, url);
             }
         }
-        let price = |name: &str| -> Result<f64> {
-            var(name).map_or(Ok(0.0), |v| {
-                v.parse()
-                    .with_context(|| format!("{name} is {v:?}, not a price in dollars"))
-            })
-        };
         Ok(Settings {
             table: required("TABLE_NAME")?,
             bucket: required("BUCKET_NAME")?,
             queue_urls,
             state_machine_arn: var("STATE_MACHINE_ARN"),
-            model_id: required("MODEL_ID")?,
-            fallback_model_id: var("FALLBACK_MODEL_ID"),
-            price_in: price("MODEL_PRICE_IN")?,
-            price_out: price("MODEL_PRICE_OUT")?,
+            model: ModelSetting::from_env("MODEL", "ModelId")?
+                .context("MODEL_ID is not set (template.yaml sets it)")?,
+            fact_model: ModelSetting::from_env("FACT_MODEL", "FactModelId")?,
+            fallback_model: ModelSetting::from_env("FALLBACK_MODEL", "FallbackModelId")?,
             endpoint: var("SOULPRINT_AWS_ENDPOINT"),
             jwt_issuer: var("JWT_ISSUER"),
             jwt_audience: var("JWT_AUDIENCE"),
@@ -98,16 +127,12 @@ impl Settings {
         loader.load().await
     }
 
-    fn model(&self, sdk: &aws_config::SdkConfig, model_id: &str) -> Arc<dyn Llm> {
-        let client = aws_sdk_bedrockruntime::Client::from_conf(
-            aws_sdk_bedrockruntime::config::Builder::from(sdk)
-                .retry_config(soulprint_aws::bedrock::retry_config())
-                .build(),
-        );
-        let mut config = BedrockConfig::new(model_id);
-        config.price_in = self.price_in;
-        config.price_out = self.price_out;
-        Arc::new(BedrockModel::new(client, config))
+    fn model(client: &aws_sdk_bedrockruntime::Client, setting: &ModelSetting) -> Arc<dyn Llm> {
+        let mut config = BedrockConfig::new(&setting.id);
+        config.parameter = setting.parameter.to_owned();
+        config.price_in = setting.price_in;
+        config.price_out = setting.price_out;
+        Arc::new(Model::new(Arc::new(Bedrock::new(client.clone(), config))))
     }
 
     /// The ports on AWS. `front_door`: imports and retried full passes start an execution of
@@ -153,6 +178,12 @@ impl Settings {
             (None, true) => anyhow::bail!("STATE_MACHINE_ARN is not set (template.yaml sets it)"),
             (_, false) => Arc::new(sqs),
         };
+        let bedrock = aws_sdk_bedrockruntime::Client::from_conf(
+            aws_sdk_bedrockruntime::config::Builder::from(sdk)
+                .retry_config(soulprint_aws::bedrock::retry_config())
+                .build(),
+        );
+        let llm = Self::model(&bedrock, &self.model);
         Ok(Ports {
             blobs: Arc::new(self.s3_blobs(sdk)),
             queue,
@@ -160,11 +191,15 @@ impl Settings {
                 aws_sdk_dynamodb::Client::new(sdk),
                 self.table.clone(),
             )),
-            llm: self.model(sdk, &self.model_id),
+            fact_llm: self
+                .fact_model
+                .as_ref()
+                .map_or_else(|| Arc::clone(&llm), |m| Self::model(&bedrock, m)),
+            llm,
             fallback_llm: self
-                .fallback_model_id
-                .as_deref()
-                .map(|id| self.model(sdk, id)),
+                .fallback_model
+                .as_ref()
+                .map(|m| Self::model(&bedrock, m)),
             web: None,
             supervisor: Arc::new(StepFunctionsSupervisor::new(sfn)),
             clock: Arc::new(SystemClock),

@@ -219,6 +219,7 @@ async fn the_aws_pipeline_on_moto_ends_where_the_local_one_does() {
     let local = Local::open(LocalOptions {
         data_dir: dir.path().to_path_buf(),
         llm: model(&planted) as Arc<dyn Llm>,
+        fact_llm: None,
         fact_workers: 3,
     })
     .unwrap();
@@ -233,7 +234,9 @@ async fn the_aws_pipeline_on_moto_ends_where_the_local_one_does() {
     let llm = model(&planted) as Arc<dyn Llm>;
     let mut api = settings.ports(true).await.unwrap();
     api.llm = Arc::clone(&llm);
+    api.fact_llm = Arc::clone(&llm);
     let mut workers = settings.ports(false).await.unwrap();
+    workers.fact_llm = Arc::clone(&llm);
     workers.llm = llm;
     let import_id = new_import_id();
     let key = import_blob(&user, &import_id, EXPORT_BLOB).unwrap();

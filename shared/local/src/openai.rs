@@ -1,23 +1,23 @@
 //! A model behind an OpenAI-compatible chat-completions API: what people run locally (Ollama,
-//! llama.cpp's server, vLLM, LM Studio) and many hosted services. Answers are requested as
-//! JSON matching a schema (`response_format: json_schema`) and checked; an answer that does
-//! not parse or match gets one repair attempt.
+//! llama.cpp's server, vLLM, LM Studio) and many hosted services. The [`ModelBackend`] under
+//! the domain's recipe ([`soulprint_core::model::Model`]): answers are requested as JSON
+//! matching the call's schema (`response_format: json_schema`); a repair goes back as the
+//! model's answer and a correction. 429 is [`LlmError::Throttled`]; a model the server does
+//! not have, or a key it refuses, is [`LlmError::NotServed`].
 
 use std::time::Duration;
 
 use async_trait::async_trait;
-use serde::de::DeserializeOwned;
 use serde::Deserialize;
 use serde_json::{json, Value};
 use soulprint_core::conversation::Role;
-use soulprint_core::ports::llm::{
-    ChatAnswer, ChatRequest, ExtractedFact, FactRequest, MemoryRequest, ModelInfo, ProfileRequest,
-    Reply, TokenSink, Usage,
+use soulprint_core::model::{answer_tokens, questions, schemas};
+use soulprint_core::ports::llm::{ChatAnswer, ChatRequest, ModelInfo, Reply, TokenSink, Usage};
+use soulprint_core::ports::model::{
+    cut, ModelBackend, ModelTurn, RawAnswer, Repair, StructuredCall,
 };
 use soulprint_core::ports::web::render_all;
-use soulprint_core::ports::{Llm, LlmError};
-use soulprint_core::prompts;
-use soulprint_core::sections::Sections;
+use soulprint_core::ports::LlmError;
 
 #[derive(Debug, Clone)]
 pub struct OpenAiConfig {
@@ -29,10 +29,8 @@ pub struct OpenAiConfig {
     pub price_in: f64,
     pub price_out: f64,
     pub timeout: Duration,
-    /// `max_tokens` of the quick pass; fact extraction and MEMORY use less.
-    pub max_tokens: u32,
     pub temperature: f32,
-    /// The model's context window, when small: budgets and `max_tokens` shrink to fit it.
+    /// The model's context window, when small: budgets and answers shrink to fit it.
     pub context_tokens: Option<u32>,
 }
 
@@ -45,7 +43,6 @@ impl OpenAiConfig {
             price_in: 0.0,
             price_out: 0.0,
             timeout: Duration::from_secs(300),
-            max_tokens: 8_192,
             temperature: 0.3,
             context_tokens: None,
         }
@@ -66,54 +63,22 @@ impl OpenAiCompatible {
         Ok(OpenAiCompatible { config, http })
     }
 
-    /// `max_tokens`, or a quarter of a small model's window.
-    fn answer_tokens(&self, max_tokens: u32) -> u32 {
-        self.config
-            .context_tokens
-            .map_or(max_tokens, |window| max_tokens.min(window / 4).max(256))
-    }
-
-    /// One structured call: the answer parsed as `T`, or one repair attempt, or an error.
-    async fn structured<T: DeserializeOwned>(
-        &self,
-        name: &str,
-        system: &str,
-        user: String,
-        schema: Value,
-        max_tokens: u32,
-        check: impl Fn(&Value) -> Result<(), String>,
-    ) -> Result<Reply<T>, LlmError> {
-        let mut messages = vec![
-            json!({"role": "system", "content": system}),
-            json!({"role": "user", "content": user}),
-        ];
-        let mut usage = Usage::default();
-        for attempt in 0..2 {
-            let (content, spent) = self.complete(name, &messages, &schema, max_tokens).await?;
-            usage.add(&spent);
-            let parsed = serde_json::from_str::<Value>(strip_fences(&content))
-                .map_err(|e| format!("not JSON ({e})"))
-                .and_then(|v| check(&v).map(|()| v))
-                .and_then(|v| {
-                    serde_json::from_value::<T>(v).map_err(|e| format!("wrong shape ({e})"))
-                });
-            match parsed {
-                Ok(value) => return Ok(Reply { value, usage }),
-                Err(problem) if attempt == 0 => {
-                    tracing::warn!(call = name, %problem, "the model's answer is unusable; asking once more");
-                    messages.push(json!({"role": "assistant", "content": content}));
-                    messages.push(json!({"role": "user", "content": format!(
-                        "That answer is {problem}. Reply again with only a JSON object matching the schema."
-                    )}));
-                }
-                Err(problem) => {
-                    return Err(LlmError::InvalidOutput(format!(
-                        "{name}: {problem}, even after a repair attempt"
-                    )))
-                }
-            }
+    /// What an answer's status means: 429 throttled, 5xx down, 401/403/404 a model or key
+    /// this server will not serve, any other 4xx this request refused.
+    fn status_error(&self, url: &str, status: reqwest::StatusCode, body: &str) -> LlmError {
+        let said = format!("{url} answered {status}: {}", cut(body));
+        match status.as_u16() {
+            429 => LlmError::Throttled(said),
+            401 | 403 => LlmError::NotServed(format!(
+                "the model server refused the key ({said}); check --api-key"
+            )),
+            404 => LlmError::NotServed(format!(
+                "model {} is not served there ({said}); check --model and --model-url",
+                self.config.model
+            )),
+            _ if status.is_server_error() => LlmError::Unavailable(said),
+            _ => LlmError::Refused(said),
         }
-        unreachable!("two attempts")
     }
 
     async fn complete(
@@ -122,12 +87,12 @@ impl OpenAiCompatible {
         messages: &[Value],
         schema: &Value,
         max_tokens: u32,
-    ) -> Result<(String, Usage), LlmError> {
+    ) -> Result<(String, bool, Usage), LlmError> {
         let body = json!({
             "model": self.config.model,
             "messages": messages,
             "temperature": self.config.temperature,
-            "max_tokens": self.answer_tokens(max_tokens),
+            "max_tokens": max_tokens,
             "response_format": {
                 "type": "json_schema",
                 "json_schema": {"name": name, "schema": schema, "strict": true},
@@ -147,17 +112,8 @@ impl OpenAiCompatible {
             .text()
             .await
             .map_err(|e| LlmError::Unavailable(format!("{url}: reading the answer: {e}")))?;
-        if status.as_u16() == 429 || status.is_server_error() {
-            return Err(LlmError::Unavailable(format!(
-                "{url} answered {status}: {}",
-                cut(&text)
-            )));
-        }
         if !status.is_success() {
-            return Err(LlmError::Refused(format!(
-                "{url} answered {status}: {}",
-                cut(&text)
-            )));
+            return Err(self.status_error(&url, status, &text));
         }
         let parsed: Completion = serde_json::from_str(&text).map_err(|e| {
             LlmError::InvalidOutput(format!(
@@ -165,17 +121,17 @@ impl OpenAiCompatible {
                 cut(&text)
             ))
         })?;
-        let content = parsed
-            .choices
-            .into_iter()
-            .next()
-            .and_then(|c| c.message.content)
-            .unwrap_or_default();
+        let choice = parsed.choices.into_iter().next();
+        let cut_off = choice
+            .as_ref()
+            .is_some_and(|c| c.finish_reason.as_deref() == Some("length"));
+        let content = choice.and_then(|c| c.message.content).unwrap_or_default();
         let (input, output) = parsed
             .usage
             .map_or((0, 0), |u| (u.prompt_tokens, u.completion_tokens));
         Ok((
             content,
+            cut_off,
             Usage {
                 calls: 1,
                 input_tokens: input,
@@ -197,6 +153,8 @@ struct Completion {
 #[derive(Deserialize)]
 struct Choice {
     message: ChoiceMessage,
+    #[serde(default)]
+    finish_reason: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -219,12 +177,8 @@ fn strip_fences(s: &str) -> &str {
         .map_or(t, str::trim)
 }
 
-fn cut(s: &str) -> String {
-    s.chars().take(300).collect()
-}
-
 #[async_trait]
-impl Llm for OpenAiCompatible {
+impl ModelBackend for OpenAiCompatible {
     fn info(&self) -> ModelInfo {
         ModelInfo {
             label: format!("{} at {}", self.config.model, self.config.base_url),
@@ -233,39 +187,42 @@ impl Llm for OpenAiCompatible {
         }
     }
 
-    async fn profile(&self, request: &ProfileRequest) -> Result<Reply<Sections>, LlmError> {
-        self.structured(
-            "soulprint_sections",
-            prompts::PROFILE_SYSTEM,
-            prompts::profile_prompt(request),
-            prompts::sections_schema(),
-            self.config.max_tokens,
-            prompts::check_sections,
-        )
-        .await
-    }
-
-    async fn extract_facts(
+    async fn send(
         &self,
-        request: &FactRequest,
-    ) -> Result<Reply<Vec<ExtractedFact>>, LlmError> {
-        let reply: Reply<prompts::FactsAnswer> = self
-            .structured(
-                "facts",
-                prompts::FACTS_SYSTEM,
-                prompts::facts_prompt(request),
-                prompts::facts_schema(),
-                2_048,
-                prompts::check_facts,
-            )
+        call: &StructuredCall,
+        repair: Option<Repair<'_>>,
+    ) -> Result<RawAnswer, LlmError> {
+        let mut messages = vec![
+            json!({"role": "system", "content": call.system}),
+            json!({"role": "user", "content": call.user}),
+        ];
+        if let Some(repair) = repair {
+            messages.push(json!({"role": "assistant", "content": repair.answer.turn.text}));
+            messages.push(json!({"role": "user", "content": format!(
+                "That answer is {}. Reply again with only a JSON object matching the schema.",
+                repair.problem
+            )}));
+        }
+        let (content, cut_off, usage) = self
+            .complete(call.name, &messages, &call.schema, call.max_tokens)
             .await?;
-        Ok(Reply {
-            value: reply.value.into_facts(),
-            usage: reply.usage,
+        let value = if cut_off {
+            Err(format!("cut off at {} tokens", call.max_tokens))
+        } else {
+            serde_json::from_str::<Value>(strip_fences(&content))
+                .map_err(|e| format!("not JSON ({e})"))
+        };
+        Ok(RawAnswer {
+            value,
+            turn: ModelTurn {
+                text: content,
+                tool_use: None,
+            },
+            usage,
         })
     }
 
-    async fn chat(
+    async fn stream_chat(
         &self,
         request: &ChatRequest,
         sink: TokenSink<'_>,
@@ -296,7 +253,7 @@ impl Llm for OpenAiCompatible {
             "model": self.config.model,
             "messages": messages,
             "temperature": 0.7,
-            "max_tokens": self.answer_tokens(2_048),
+            "max_tokens": answer_tokens(&self.info(), 2_048),
             "stream": true,
             "stream_options": {"include_usage": true},
         });
@@ -316,12 +273,7 @@ impl Llm for OpenAiCompatible {
         let status = response.status();
         if !status.is_success() {
             let text = response.text().await.unwrap_or_default();
-            let message = format!("{url} answered {status}: {}", cut(&text));
-            return Err(if status.as_u16() == 429 || status.is_server_error() {
-                LlmError::Unavailable(message)
-            } else {
-                LlmError::Refused(message)
-            });
+            return Err(self.status_error(&url, status, &text));
         }
         // Server-sent events: `data: {json}` lines, `data: [DONE]` at the end.
         let mut reply = String::new();
@@ -394,31 +346,14 @@ impl Llm for OpenAiCompatible {
         };
         Ok(Reply { value, usage })
     }
-
-    async fn write_memory(&self, request: &MemoryRequest) -> Result<Reply<String>, LlmError> {
-        let reply: Reply<prompts::MemoryAnswer> = self
-            .structured(
-                "memory",
-                prompts::MEMORY_SYSTEM,
-                prompts::memory_prompt(request),
-                prompts::memory_schema(),
-                4_096,
-                |_| Ok(()),
-            )
-            .await?;
-        Ok(Reply {
-            value: reply.value.memory_md,
-            usage: reply.usage,
-        })
-    }
 }
 
-const WEB_SEARCH: &str = prompts::WEB_SEARCH_TOOL;
+const WEB_SEARCH: &str = questions::WEB_SEARCH_TOOL;
 
 fn web_search_tool() -> Value {
     json!({"type": "function", "function": {
         "name": WEB_SEARCH,
-        "description": prompts::WEB_SEARCH_DESCRIPTION,
-        "parameters": prompts::web_search_schema(),
+        "description": questions::WEB_SEARCH_DESCRIPTION,
+        "parameters": schemas::web_search_schema(),
     }})
 }

@@ -16,6 +16,8 @@ use crate::{Database, DirBlobs, LocalSupervisor, SqliteQueue, SqliteStore};
 pub struct LocalOptions {
     pub data_dir: PathBuf,
     pub llm: Arc<dyn Llm>,
+    /// Fact extraction's model, when it is not `llm`.
+    pub fact_llm: Option<Arc<dyn Llm>>,
     /// Fact batches worked on at once: the full pass's concurrency.
     pub fact_workers: usize,
 }
@@ -71,6 +73,9 @@ impl Local {
             source,
         })?;
         let mut local = Self::with(db, blobs, options.llm, options.fact_workers);
+        if let Some(fact_llm) = options.fact_llm {
+            local.ports.fact_llm = fact_llm;
+        }
         local.lock_path = Some(dir.join("workers.lock"));
         Ok(local)
     }
@@ -82,6 +87,7 @@ impl Local {
             blobs: Arc::new(blobs),
             queue: Arc::new(queue.clone()),
             store: Arc::new(store.clone()),
+            fact_llm: Arc::clone(&llm),
             llm,
             fallback_llm: None,
             web: None,

@@ -3,7 +3,9 @@
 use std::sync::{Arc, Mutex};
 
 use serde_json::{json, Value};
+use soulprint_contract::llm::{Harness, Scripted};
 use soulprint_core::chunker::{Chunk, ChunkPart};
+use soulprint_core::model::Model;
 use soulprint_core::person_stats::PersonStats;
 use soulprint_core::ports::llm::{ChatAnswer, ChatRequest, FactRequest, ProfileRequest};
 use soulprint_core::ports::web::{WebSearchDone, WebSource};
@@ -45,12 +47,45 @@ fn sections_json(name: &str) -> String {
     .to_string()
 }
 
-fn model(url: String) -> OpenAiCompatible {
+/// The domain's recipe over the adapter, waiting little between attempts.
+fn model(url: String) -> Model {
     let mut config = OpenAiConfig::new(url, "qwen-test");
     config.price_in = 1.0;
     config.price_out = 5.0;
-    OpenAiCompatible::new(config).unwrap()
+    Model::new(Arc::new(OpenAiCompatible::new(config).unwrap()))
+        .with_backoff(std::time::Duration::from_millis(5))
 }
+
+/// The fake playing a contract script.
+async fn contract_fake(script: Vec<Scripted>) -> Harness {
+    let answers = script
+        .into_iter()
+        .map(|s| match s {
+            Scripted::Answer(v) => completion(&v.to_string()),
+            Scripted::Prose(t) => completion(t),
+            Scripted::CutOff => (
+                200,
+                json!({
+                    "choices": [{"message": {"role": "assistant", "content": "{\"facts\": [{\"cat"}, "finish_reason": "length"}],
+                    "usage": {"prompt_tokens": 1200, "completion_tokens": 2048},
+                })
+                .to_string(),
+            ),
+            Scripted::Throttle => (429, r#"{"error": {"message": "rate limited"}}"#.into()),
+            Scripted::Retired => (
+                404,
+                r#"{"error": "model \"qwen-test\" not found, try pulling it first"}"#.into(),
+            ),
+        })
+        .collect();
+    let (url, seen) = fake(answers).await;
+    Harness {
+        llm: Arc::new(model(url)),
+        requests: Box::new(move || seen.lock().unwrap().len()),
+    }
+}
+
+soulprint_contract::llm_contract!(contract_fake);
 
 fn profile_request() -> ProfileRequest {
     ProfileRequest {
@@ -123,10 +158,7 @@ async fn a_wrong_schema_twice_is_an_invalid_output() {
 }
 
 #[tokio::test]
-async fn throttling_is_retryable_and_a_bad_request_is_not() {
-    let (url, _) = fake(vec![(429, "{}".into())]).await;
-    let err = model(url).profile(&profile_request()).await.unwrap_err();
-    assert!(err.is_retryable(), "{err}");
+async fn a_bad_request_is_refused_and_nothing_listening_is_unavailable() {
     let (url, _) = fake(vec![(400, r#"{"error": "context too long"}"#.into())]).await;
     let err = model(url).profile(&profile_request()).await.unwrap_err();
     assert!(
@@ -137,7 +169,10 @@ async fn throttling_is_retryable_and_a_bad_request_is_not() {
         .profile(&profile_request())
         .await
         .unwrap_err();
-    assert!(err.is_retryable(), "nothing listening: {err}");
+    assert!(
+        matches!(err, LlmError::Unavailable(_)),
+        "nothing listening: {err}"
+    );
 }
 
 #[tokio::test]

@@ -1,7 +1,8 @@
-//! The model, as typed requests. Each adapter (an OpenAI-compatible server, Bedrock, the
-//! offline reader, a test's scripted double) turns them into its own calls and reports what
-//! they cost. The prompts themselves are the domain's ([`crate::prompts`]), so that every
-//! model is asked the same thing.
+//! The model, as the stages see it: typed requests and what they cost. Two kinds implement
+//! it: the domain's recipe over a backend that only sends and streams
+//! ([`crate::model::Model`] over [`super::model::ModelBackend`]: Bedrock, an
+//! OpenAI-compatible server), and what answers with no model at all (the offline engine, a
+//! test's scripted double).
 
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
@@ -125,20 +126,27 @@ pub type TokenSink<'a> = &'a (dyn Fn(&str) + Send + Sync);
 
 #[derive(Debug, thiserror::Error)]
 pub enum LlmError {
-    /// Worth retrying: the server is down, overloaded or throttling.
+    /// Worth retrying: the server is down or overloaded.
     #[error("the model is unavailable: {0}")]
     Unavailable(String),
+    /// Worth retrying, later: the model's quota is spent for now.
+    #[error("the model is throttling requests: {0}")]
+    Throttled(String),
     /// The answer was unusable, even after one repair attempt.
     #[error("the model's answer was unusable: {0}")]
     InvalidOutput(String),
-    /// The request itself was refused (too long, bad credentials): retrying will not help.
+    /// This request was refused (too long, filtered): retrying it will not help.
     #[error("the model refused the request: {0}")]
     Refused(String),
+    /// The model cannot be used at all (retired, unknown, not granted, a refused key): no
+    /// request to it will pass until the setting changes. The text says which to change.
+    #[error("{0}")]
+    NotServed(String),
 }
 
 impl LlmError {
     pub fn is_retryable(&self) -> bool {
-        matches!(self, LlmError::Unavailable(_))
+        matches!(self, LlmError::Unavailable(_) | LlmError::Throttled(_))
     }
 }
 
@@ -158,4 +166,9 @@ pub trait Llm: Send + Sync {
         request: &ChatRequest,
         sink: TokenSink<'_>,
     ) -> Result<Reply<ChatAnswer>, LlmError>;
+    /// Whether the model can be called at all, for a few tokens at most: a retired or
+    /// unknown model is [`LlmError::NotServed`] before an import spends anything on it.
+    async fn check(&self) -> Result<Usage, LlmError> {
+        Ok(Usage::default())
+    }
 }

@@ -9,6 +9,7 @@ pub mod blobs;
 pub mod clock;
 pub mod direct_upload;
 pub mod llm;
+pub mod model;
 pub mod queue;
 pub mod rate_windows;
 pub mod store;
@@ -24,6 +25,7 @@ pub use blobs::{BlobError, BlobKey, Blobs, Scratch};
 pub use clock::{Clock, SystemClock};
 pub use direct_upload::DirectUpload;
 pub use llm::{Llm, LlmError, Usage};
+pub use model::ModelBackend;
 pub use queue::{Delivery, Queue, QueueError, QueueName};
 pub use rate_windows::RateWindows;
 pub use store::{Store, StoreError};
@@ -88,7 +90,10 @@ pub struct Ports {
     pub blobs: Arc<dyn Blobs>,
     pub queue: Arc<dyn Queue>,
     pub store: Arc<dyn Store>,
+    /// The quick pass, MEMORY and chat: where judgement matters.
     pub llm: Arc<dyn Llm>,
+    /// Fact extraction, the bulk of the tokens: a cheaper model where one is set, else `llm`.
+    pub fact_llm: Arc<dyn Llm>,
     /// Answers chat when `llm` fails (the reply says so).
     pub fallback_llm: Option<Arc<dyn Llm>>,
     /// A web-search tool the chat model may call, when one is configured.

@@ -17,8 +17,8 @@ use crate::ports::store::ChatMessage;
 use crate::ports::web::{consulted, WebSearchDone, WebSource};
 use crate::ports::{BlobError, BlobKey, Ports, UserId};
 use crate::profile::Profile;
-use crate::prompt::{self, PromptInput, PromptVersion};
 use crate::relevance::{search, Doc, RelevanceIndex};
+use crate::system_prompt::{self, PromptInput, PromptVersion};
 
 /// A message is 1 to this many characters.
 pub const MAX_MESSAGE_CHARS: usize = 50_000;
@@ -204,7 +204,7 @@ pub async fn chat_turn(
             .map(|d| d.text.chars().take(recalled_chars).collect())
             .collect();
         let now = ports.clock.now();
-        let system = prompt::build(
+        let system = system_prompt::build(
             PromptVersion::default(),
             &PromptInput {
                 sections: &profile.sections,

@@ -3,16 +3,16 @@
 use tracing::{info, info_span, warn, Instrument};
 
 use super::full_pass::batch_blob;
-use super::{update_state, with_retries, StageError};
+use super::{update_state, StageError};
 use crate::chunker::Chunk;
 use crate::import_state::FullPassStatus;
 use crate::jobs::Job;
 use crate::memory::words::content_words;
 use crate::memory::{Fact, Origin, Source};
-use crate::ports::llm::{ExtractedFact, FactRequest};
+use crate::model::questions;
+use crate::ports::llm::{ExtractedFact, FactRequest, LlmError};
 use crate::ports::store::{BatchOutcome, RunId};
 use crate::ports::{Ports, UserId};
-use crate::prompts;
 use crate::tokens::estimate_tokens;
 
 const MAX_FACT_CHARS: usize = 300;
@@ -55,15 +55,21 @@ pub(crate) async fn run(
         for chunk in chunks {
             let request = FactRequest { chunk };
             outcome.input_tokens_sent += u64::from(
-                estimate_tokens(prompts::FACTS_SYSTEM)
-                    + estimate_tokens(&prompts::facts_prompt(&request)),
+                estimate_tokens(questions::FACTS_SYSTEM)
+                    + estimate_tokens(&questions::facts_prompt(&request)),
             );
-            match with_retries(|| ports.llm.extract_facts(&request)).await {
+            match ports.fact_llm.extract_facts(&request).await {
                 Ok(reply) => {
                     outcome.usage.add(&reply.usage);
                     outcome.facts.extend(with_provenance(&request.chunk, reply.value));
                 }
                 Err(e) if e.is_retryable() => return Err(e.into()),
+                Err(e @ LlmError::NotServed(_)) => {
+                    // Every other chunk would fail the same way: the run fails now, saying why.
+                    let reason = format!("fact extraction cannot run: {e}; then retry the full pass");
+                    let now = ports.clock.now();
+                    return super::worker::fail_full_pass(ports, user, run, &reason, now).await;
+                }
                 Err(e) => {
                     warn!(error = %e, conversation = %request.chunk.conversation_id, "no facts from this chunk");
                     outcome.failed_chunks += 1;

@@ -5,9 +5,7 @@ use tracing::{info, info_span, warn, Instrument};
 use super::facts::current;
 use super::import::gather;
 use super::quick_pass::quick_pass;
-use super::{
-    blocking, exactly_once, import_blob, update_state, with_retries, StageError, CONVERSATIONS_BLOB,
-};
+use super::{blocking, exactly_once, import_blob, update_state, StageError, CONVERSATIONS_BLOB};
 use crate::memory::{consolidate, markdown};
 use crate::ports::llm::{MemoryRequest, Usage};
 use crate::ports::store::{ImportUsage, RunId};
@@ -183,7 +181,7 @@ async fn write_memory(ports: &Ports, memory: &[crate::memory::MemoryFact]) -> (S
     };
     let mut usage = Usage::default();
     for attempt in 1..=3 {
-        match with_retries(|| ports.llm.write_memory(&request)).await {
+        match ports.llm.write_memory(&request).await {
             Ok(reply) => {
                 usage.add(&reply.usage);
                 if markdown::is_usable(&reply.value) {

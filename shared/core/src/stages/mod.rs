@@ -200,28 +200,6 @@ where
     }
 }
 
-/// Calls the model, trying again with backoff and jitter while it is unavailable.
-pub(crate) async fn with_retries<T, F, Fut>(mut call: F) -> Result<T, LlmError>
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = Result<T, LlmError>>,
-{
-    const ATTEMPTS: u32 = 3;
-    let mut attempt = 0;
-    loop {
-        attempt += 1;
-        match call().await {
-            Err(e) if e.is_retryable() && attempt < ATTEMPTS => {
-                let base = Duration::from_millis(250 << attempt);
-                let jitter = Duration::from_millis(fastrand::u64(0..250));
-                tracing::warn!(error = %e, attempt, "model call failed; trying again");
-                tokio::time::sleep(base + jitter).await;
-            }
-            other => return other,
-        }
-    }
-}
-
 /// Runs blocking work (reading files, parsing) off the async threads.
 pub(crate) async fn blocking<T, F>(work: F) -> Result<T, StageError>
 where

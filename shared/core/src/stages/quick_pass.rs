@@ -2,7 +2,7 @@
 
 use tracing::warn;
 
-use super::{with_retries, StageError};
+use super::StageError;
 use crate::conversation::ProfileSignals;
 use crate::person_stats::PersonStats;
 use crate::ports::llm::{LlmError, ProfileRequest, Usage};
@@ -41,8 +41,16 @@ pub(crate) async fn quick_pass(
     let info = ports.llm.info();
     let mut notes = Vec::new();
     let mut answered = true;
-    let (sections, usage) = match with_retries(|| ports.llm.profile(&request)).await {
+    // A fact model that cannot be called fails the import now, before the full pass asks it
+    // thousands of times (the quick pass's own model says so with its answer).
+    let mut usage = Usage::default();
+    if request.memory_md.is_none() && ports.fact_llm.info().label != info.label {
+        usage.add(&ports.fact_llm.check().await?);
+    }
+    let (sections, spent) = match ports.llm.profile(&request).await {
         Ok(reply) => (reply.value, reply.usage),
+        // Unusable, or this request refused: a clearly marked partial profile. A model that
+        // is not served at all fails the import with the reason.
         Err(e @ (LlmError::InvalidOutput(_) | LlmError::Refused(_))) => {
             warn!(error = %e, "quick pass: the model's answer was unusable");
             answered = false;
@@ -53,6 +61,7 @@ pub(crate) async fn quick_pass(
         }
         Err(e) => return Err(e.into()),
     };
+    usage.add(&spent);
     let (sections, tidied) = tidy_sections(sections, user.as_str());
     notes.extend(tidied);
     let now = ports.clock.now();

@@ -69,7 +69,11 @@ pub async fn resources(visibility_seconds: u32) -> Settings {
     let mut settings = Settings {
         table: fresh("table"),
         bucket: fresh("bucket"),
-        model_id: "anthropic.claude-test".into(),
+        model: soulprint_lambda::settings::ModelSetting {
+            id: "anthropic.claude-test".into(),
+            parameter: "ModelId",
+            ..Default::default()
+        },
         endpoint: Some(moto()),
         ..Settings::default()
     };

@@ -1,0 +1,163 @@
+//! The model recipe over each backend: every adapter's fake server plays the same scripts,
+//! and the domain's [`soulprint_core::model::Model`] over the real adapter must give the same
+//! results. An adapter's test maps each [`Scripted`] answer to its own wire protocol.
+
+use std::future::Future;
+use std::sync::Arc;
+
+use serde_json::{json, Value};
+use soulprint_core::chunker::{Chunk, ChunkPart};
+use soulprint_core::ports::llm::FactRequest;
+use soulprint_core::ports::{Llm, LlmError};
+
+/// What a fake model server answers to the next call, in its own protocol.
+#[derive(Debug, Clone)]
+pub enum Scripted {
+    /// A structured answer with this JSON: a forced tool's input, a completion's content.
+    Answer(Value),
+    /// Prose where JSON was asked for: not JSON, no call of the tool.
+    Prose(&'static str),
+    /// An answer cut off at the call's token limit.
+    CutOff,
+    /// The model's quota is spent for now (429, `ThrottlingException`).
+    Throttle,
+    /// The model has reached end of life or is unknown there.
+    Retired,
+}
+
+/// A model under test: the recipe over the adapter, pointed at a fake playing a script.
+pub struct Harness {
+    pub llm: Arc<dyn Llm>,
+    /// How many requests the fake has been sent so far.
+    pub requests: Box<dyn Fn() -> usize + Send + Sync>,
+}
+
+fn request() -> FactRequest {
+    let text = "Person: I moved to Lisbon last spring and I work as a nurse there.";
+    FactRequest {
+        chunk: Chunk {
+            conversation_id: "c1".into(),
+            title: Some("Moving".into()),
+            index: 0,
+            total: 1,
+            observed_at: None,
+            recent: false,
+            text: text.into(),
+            tokens: 16,
+            message_ids: vec!["m1".into()],
+            parts: vec![ChunkPart {
+                message_id: "m1".into(),
+                person: true,
+                start: 0,
+                end: text.len() as u32,
+                at: None,
+            }],
+        },
+    }
+}
+
+fn fact(text: &str) -> Value {
+    json!({"category": "life", "text": text, "subject": "location", "evidence": "I moved to Lisbon"})
+}
+
+/// A well-formed answer with one fact.
+pub fn one_fact() -> Scripted {
+    Scripted::Answer(json!({"facts": [fact("Lives in Lisbon")]}))
+}
+
+pub async fn a_good_answer_is_taken_as_it_is<F, Fut>(start: F)
+where
+    F: Fn(Vec<Scripted>) -> Fut,
+    Fut: Future<Output = Harness>,
+{
+    let h = start(vec![one_fact()]).await;
+    let reply = h.llm.extract_facts(&request()).await.unwrap();
+    assert_eq!(reply.value.len(), 1);
+    assert_eq!(reply.value[0].text, "Lives in Lisbon");
+    assert_eq!(reply.usage.calls, 1);
+    assert!(reply.usage.input_tokens > 0, "usage is counted");
+    assert_eq!((h.requests)(), 1);
+}
+
+pub async fn a_wrong_shape_is_repaired_once<F, Fut>(start: F)
+where
+    F: Fn(Vec<Scripted>) -> Fut,
+    Fut: Future<Output = Harness>,
+{
+    let h = start(vec![
+        Scripted::Answer(json!({"facts": "none that I can see"})),
+        one_fact(),
+    ])
+    .await;
+    let reply = h.llm.extract_facts(&request()).await.unwrap();
+    assert_eq!(reply.value.len(), 1);
+    assert_eq!(reply.usage.calls, 2, "both calls are paid for");
+    assert_eq!((h.requests)(), 2);
+}
+
+pub async fn prose_and_a_cut_off_answer_are_repaired_too<F, Fut>(start: F)
+where
+    F: Fn(Vec<Scripted>) -> Fut,
+    Fut: Future<Output = Harness>,
+{
+    let h = start(vec![Scripted::Prose("Sure! Lisbon, I think."), one_fact()]).await;
+    assert_eq!(
+        h.llm.extract_facts(&request()).await.unwrap().value.len(),
+        1
+    );
+    let h = start(vec![Scripted::CutOff, one_fact()]).await;
+    assert_eq!(
+        h.llm.extract_facts(&request()).await.unwrap().value.len(),
+        1
+    );
+    assert_eq!((h.requests)(), 2);
+}
+
+pub async fn wrong_twice_is_invalid_output<F, Fut>(start: F)
+where
+    F: Fn(Vec<Scripted>) -> Fut,
+    Fut: Future<Output = Harness>,
+{
+    let h = start(vec![
+        Scripted::Answer(json!({"facts": "none"})),
+        Scripted::Prose("I cannot do that."),
+        one_fact(),
+    ])
+    .await;
+    let err = h.llm.extract_facts(&request()).await.unwrap_err();
+    assert!(matches!(err, LlmError::InvalidOutput(_)), "{err:?}");
+    assert_eq!((h.requests)(), 2, "one repair, no more");
+}
+
+pub async fn throttling_is_retried<F, Fut>(start: F)
+where
+    F: Fn(Vec<Scripted>) -> Fut,
+    Fut: Future<Output = Harness>,
+{
+    let h = start(vec![Scripted::Throttle, one_fact()]).await;
+    let reply = h.llm.extract_facts(&request()).await.unwrap();
+    assert_eq!(reply.value.len(), 1);
+    assert_eq!((h.requests)(), 2);
+    // Throttling that lasts is worth trying later, not a failure of the chunk.
+    let h = start(vec![Scripted::Throttle; 8]).await;
+    let err = h.llm.extract_facts(&request()).await.unwrap_err();
+    assert!(matches!(err, LlmError::Throttled(_)), "{err:?}");
+    assert!(err.is_retryable());
+    assert_eq!((h.requests)(), soulprint_core::model::ATTEMPTS as usize);
+}
+
+pub async fn a_retired_model_is_not_served_and_not_retried<F, Fut>(start: F)
+where
+    F: Fn(Vec<Scripted>) -> Fut,
+    Fut: Future<Output = Harness>,
+{
+    let h = start(vec![Scripted::Retired, one_fact()]).await;
+    let err = h.llm.extract_facts(&request()).await.unwrap_err();
+    assert!(matches!(err, LlmError::NotServed(_)), "{err:?}");
+    assert!(!err.is_retryable());
+    // The check an import makes first gives the same answer, for a few tokens.
+    let h = start(vec![Scripted::Retired]).await;
+    let err = h.llm.check().await.unwrap_err();
+    assert!(matches!(err, LlmError::NotServed(_)), "{err:?}");
+    assert_eq!((h.requests)(), 1);
+}
