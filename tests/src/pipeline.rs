@@ -1,20 +1,15 @@
 //! Doubles for driving the pipeline end to end: a scripted model that records what it was
-//! asked, a store that records every state it was given, a clock the test moves.
+//! asked, an import store that records every state it was given, a clock the test moves.
 
 use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
 use soulprint_core::import_state::{FullPassStatus, ImportState, ImportStatus};
-use soulprint_core::memory::{Fact, MemoryFact};
 use soulprint_core::ports::llm::{
     ChatAnswer, ExtractedFact, FactRequest, MemoryRequest, ModelInfo, ProfileRequest, Reply, Usage,
 };
-use soulprint_core::ports::store::{
-    BatchOutcome, ChatMessage, ChatThread, Claim, ImportUsage, RunId, RunPlan, RunProgress,
-    Versioned,
-};
-use soulprint_core::ports::{Clock, Llm, LlmError, Store, StoreError, UserId};
-use soulprint_core::profile::Profile;
+use soulprint_core::ports::store::{ImportStore, Versioned};
+use soulprint_core::ports::{Clock, Llm, LlmError, StoreError, UserId};
 use soulprint_core::sections::Sections;
 use soulprint_core::stages::{import_blob, new_import_id, start_import, EXPORT_BLOB};
 use soulprint_generator::{generate, Container, ExportSpec, Report, Vintage};
@@ -191,21 +186,23 @@ impl Clock for ManualClock {
     }
 }
 
-/// A store that keeps every import state written through it, with its version (writers
-/// race, so the order of the records is not the order of the writes: sort by version).
-pub struct RecordingStore {
-    pub inner: Arc<dyn Store>,
+/// The import role of a store, keeping every state written through it with its version
+/// (writers race, so the order of the records is not the order of the writes: sort by
+/// version). Put it in a [`StoreParts`] in place of `imports`.
+pub struct RecordingImports {
+    pub inner: Arc<dyn ImportStore>,
     pub states: Mutex<Vec<(u64, ImportState)>>,
 }
 
 #[async_trait]
-impl Store for RecordingStore {
+impl ImportStore for RecordingImports {
     async fn import_state(
         &self,
         user: &UserId,
     ) -> Result<Option<Versioned<ImportState>>, StoreError> {
         self.inner.import_state(user).await
     }
+
     async fn put_import_state(
         &self,
         user: &UserId,
@@ -215,103 +212,6 @@ impl Store for RecordingStore {
         let v = self.inner.put_import_state(user, state, expected).await?;
         self.states.lock().unwrap().push((v, state.clone()));
         Ok(v)
-    }
-    async fn profile(&self, user: &UserId) -> Result<Option<Profile>, StoreError> {
-        self.inner.profile(user).await
-    }
-    async fn put_profile(&self, user: &UserId, profile: &Profile) -> Result<(), StoreError> {
-        self.inner.put_profile(user, profile).await
-    }
-    async fn plan_run(&self, user: &UserId, run: &RunId, plan: RunPlan) -> Result<(), StoreError> {
-        self.inner.plan_run(user, run, plan).await
-    }
-    async fn record_batch(
-        &self,
-        user: &UserId,
-        run: &RunId,
-        batch: u32,
-        outcome: &BatchOutcome,
-    ) -> Result<RunProgress, StoreError> {
-        self.inner.record_batch(user, run, batch, outcome).await
-    }
-    async fn batch_done(&self, user: &UserId, run: &RunId, batch: u32) -> Result<bool, StoreError> {
-        self.inner.batch_done(user, run, batch).await
-    }
-    async fn run_progress(
-        &self,
-        user: &UserId,
-        run: &RunId,
-    ) -> Result<Option<RunProgress>, StoreError> {
-        self.inner.run_progress(user, run).await
-    }
-    async fn run_facts(&self, user: &UserId, run: &RunId) -> Result<Vec<Fact>, StoreError> {
-        self.inner.run_facts(user, run).await
-    }
-    async fn replace_memory(
-        &self,
-        user: &UserId,
-        import_id: &str,
-        facts: &[MemoryFact],
-    ) -> Result<(), StoreError> {
-        self.inner.replace_memory(user, import_id, facts).await
-    }
-    async fn memory(&self, user: &UserId) -> Result<Vec<MemoryFact>, StoreError> {
-        self.inner.memory(user).await
-    }
-    async fn record_usage(
-        &self,
-        user: &UserId,
-        import_id: &str,
-        key: &str,
-        spent: &ImportUsage,
-    ) -> Result<(), StoreError> {
-        self.inner.record_usage(user, import_id, key, spent).await
-    }
-    async fn usage(&self, user: &UserId, import_id: &str) -> Result<ImportUsage, StoreError> {
-        self.inner.usage(user, import_id).await
-    }
-    async fn claim(
-        &self,
-        user: &UserId,
-        key: &str,
-        now: OffsetDateTime,
-        expires_at: OffsetDateTime,
-    ) -> Result<Claim, StoreError> {
-        self.inner.claim(user, key, now, expires_at).await
-    }
-    async fn complete_claim(
-        &self,
-        user: &UserId,
-        key: &str,
-        expires_at: OffsetDateTime,
-    ) -> Result<(), StoreError> {
-        self.inner.complete_claim(user, key, expires_at).await
-    }
-    async fn release_claim(&self, user: &UserId, key: &str) -> Result<(), StoreError> {
-        self.inner.release_claim(user, key).await
-    }
-    async fn append_chat(&self, user: &UserId, messages: &[ChatMessage]) -> Result<(), StoreError> {
-        self.inner.append_chat(user, messages).await
-    }
-    async fn chat_messages(
-        &self,
-        user: &UserId,
-        thread_id: &str,
-        before: Option<u64>,
-        limit: usize,
-    ) -> Result<Vec<ChatMessage>, StoreError> {
-        self.inner
-            .chat_messages(user, thread_id, before, limit)
-            .await
-    }
-    async fn chat_threads(&self, user: &UserId) -> Result<Vec<ChatThread>, StoreError> {
-        self.inner.chat_threads(user).await
-    }
-    async fn delete_fact(&self, user: &UserId, id: &str) -> Result<bool, StoreError> {
-        self.inner.delete_fact(user, id).await
-    }
-    async fn forget(&self, user: &UserId) -> Result<(), StoreError> {
-        self.inner.forget(user).await
     }
 }
 

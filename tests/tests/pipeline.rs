@@ -10,12 +10,13 @@ use soulprint_core::export::ReadOptions;
 use soulprint_core::import_state::{FullPassStatus, ImportState, ImportStatus};
 use soulprint_core::memory::{FactStatus, Subject};
 use soulprint_core::model::questions::profile_prompt;
+use soulprint_core::ports::store::StoreParts;
 use soulprint_core::ports::{Clock, Llm, UserId};
 use soulprint_core::stages::{
     import_blob, new_import_id, retry_full_pass, start_import, EXPORT_BLOB,
 };
 use soulprint_e2e::pipeline::{
-    self, finished, generated, sections, start, ManualClock, RecordingStore, ScriptedModel,
+    self, finished, generated, sections, start, ManualClock, RecordingImports, ScriptedModel,
 };
 use soulprint_generator::Report;
 use soulprint_local::{Local, LocalOptions};
@@ -77,11 +78,13 @@ async fn an_export_becomes_a_soulprint_then_memory_with_sources() {
         vec![Ok(sections("Assistant")), Ok(sections("Marlowe"))],
     ));
     let mut run = open(model.clone());
-    let recording = Arc::new(RecordingStore {
-        inner: Arc::clone(&run.local.ports.store),
+    let mut store = StoreParts::of(Arc::clone(&run.local.ports.store));
+    let recording = Arc::new(RecordingImports {
+        inner: store.imports,
         states: Default::default(),
     });
-    run.local.ports.store = recording.clone();
+    store.imports = recording.clone();
+    run.local.ports.store = Arc::new(store);
     let import_id = import(&run, bytes.clone()).await;
     let end = work_until(&run, finished).await;
     assert_eq!(end.status, ImportStatus::Complete, "{end:?}");
@@ -334,7 +337,7 @@ async fn a_full_pass_past_its_limit_fails_alone_and_can_be_retried() {
     work_until(&run, |s| s.status == ImportStatus::QuickReady).await;
     // The run began 31 minutes ago (the process that ran it died, say).
     let began = clock.now() - time::Duration::minutes(31);
-    soulprint_core::stages::update_state(&run.local.ports, &run.user, |s| {
+    soulprint_core::stages::update_state(run.local.ports.store.as_ref(), &run.user, |s| {
         s.full_pass.started_at = Some(began);
         Ok(())
     })

@@ -8,7 +8,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
-use soulprint_http::{router, Api, Tokens};
+use soulprint_http::{router, Api, RateLimits, Tokens};
+use soulprint_local::MemoryWindows;
 
 use crate::local::{runtime, ChatOptions, LocalArgs};
 
@@ -109,11 +110,12 @@ pub fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
     let user = args.local.user()?;
     runtime()?.block_on(async {
         let workers = local.start_workers().await?;
-        let mut api = Api::new(local.ports.clone());
-        if args.no_rate_limits {
-            api.limits = soulprint_http::RateLimits::off();
-        }
-        let api = Arc::new(api);
+        let limits = if args.no_rate_limits {
+            RateLimits::off()
+        } else {
+            RateLimits::new(Arc::new(MemoryWindows::default()))
+        };
+        let api = Arc::new(Api::new(local.ports.clone(), limits));
         let app = router(api, Arc::clone(&tokens));
         let listener = tokio::net::TcpListener::bind(args.listen)
             .await

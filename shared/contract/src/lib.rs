@@ -9,28 +9,64 @@
 pub mod blobs;
 pub mod llm;
 pub mod queue;
+pub mod rate_windows;
 pub mod store;
+pub mod supervisor;
 
-/// Generates one `#[tokio::test]` per store case; `$make` is an async expression giving a fresh
-/// `Arc<dyn Store>`.
+/// Generates a module of `#[tokio::test]`s per store role; `$make` is an async expression
+/// giving a fresh `Arc<dyn Store>` (each case takes the role it tests from it).
 #[macro_export]
 macro_rules! store_contract {
     ($make:expr) => {
-        $crate::__cases!(
-            $crate::store,
+        $crate::__store_role!(
             $make,
+            imports,
             [
                 conditional_writes_conflict,
                 progress_never_goes_back_when_writers_race,
-                a_redelivered_batch_counts_once,
-                idempotency_records_expire,
-                no_access_across_users,
-                profile_memory_and_usage_round_trip,
+            ]
+        );
+        $crate::__store_role!(
+            $make,
+            profiles,
+            [
+                a_profile_round_trips,
                 writes_for_a_replaced_import_are_refused,
-                chat_threads_keep_their_order_and_their_user,
+            ]
+        );
+        $crate::__store_role!($make, runs, [a_redelivered_batch_counts_once]);
+        $crate::__store_role!(
+            $make,
+            memory,
+            [
+                memory_is_replaced_whole_in_order,
                 facts_are_deleted_one_by_one,
             ]
         );
+        $crate::__store_role!(
+            $make,
+            usage,
+            [usage_is_replaced_by_step_and_added_across_steps,]
+        );
+        $crate::__store_role!($make, claims, [idempotency_records_expire]);
+        $crate::__store_role!(
+            $make,
+            chats,
+            [chat_threads_keep_their_order_and_their_user,]
+        );
+        $crate::__store_role!($make, people, [no_access_across_users]);
+    };
+}
+
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __store_role {
+    ($make:expr, $role:ident, [$($case:ident),* $(,)?]) => {
+        mod $role {
+            #[allow(unused_imports)]
+            use super::*;
+            $crate::__cases!($crate::store::$role, $make, [$($case),*]);
+        }
     };
 }
 
@@ -44,6 +80,36 @@ macro_rules! queue_contract {
                 a_message_is_delivered_until_acknowledged,
                 an_unacknowledged_message_is_redelivered,
                 extending_keeps_a_message_hidden,
+            ]
+        );
+    };
+}
+
+#[macro_export]
+macro_rules! rate_windows_contract {
+    ($make:expr) => {
+        $crate::__cases!(
+            $crate::rate_windows,
+            $make,
+            [
+                requests_add_up_within_a_window,
+                users_tiers_and_windows_are_counted_apart,
+                counts_hold_when_requests_race,
+            ]
+        );
+    };
+}
+
+/// `$make`: an async expression giving a supervisor and two tokens of tasks waiting on it.
+#[macro_export]
+macro_rules! supervisor_contract {
+    ($make:expr) => {
+        $crate::__cases!(
+            $crate::supervisor,
+            $make,
+            [
+                a_waiting_task_takes_heartbeats_then_one_answer,
+                a_failure_takes_any_reason_and_ends_the_task,
             ]
         );
     };

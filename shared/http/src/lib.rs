@@ -45,11 +45,11 @@ pub struct Api {
 }
 
 impl Api {
-    pub fn new(ports: Ports) -> Self {
+    pub fn new(ports: Ports, limits: RateLimits) -> Self {
         Api {
             ports,
             chat: Chat::default(),
-            limits: RateLimits::default(),
+            limits,
             chat_limit: std::time::Duration::from_secs(120),
             part_bytes: PART_BYTES,
             direct: None,

@@ -1,14 +1,13 @@
 //! Per-user rate limits in tiers (standard 60 a minute; imports and chat 20; upload parts 100),
-//! answered with 429 and `Retry-After`. `soulprint serve` counts over a sliding minute in its
-//! own process; the AWS functions, many processes, count in shared minute windows
-//! ([`RateWindows`], items of the table with a TTL).
+//! answered with 429 and `Retry-After`. Requests are counted in fixed minute windows
+//! ([`RateWindows`]): in the process for `soulprint serve`, in the table for the AWS functions,
+//! whose many instances must see one count.
 
-use std::collections::{HashMap, VecDeque};
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::sync::Arc;
 
 use axum::http::StatusCode;
 use soulprint_core::ports::{RateWindows, UserId};
+use time::OffsetDateTime;
 
 use crate::error::ApiError;
 
@@ -38,14 +37,12 @@ impl Tier {
     }
 }
 
-const WINDOW: Duration = Duration::from_secs(60);
+/// The window's length, in seconds.
+const WINDOW: i64 = 60;
 
-#[derive(Default)]
 pub struct RateLimits {
-    seen: Mutex<HashMap<(UserId, Tier), VecDeque<Instant>>>,
-    /// Windows every instance shares; when set, the in-process count is not used.
-    shared: Option<Arc<dyn RateWindows>>,
-    off: bool,
+    /// Where requests are counted; none: no limits.
+    windows: Option<Arc<dyn RateWindows>>,
 }
 
 fn too_many(tier: Tier, wait_seconds: u64) -> ApiError {
@@ -63,102 +60,106 @@ fn too_many(tier: Tier, wait_seconds: u64) -> ApiError {
 }
 
 impl RateLimits {
-    /// No limits: for load tests and contract fuzzing of one's own server.
-    pub fn off() -> Self {
+    /// Limits counted in `windows`.
+    pub fn new(windows: Arc<dyn RateWindows>) -> Self {
         RateLimits {
-            off: true,
-            ..RateLimits::default()
+            windows: Some(windows),
         }
     }
 
-    /// Limits counted in windows every instance shares.
-    pub fn shared(windows: Arc<dyn RateWindows>) -> Self {
-        RateLimits {
-            shared: Some(windows),
-            ..RateLimits::default()
-        }
+    /// No limits: for load tests and contract fuzzing of one's own server.
+    pub fn off() -> Self {
+        RateLimits { windows: None }
     }
 
     /// Counts a request, or refuses it with the seconds until one is allowed.
     pub async fn check(&self, user: &UserId, tier: Tier) -> Result<(), ApiError> {
-        if self.off {
-            return Ok(());
-        }
-        match &self.shared {
-            Some(windows) => Self::check_shared(windows.as_ref(), user, tier).await,
-            None => self.check_at(user, tier, Instant::now()),
+        match &self.windows {
+            Some(windows) => {
+                check_at(windows.as_ref(), user, tier, OffsetDateTime::now_utc()).await
+            }
+            None => Ok(()),
         }
     }
+}
 
-    /// A fixed minute window. When the windows cannot be reached the request passes: a
-    /// limit is not worth an outage.
-    async fn check_shared(
-        windows: &dyn RateWindows,
-        user: &UserId,
-        tier: Tier,
-    ) -> Result<(), ApiError> {
-        let now = time::OffsetDateTime::now_utc().unix_timestamp();
-        let window = WINDOW.as_secs() as i64;
-        let start = now - now.rem_euclid(window);
-        match windows.count(user, tier.as_str(), start, window).await {
-            Ok(n) if n > tier.per_minute() as u64 => {
-                Err(too_many(tier, (start + window - now) as u64))
-            }
-            Ok(_) => Ok(()),
-            Err(e) => {
-                tracing::warn!(error = %e, "rate windows unavailable; the request passes");
-                Ok(())
-            }
+/// Counts in the minute window holding `now`. `Retry-After` is the time left in it, rounded
+/// up: a client that waits that long lands in the next window. When the windows cannot be
+/// reached the request passes: a limit is not worth an outage.
+async fn check_at(
+    windows: &dyn RateWindows,
+    user: &UserId,
+    tier: Tier,
+    now: OffsetDateTime,
+) -> Result<(), ApiError> {
+    let second = now.unix_timestamp();
+    let start = second - second.rem_euclid(WINDOW);
+    match windows.count(user, tier.as_str(), start, WINDOW).await {
+        Ok(n) if n > tier.per_minute() as u64 => {
+            let end = OffsetDateTime::from_unix_timestamp(start + WINDOW).unwrap_or(now);
+            let left = (end - now).as_seconds_f64().ceil().max(1.0);
+            Err(too_many(tier, left as u64))
         }
-    }
-
-    fn check_at(&self, user: &UserId, tier: Tier, now: Instant) -> Result<(), ApiError> {
-        let mut seen = self.seen.lock().unwrap_or_else(|p| p.into_inner());
-        let times = seen.entry((user.clone(), tier)).or_default();
-        while times
-            .front()
-            .is_some_and(|t| now.duration_since(*t) >= WINDOW)
-        {
-            times.pop_front();
+        Ok(_) => Ok(()),
+        Err(e) => {
+            tracing::warn!(error = %e, "rate windows unavailable; the request passes");
+            Ok(())
         }
-        if times.len() >= tier.per_minute() {
-            let oldest = *times.front().expect("full");
-            let wait = WINDOW.saturating_sub(now.duration_since(oldest));
-            return Err(too_many(tier, wait.as_secs()));
-        }
-        times.push_back(now);
-        Ok(())
     }
 }
 
 #[cfg(test)]
 mod tests {
+    use std::collections::HashMap;
+    use std::sync::Mutex;
+
     use super::*;
 
-    #[test]
-    fn the_window_slides_and_users_do_not_share_it() {
-        let limits = RateLimits::default();
-        let (ana, bo) = (UserId::new("ana").unwrap(), UserId::new("bo").unwrap());
-        let t0 = Instant::now();
-        for i in 0..20 {
-            limits
-                .check_at(&ana, Tier::Expensive, t0 + Duration::from_secs(i))
-                .unwrap();
+    /// Windows counted in a map (the real ones are the adapters', under their contract).
+    #[derive(Default)]
+    struct Counted(Mutex<HashMap<(String, String, i64), u64>>);
+
+    #[async_trait::async_trait]
+    impl RateWindows for Counted {
+        async fn count(
+            &self,
+            user: &UserId,
+            tier: &str,
+            window_start: i64,
+            _window_seconds: i64,
+        ) -> Result<u64, soulprint_core::ports::StoreError> {
+            let mut counts = self.0.lock().unwrap();
+            let n = counts
+                .entry((user.to_string(), tier.to_owned(), window_start))
+                .or_default();
+            *n += 1;
+            Ok(*n)
         }
-        let refused = limits
-            .check_at(&ana, Tier::Expensive, t0 + Duration::from_secs(30))
+    }
+
+    #[tokio::test]
+    async fn a_full_window_says_when_the_next_begins_rounded_up() {
+        let windows = Counted::default();
+        let ana = UserId::new("ana").unwrap();
+        let t0 = OffsetDateTime::from_unix_timestamp(1_800_000_000).unwrap();
+        for _ in 0..20 {
+            check_at(&windows, &ana, Tier::Expensive, t0).await.unwrap();
+        }
+        // 0.97 s into the window: 59.03 s are left, and the answer is 60, not 59.
+        let at = t0 + time::Duration::milliseconds(970);
+        let refused = check_at(&windows, &ana, Tier::Expensive, at)
+            .await
             .unwrap_err();
         assert_eq!(refused.status, StatusCode::TOO_MANY_REQUESTS);
-        assert_eq!(refused.retry_after, Some(30));
-        limits
-            .check_at(&bo, Tier::Expensive, t0 + Duration::from_secs(30))
+        assert_eq!(refused.retry_after, Some(60));
+        // Waiting exactly that long lands in the next window.
+        let later = at + time::Duration::seconds(60);
+        check_at(&windows, &ana, Tier::Expensive, later)
+            .await
             .unwrap();
-        limits
-            .check_at(&ana, Tier::Standard, t0 + Duration::from_secs(30))
-            .unwrap();
-        // The first request leaves the window after a minute.
-        limits
-            .check_at(&ana, Tier::Expensive, t0 + Duration::from_secs(60))
-            .unwrap();
+        // Others, and other tiers, have windows of their own.
+        let bo = UserId::new("bo").unwrap();
+        check_at(&windows, &bo, Tier::Expensive, at).await.unwrap();
+        check_at(&windows, &ana, Tier::Standard, at).await.unwrap();
     }
 }

@@ -11,7 +11,7 @@ use http_body_util::BodyExt;
 use serde_json::{json, Value};
 use soulprint_core::ports::UserId;
 use soulprint_e2e::pipeline::{finished, generated, work_until};
-use soulprint_http::{router, Api, Tokens};
+use soulprint_http::{router, Api, RateLimits, Tokens};
 use soulprint_local::{Local, LocalOptions, Offline};
 use tower::ServiceExt;
 
@@ -31,7 +31,8 @@ fn server() -> Server {
         fact_workers: 2,
     })
     .unwrap();
-    let mut api = Api::new(local.ports.clone());
+    let limits = RateLimits::new(Arc::new(soulprint_local::MemoryWindows::default()));
+    let mut api = Api::new(local.ports.clone(), limits);
     api.part_bytes = 64 * 1024;
     let tokens = Arc::new(Tokens::hs256(
         b"test-key-of-32-bytes-or-more....",

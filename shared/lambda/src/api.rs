@@ -64,9 +64,8 @@ pub fn state(
     windows: Arc<dyn soulprint_core::ports::RateWindows>,
     direct: Arc<dyn soulprint_core::ports::DirectUpload>,
 ) -> Arc<Api> {
-    let mut api = Api::new(ports);
+    let mut api = Api::new(ports, soulprint_http::RateLimits::new(windows));
     api.part_bytes = LAMBDA_PART_BYTES;
-    api.limits = soulprint_http::RateLimits::shared(windows);
     api.direct = Some(direct);
     Arc::new(api)
 }

@@ -2,8 +2,10 @@
 
 use std::sync::Arc;
 
-use soulprint_core::ports::{Blobs, Queue, Store};
-use soulprint_local::{Database, DirBlobs, SqliteQueue, SqliteStore};
+use soulprint_core::ports::{Blobs, Queue, RateWindows, Store};
+use soulprint_local::{
+    Database, DirBlobs, LocalSupervisor, MemoryWindows, SqliteQueue, SqliteStore,
+};
 
 mod store {
     use super::*;
@@ -26,5 +28,21 @@ mod blobs {
         let dir = Box::leak(Box::new(tempfile::tempdir().unwrap()));
         Arc::new(DirBlobs::new(dir.path().join("blobs"), dir.path().join("tmp")).unwrap())
             as Arc<dyn Blobs>
+    });
+}
+
+mod rate_windows {
+    use super::*;
+    soulprint_contract::rate_windows_contract!(async {
+        Arc::new(MemoryWindows::default()) as Arc<dyn RateWindows>
+    });
+}
+
+mod supervisor {
+    use super::*;
+    soulprint_contract::supervisor_contract!(async {
+        // Nobody waits on one machine: every token is as good as another.
+        let supervisor: Arc<dyn soulprint_core::ports::Supervisor> = Arc::new(LocalSupervisor);
+        (supervisor, vec!["local-1".to_owned(), "local-2".to_owned()])
     });
 }

@@ -11,7 +11,7 @@ use crate::memory::words::content_words;
 use crate::memory::{Fact, Origin, Source};
 use crate::model::questions;
 use crate::ports::llm::{ExtractedFact, FactRequest, LlmError};
-use crate::ports::store::{BatchOutcome, RunId};
+use crate::ports::store::{BatchOutcome, ImportStore, RunId};
 use crate::ports::{Ports, UserId};
 use crate::tokens::estimate_tokens;
 
@@ -37,7 +37,7 @@ pub(crate) async fn run(
 ) -> Result<(), StageError> {
     let span = info_span!("fact_batch", user = %user, import_id = %run.import_id, attempt = run.attempt, batch);
     async {
-        if !current(ports, user, run).await? {
+        if !current(ports.store.as_ref(), user, run).await? {
             return Ok(());
         }
         if super::worker::fail_if_overdue(ports, user, run).await? {
@@ -100,7 +100,7 @@ pub(crate) async fn record(
     );
     let now = ports.clock.now();
     let import_id = run.import_id.as_str();
-    let state = update_state(ports, user, |s| {
+    let state = update_state(ports.store.as_ref(), user, |s| {
         s.full_pass_progress(
             import_id,
             run.attempt,
@@ -150,8 +150,12 @@ pub(crate) async fn queue_finalize(
 }
 
 /// Whether the job belongs to the import's running full pass.
-pub(crate) async fn current(ports: &Ports, user: &UserId, run: &RunId) -> Result<bool, StageError> {
-    Ok(ports.store.import_state(user).await?.is_some_and(|s| {
+pub(crate) async fn current(
+    imports: &dyn ImportStore,
+    user: &UserId,
+    run: &RunId,
+) -> Result<bool, StageError> {
+    Ok(imports.import_state(user).await?.is_some_and(|s| {
         s.value.import_id == run.import_id
             && s.value.full_pass.status == FullPassStatus::Processing
             && s.value.full_pass.attempt == run.attempt

@@ -19,12 +19,20 @@ pub(crate) async fn run(ports: &Ports, user: &UserId, run: &RunId) -> Result<(),
     let span =
         info_span!("finalize", user = %user, import_id = %run.import_id, attempt = run.attempt);
     async {
-        if !current(ports, user, run).await? {
+        if !current(ports.store.as_ref(), user, run).await? {
             return answer_if_done(ports, user, run).await;
         }
         let key = format!("finalize/{}/{}", run.import_id, run.attempt);
         let hold = crate::ports::QueueName::Finalize.visibility();
-        exactly_once(ports, user, &key, hold, finalize(ports, user, run)).await
+        exactly_once(
+            ports.store.as_ref(),
+            ports.clock.as_ref(),
+            user,
+            &key,
+            hold,
+            finalize(ports, user, run),
+        )
+        .await
     }
     .instrument(span)
     .await
@@ -148,7 +156,7 @@ async fn finalize(ports: &Ports, user: &UserId, run: &RunId) -> Result<(), Stage
         .await?;
     let now = ports.clock.now();
     let attempt = run.attempt;
-    let state = update_state(ports, user, |s| {
+    let state = update_state(ports.store.as_ref(), user, |s| {
         s.complete_full_pass(import_id, attempt, now)
     })
     .await?;

@@ -41,7 +41,7 @@ pub(crate) async fn adopt_token(
     attempt: u32,
     token: &str,
 ) -> Result<(), StageError> {
-    let state = update_state(ports, user, |s| {
+    let state = update_state(ports.store.as_ref(), user, |s| {
         if s.import_id == import_id
             && s.full_pass.attempt == attempt
             && s.full_pass.status == FullPassStatus::Processing
@@ -110,11 +110,15 @@ pub(crate) async fn run(
             attempt,
         };
         let now = ports.clock.now();
-        update_state(ports, user, |s| s.full_pass_began(import_id, attempt, now)).await?;
+        update_state(ports.store.as_ref(), user, |s| {
+            s.full_pass_began(import_id, attempt, now)
+        })
+        .await?;
         let key = format!("plan/{import_id}/{}", run.attempt);
         let hold = crate::ports::QueueName::FullPass.visibility();
         exactly_once(
-            ports,
+            ports.store.as_ref(),
+            ports.clock.as_ref(),
             user,
             &key,
             hold,
@@ -218,7 +222,7 @@ async fn plan(
         .await?;
     let now = ports.clock.now();
     let import_id = run.import_id.as_str();
-    update_state(ports, user, |s| {
+    update_state(ports.store.as_ref(), user, |s| {
         s.full_pass_progress(import_id, run.attempt, progress.chunks_done, chunks, now)
     })
     .await?;

@@ -75,7 +75,10 @@ pub async fn start_import(
     if let Err(e) = ports.queue.send(job.queue(), &[job]).await {
         // Nothing will work on it: say so now rather than leave it "processing".
         let reason = format!("the import could not be started ({e}); try again");
-        let _ = update_state(ports, user, |s| s.fail(import_id, &reason, now)).await;
+        let _ = update_state(ports.store.as_ref(), user, |s| {
+            s.fail(import_id, &reason, now)
+        })
+        .await;
         return Err(StageError::from(e).into());
     }
     info!(user = %user, import_id, "import started");
@@ -96,7 +99,7 @@ pub async fn retry_full_pass(
         .ok_or(StageError::NoImport)?
         .value;
     let import_id = current.import_id.clone();
-    let state = update_state(ports, user, |s| {
+    let state = update_state(ports.store.as_ref(), user, |s| {
         s.start_full_pass(&import_id, now)?;
         s.full_pass.task_token = task_token.clone();
         Ok(())
@@ -111,7 +114,7 @@ pub async fn retry_full_pass(
     };
     if let Err(e) = ports.queue.send(job.queue(), &[job]).await {
         let reason = format!("the full pass could not be started ({e}); retry it");
-        let _ = update_state(ports, user, |s| {
+        let _ = update_state(ports.store.as_ref(), user, |s| {
             s.fail_full_pass(&import_id, attempt, &reason, now)
         })
         .await;
@@ -188,7 +191,11 @@ pub(crate) async fn fail(
     task_token: Option<&str>,
 ) -> Result<(), StageError> {
     let now = ports.clock.now();
-    match update_state(ports, user, |s| s.fail(import_id, reason, now)).await {
+    match update_state(ports.store.as_ref(), user, |s| {
+        s.fail(import_id, reason, now)
+    })
+    .await
+    {
         Ok(_) | Err(StageError::Transition(_)) => {}
         Err(e) => return Err(e),
     }
@@ -222,7 +229,7 @@ async fn import(
 ) -> Result<(), StageError> {
     let started = Instant::now();
     let now = ports.clock.now();
-    update_state(ports, user, |s| {
+    update_state(ports.store.as_ref(), user, |s| {
         s.advance(import_id, Stage::Downloading, now)
     })
     .await?;
@@ -230,7 +237,10 @@ async fn import(
     let mut export = ports.blobs.open(&export_key).await?;
     let export_bytes = export.seek(SeekFrom::End(0))?;
     export.seek(SeekFrom::Start(0))?;
-    update_state(ports, user, |s| s.advance(import_id, Stage::Parsing, now)).await?;
+    update_state(ports.store.as_ref(), user, |s| {
+        s.advance(import_id, Stage::Parsing, now)
+    })
+    .await?;
 
     // Parse on blocking threads while this task reports progress.
     let spill = ports.blobs.scratch().await?;
@@ -263,7 +273,7 @@ async fn import(
                 // Reading is 20 → 50 %.
                 let percent = 20 + (share.min(1.0) * 29.0) as u8;
                 let now = ports.clock.now();
-                update_state(ports, user, |s| s.progress(import_id, percent, now)).await?;
+                update_state(ports.store.as_ref(), user, |s| s.progress(import_id, percent, now)).await?;
             }
         }
     };
@@ -280,7 +290,7 @@ async fn import(
     let conversations_key = import_blob(user, import_id, CONVERSATIONS_BLOB)?;
     ports.blobs.put_file(&conversations_key, out).await?;
     let now = ports.clock.now();
-    update_state(ports, user, |s| {
+    update_state(ports.store.as_ref(), user, |s| {
         s.advance(import_id, Stage::GeneratingSoulprint, now)
     })
     .await?;
@@ -312,7 +322,7 @@ async fn import(
         )
         .await?;
     let now = ports.clock.now();
-    let state = update_state(ports, user, |s| {
+    let state = update_state(ports.store.as_ref(), user, |s| {
         s.quick_ready(import_id, now)?;
         s.start_full_pass(import_id, now)
     })

@@ -25,9 +25,9 @@ use std::time::Duration;
 
 use crate::export::ExportError;
 use crate::import_state::{ImportState, TransitionError};
-use crate::ports::store::Claim;
+use crate::ports::store::{Claim, ClaimStore, ImportStore};
 use crate::ports::{
-    BlobError, BlobKey, LlmError, Ports, QueueError, StoreError, SupervisorError, UserId,
+    BlobError, BlobKey, Clock, LlmError, Ports, QueueError, StoreError, SupervisorError, UserId,
 };
 
 pub use breaker::Breaker;
@@ -135,7 +135,7 @@ pub(crate) async fn report_success(
 /// tries again on a lost race. The rules in [`ImportState`] keep progress monotonic, so a
 /// retried change can only move it forward.
 pub async fn update_state<F>(
-    ports: &Ports,
+    imports: &dyn ImportStore,
     user: &UserId,
     change: F,
 ) -> Result<ImportState, StageError>
@@ -143,8 +143,7 @@ where
     F: Fn(&mut ImportState) -> Result<(), TransitionError>,
 {
     for _ in 0..16 {
-        let stored = ports
-            .store
+        let stored = imports
             .import_state(user)
             .await?
             .ok_or(StageError::NoImport)?;
@@ -153,8 +152,7 @@ where
         if state == stored.value {
             return Ok(state);
         }
-        match ports
-            .store
+        match imports
             .put_import_state(user, &state, Some(stored.version))
             .await
         {
@@ -169,7 +167,8 @@ where
 /// Does `work` once for `key`: skipped if done before; refused (to come back later) while
 /// another worker holds the claim, whose hold expires if that worker died.
 pub(crate) async fn exactly_once<Fut>(
-    ports: &Ports,
+    claims: &dyn ClaimStore,
+    clock: &dyn Clock,
     user: &UserId,
     key: &str,
     hold: Duration,
@@ -178,8 +177,8 @@ pub(crate) async fn exactly_once<Fut>(
 where
     Fut: std::future::Future<Output = Result<(), StageError>>,
 {
-    let now = ports.clock.now();
-    match ports.store.claim(user, key, now, now + hold).await? {
+    let now = clock.now();
+    match claims.claim(user, key, now, now + hold).await? {
         Claim::Completed => return Ok(()),
         // A duplicate while another worker holds it: that worker finishes the work, or its
         // claim expires and its own message brings the work back.
@@ -189,12 +188,12 @@ where
     match work.await {
         Ok(()) => {
             // Remembered long after any redelivery could come.
-            let keep = ports.clock.now() + time::Duration::days(7);
-            ports.store.complete_claim(user, key, keep).await?;
+            let keep = clock.now() + time::Duration::days(7);
+            claims.complete_claim(user, key, keep).await?;
             Ok(())
         }
         Err(e) => {
-            ports.store.release_claim(user, key).await?;
+            claims.release_claim(user, key).await?;
             Err(e)
         }
     }

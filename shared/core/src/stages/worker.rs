@@ -127,7 +127,7 @@ pub async fn dead_letter(ports: &Ports, job: &Job, reason: &str) -> Result<(), S
             batch,
         } => {
             let run = run_id(import_id, *attempt);
-            if !facts::current(ports, user, &run).await? {
+            if !facts::current(ports.store.as_ref(), user, &run).await? {
                 return Ok(());
             }
             let chunks = facts::load(ports, user, &run, *batch)
@@ -164,11 +164,14 @@ async fn supervisor_gave_up(
     let changed = match attempt {
         None => {
             let reason = format!("the import did not finish: {reason}; import the export again");
-            update_state(ports, user, |s| s.fail(import_id, &reason, now)).await
+            update_state(ports.store.as_ref(), user, |s| {
+                s.fail(import_id, &reason, now)
+            })
+            .await
         }
         Some(attempt) => {
             let reason = format!("the full pass did not finish: {reason}; retry it to continue");
-            update_state(ports, user, |s| {
+            update_state(ports.store.as_ref(), user, |s| {
                 s.fail_full_pass(import_id, attempt, &reason, now)
             })
             .await
@@ -188,7 +191,7 @@ pub(crate) async fn fail_full_pass(
     now: time::OffsetDateTime,
 ) -> Result<(), StageError> {
     let (import_id, attempt) = (run.import_id.as_str(), run.attempt);
-    let state = match update_state(ports, user, |s| {
+    let state = match update_state(ports.store.as_ref(), user, |s| {
         s.fail_full_pass(import_id, attempt, reason, now)
     })
     .await

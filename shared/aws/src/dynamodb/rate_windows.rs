@@ -1,0 +1,35 @@
+//! Rate-limit windows: `RATE#{tier}#{window}` items counted with `ADD`, gone by TTL.
+
+use async_trait::async_trait;
+use aws_sdk_dynamodb::types::ReturnValue;
+use soulprint_core::ports::{RateWindows, StoreError, UserId};
+
+use super::codec::{get_n, n};
+use super::{unavailable, DynamoStore};
+
+#[async_trait]
+impl RateWindows for DynamoStore {
+    /// The window's item expires (TTL) a window after it closes.
+    async fn count(
+        &self,
+        user: &UserId,
+        tier: &str,
+        window_start: i64,
+        window_seconds: i64,
+    ) -> Result<u64, StoreError> {
+        let out = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(Self::key(user, format!("RATE#{tier}#{window_start}"))))
+            .update_expression("ADD hits :one SET #ttl = :ttl")
+            .expression_attribute_names("#ttl", "ttl")
+            .expression_attribute_values(":one", n(1))
+            .expression_attribute_values(":ttl", n((window_start + 2 * window_seconds) as u64))
+            .return_values(ReturnValue::UpdatedNew)
+            .send()
+            .await
+            .map_err(unavailable)?;
+        get_n(&out.attributes.unwrap_or_default(), "hits")
+    }
+}

@@ -1,0 +1,56 @@
+//! What every [`RateWindows`] must do: count each request once, in its own user's, tier's and
+//! window's count.
+
+use std::sync::Arc;
+
+use soulprint_core::ports::{RateWindows, UserId};
+
+fn user(name: &str) -> UserId {
+    UserId::new(format!("{name}-{}", std::process::id())).unwrap()
+}
+
+const START: i64 = 1_800_000_000;
+
+pub async fn requests_add_up_within_a_window(windows: Arc<dyn RateWindows>) {
+    let u = user("rate-count");
+    for expected in 1..=5 {
+        let n = windows.count(&u, "standard", START, 60).await.unwrap();
+        assert_eq!(n, expected);
+    }
+}
+
+pub async fn users_tiers_and_windows_are_counted_apart(windows: Arc<dyn RateWindows>) {
+    let (a, b) = (user("rate-a"), user("rate-b"));
+    assert_eq!(windows.count(&a, "expensive", START, 60).await.unwrap(), 1);
+    assert_eq!(windows.count(&a, "expensive", START, 60).await.unwrap(), 2);
+    assert_eq!(windows.count(&b, "expensive", START, 60).await.unwrap(), 1);
+    assert_eq!(windows.count(&a, "upload", START, 60).await.unwrap(), 1);
+    assert_eq!(
+        windows
+            .count(&a, "expensive", START + 60, 60)
+            .await
+            .unwrap(),
+        1
+    );
+}
+
+pub async fn counts_hold_when_requests_race(windows: Arc<dyn RateWindows>) {
+    let u = user("rate-race");
+    let mut tasks = Vec::new();
+    for _ in 0..20 {
+        let (w, u) = (Arc::clone(&windows), u.clone());
+        tasks.push(tokio::spawn(async move {
+            w.count(&u, "standard", START, 60).await.unwrap()
+        }));
+    }
+    let mut seen = Vec::new();
+    for t in tasks {
+        seen.push(t.await.unwrap());
+    }
+    seen.sort_unstable();
+    assert_eq!(
+        seen,
+        (1..=20).collect::<Vec<u64>>(),
+        "each request counted once"
+    );
+}

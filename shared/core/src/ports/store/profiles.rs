@@ -1,0 +1,15 @@
+//! The soulprint: sections, MEMORY and the system prompt, for the user's current import.
+
+use async_trait::async_trait;
+
+use super::StoreError;
+use crate::ports::UserId;
+use crate::profile::Profile;
+
+#[async_trait]
+pub trait ProfileStore: Send + Sync {
+    async fn profile(&self, user: &UserId) -> Result<Option<Profile>, StoreError>;
+    /// Writes the profile if its import is still the user's current one
+    /// ([`StoreError::Stale`] otherwise): a replaced import's late worker cannot overwrite it.
+    async fn put_profile(&self, user: &UserId, profile: &Profile) -> Result<(), StoreError>;
+}

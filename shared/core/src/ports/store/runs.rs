@@ -1,0 +1,77 @@
+//! The full pass's bookkeeping: a run's plan, each batch's facts and done-marker, its counters.
+
+use async_trait::async_trait;
+use serde::{Deserialize, Serialize};
+
+use super::StoreError;
+use crate::memory::Fact;
+use crate::ports::llm::Usage;
+use crate::ports::UserId;
+
+/// One run of the full pass: a retry is a new run, so markers of a failed run never count.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct RunId {
+    pub import_id: String,
+    pub attempt: u32,
+}
+
+/// What one batch of chunks gave.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct BatchOutcome {
+    pub facts: Vec<Fact>,
+    pub chunks: u64,
+    /// Chunks whose extraction failed (the model down, its answer unusable): no facts from them.
+    pub failed_chunks: u64,
+    pub usage: Usage,
+    /// Estimated tokens of what was sent to the model.
+    pub input_tokens_sent: u64,
+}
+
+/// Where the run stands after recording a batch.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RunProgress {
+    /// False when this batch was already recorded (a redelivery): nothing was counted again.
+    pub newly_recorded: bool,
+    pub batches_done: u32,
+    pub batches_total: u32,
+    pub chunks_done: u64,
+    pub chunks_total: u64,
+    pub failed_chunks: u64,
+}
+
+impl RunProgress {
+    pub fn complete(&self) -> bool {
+        self.batches_done >= self.batches_total
+    }
+}
+
+/// The plan of a run, written once.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RunPlan {
+    pub batches: u32,
+    pub chunks: u64,
+}
+
+#[async_trait]
+pub trait RunStore: Send + Sync {
+    /// Records the plan of a run; a second call for the same run keeps the first plan.
+    async fn plan_run(&self, user: &UserId, run: &RunId, plan: RunPlan) -> Result<(), StoreError>;
+    /// Records a batch's facts, its done-marker and the run's counters at once; a batch
+    /// recorded before changes nothing.
+    async fn record_batch(
+        &self,
+        user: &UserId,
+        run: &RunId,
+        batch: u32,
+        outcome: &BatchOutcome,
+    ) -> Result<RunProgress, StoreError>;
+    /// Whether `batch` of the run is recorded.
+    async fn batch_done(&self, user: &UserId, run: &RunId, batch: u32) -> Result<bool, StoreError>;
+    async fn run_progress(
+        &self,
+        user: &UserId,
+        run: &RunId,
+    ) -> Result<Option<RunProgress>, StoreError>;
+    /// Every fact the run's batches recorded, in batch order.
+    async fn run_facts(&self, user: &UserId, run: &RunId) -> Result<Vec<Fact>, StoreError>;
+}

@@ -1,0 +1,50 @@
+//! What each import spent, by step.
+
+use async_trait::async_trait;
+use serde::{Deserialize, Serialize};
+
+use super::StoreError;
+use crate::ports::llm::Usage;
+use crate::ports::UserId;
+
+/// Tokens and money an import has spent, by what it was spent on.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ImportUsage {
+    pub quick_pass: Usage,
+    pub fact_extraction: Usage,
+    pub memory: Usage,
+    /// Tokens of the export's visible text (what the person and the assistant said).
+    pub export_tokens: u64,
+    /// Estimated tokens sent for fact extraction: with `export_tokens`, what the full pass
+    /// spent per token of export.
+    pub fact_input_tokens_sent: u64,
+    pub cost_usd: f64,
+}
+
+impl ImportUsage {
+    pub fn add(&mut self, other: &ImportUsage) {
+        self.quick_pass.add(&other.quick_pass);
+        self.fact_extraction.add(&other.fact_extraction);
+        self.memory.add(&other.memory);
+        self.export_tokens = self.export_tokens.saturating_add(other.export_tokens);
+        self.fact_input_tokens_sent = self
+            .fact_input_tokens_sent
+            .saturating_add(other.fact_input_tokens_sent);
+        self.cost_usd += other.cost_usd;
+    }
+}
+
+#[async_trait]
+pub trait UsageStore: Send + Sync {
+    /// Records what one step of the import spent, under `key` ("quick_pass",
+    /// "finalize/2", …): a step that runs again replaces its record instead of adding to it.
+    async fn record_usage(
+        &self,
+        user: &UserId,
+        import_id: &str,
+        key: &str,
+        spent: &ImportUsage,
+    ) -> Result<(), StoreError>;
+    /// What the import has spent: every step's record, and every recorded batch.
+    async fn usage(&self, user: &UserId, import_id: &str) -> Result<ImportUsage, StoreError>;
+}
