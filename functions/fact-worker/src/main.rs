@@ -1,7 +1,9 @@
-//! An SQS worker: each job of the batch handled on its own, failures reported one by one.
+//! The fact worker: facts from one batch of chunks, for jobs of the facts queue. Each job of a batch is handled on its own and failures are
+//! reported one by one; a job meant for another queue is refused.
 
 use soulprint_lambda::aws_lambda_events::event::sqs::SqsEvent;
 use soulprint_lambda::lambda_runtime::{run, service_fn, Error, LambdaEvent};
+use soulprint_lambda::soulprint_core::ports::QueueName;
 use soulprint_lambda::{init_logging, settings::Settings, sqs_worker};
 
 #[tokio::main]
@@ -10,7 +12,7 @@ async fn main() -> Result<(), Error> {
     let ports = Settings::from_env()?.ports(false).await?;
     let ports = &ports;
     run(service_fn(move |event: LambdaEvent<SqsEvent>| async move {
-        Ok::<_, Error>(sqs_worker::handle_batch(ports, event.payload).await)
+        Ok::<_, Error>(sqs_worker::handle_batch(ports, QueueName::Facts, event.payload).await)
     }))
     .await
 }

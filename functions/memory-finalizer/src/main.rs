@@ -1,7 +1,10 @@
-//! An SQS worker: each job of the batch handled on its own, failures reported one by one.
+//! The memory finalizer: consolidates facts, writes MEMORY and the sections again, for
+//! jobs of the finalize queue. Each job of a batch is handled on its own and failures are
+//! reported one by one; a job meant for another queue is refused.
 
 use soulprint_lambda::aws_lambda_events::event::sqs::SqsEvent;
 use soulprint_lambda::lambda_runtime::{run, service_fn, Error, LambdaEvent};
+use soulprint_lambda::soulprint_core::ports::QueueName;
 use soulprint_lambda::{init_logging, settings::Settings, sqs_worker};
 
 #[tokio::main]
@@ -10,7 +13,7 @@ async fn main() -> Result<(), Error> {
     let ports = Settings::from_env()?.ports(false).await?;
     let ports = &ports;
     run(service_fn(move |event: LambdaEvent<SqsEvent>| async move {
-        Ok::<_, Error>(sqs_worker::handle_batch(ports, event.payload).await)
+        Ok::<_, Error>(sqs_worker::handle_batch(ports, QueueName::Finalize, event.payload).await)
     }))
     .await
 }

@@ -8,18 +8,18 @@
 pub mod auth;
 pub mod error;
 mod extract;
+pub mod groups;
 pub mod rate_limit;
 mod routes;
 
 use std::sync::Arc;
 
-use axum::extract::DefaultBodyLimit;
-use axum::routing::{delete, get, post, put};
 use axum::Router;
 use soulprint_core::ports::Ports;
 use soulprint_core::stages::Chat;
 
 pub use auth::{bearer, require_token, AuthError, Caller, Tokens};
+pub use groups::RouteGroup;
 pub use rate_limit::{RateLimits, Tier};
 pub use routes::uploads::PART_BYTES;
 
@@ -58,47 +58,18 @@ impl Api {
     }
 }
 
-/// The routes that need a [`Caller`]; the entry point puts its authentication in front.
-pub fn private_routes(api: Arc<Api>) -> Router {
-    use routes::*;
-    let part_limit = DefaultBodyLimit::max(api.part_bytes + 1024);
-    Router::new()
-        .route("/uploads", post(uploads::begin))
-        .route("/uploads/{upload_id}", get(uploads::status))
-        .route(
-            "/uploads/{upload_id}/parts/{part}",
-            put(uploads::part).layer(part_limit),
-        )
-        .route("/imports", post(imports::start))
-        .route("/imports/latest", get(imports::latest))
-        .route("/imports/latest/retry-full-pass", post(imports::retry))
-        .route("/profile", get(profile::get).patch(profile::patch))
-        .route("/chat", post(chat::turn))
-        .route("/chat/stream", post(chat::stream))
-        .route("/chat/threads", get(chat::threads))
-        .route("/chat/threads/{thread_id}/messages", get(chat::messages))
-        .route("/memory/facts", get(memory::facts))
-        .route("/memory/facts/{id}", delete(memory::delete))
-        .route("/memory/chunks", get(memory::chunks))
-        .route("/memory/chunks/{id}", delete(memory::delete))
-        .route("/export", get(me::export))
-        .route("/me", delete(me::forget))
-        .with_state(api)
-}
-
-/// The routes anyone may call: health, the contract, the page.
-pub fn public_routes(api: Arc<Api>) -> Router {
-    use routes::*;
-    Router::new()
-        .route("/health", get(health::health))
-        .route("/openapi.json", get(health::openapi))
-        .route("/", get(health::page))
-        .with_state(api)
-}
-
-/// Every route, the private ones behind `tokens`.
+/// Every route, the private ones behind `tokens`: `soulprint serve`.
 pub fn router(api: Arc<Api>, tokens: Arc<Tokens>) -> Router {
-    private_routes(Arc::clone(&api))
+    let mut private = Router::new();
+    let mut public = Router::new();
+    for group in RouteGroup::ALL {
+        if group.is_public() {
+            public = public.merge(group.router(Arc::clone(&api)));
+        } else {
+            private = private.merge(group.router(Arc::clone(&api)));
+        }
+    }
+    private
         .route_layer(axum::middleware::from_fn_with_state(tokens, require_token))
-        .merge(public_routes(api))
+        .merge(public)
 }

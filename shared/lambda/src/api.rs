@@ -13,17 +13,37 @@ use lambda_http::request::RequestContext;
 use lambda_http::RequestExt;
 use soulprint_core::ports::UserId;
 use soulprint_http::error::ApiError;
-use soulprint_http::{private_routes, public_routes, Api, Caller};
+use soulprint_http::{Api, Caller, RouteGroup};
 
 /// Lambda's synchronous payload is 6 MB and binary bodies arrive base64-encoded: upload
 /// parts of 4 MiB fit.
 pub const LAMBDA_PART_BYTES: usize = 4 * 1024 * 1024;
 
-/// Every route; the private ones take their user from the authorizer's claims.
-pub fn app(api: Arc<Api>) -> Router {
-    private_routes(Arc::clone(&api))
-        .route_layer(axum::middleware::from_fn(caller_from_authorizer))
-        .merge(public_routes(api))
+/// One function's routes (`group`); private ones take their user from the authorizer's
+/// claims. Any other request is a 404 that says where this function's routes end.
+pub fn app(api: Arc<Api>, group: RouteGroup) -> Router {
+    let mut router = group.router(api);
+    if !group.is_public() {
+        router = router.route_layer(axum::middleware::from_fn(caller_from_authorizer));
+    }
+    router
+        .fallback(move || async move { not_here(group) })
+        .method_not_allowed_fallback(move || async move { not_here(group) })
+}
+
+/// The answer to a route another function serves.
+pub fn not_here(group: RouteGroup) -> Response {
+    let served: Vec<String> = group
+        .routes()
+        .iter()
+        .map(|(method, path)| format!("{method} {path}"))
+        .collect();
+    ApiError::not_found(format!(
+        "the {} function serves {} only; the stack's API routes the rest",
+        group.function(),
+        served.join(", ")
+    ))
+    .into_response()
 }
 
 /// The `sub` claim API Gateway's JWT authorizer put in the request context.

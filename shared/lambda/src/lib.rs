@@ -10,6 +10,8 @@
 pub use aws_lambda_events;
 pub use lambda_http;
 pub use lambda_runtime;
+pub use soulprint_core;
+pub use soulprint_http;
 
 pub mod api;
 pub mod settings;

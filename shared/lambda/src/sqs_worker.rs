@@ -1,19 +1,21 @@
 //! A batch of jobs from an SQS event source. Each message is handled on its own and only the
 //! ones that failed in a way that may pass are reported back (`ReportBatchItemFailures`), so
-//! one bad message never replays its neighbours. A message that is not a job is reported
-//! too: it reaches the dead-letter queue after `maxReceiveCount`, where the operator sees it.
+//! one bad message never replays its neighbours. A message that is not a job, or a job of
+//! another queue than the worker's, is reported too: it reaches the dead-letter queue after
+//! `maxReceiveCount`, where the operator sees it.
 
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent, SqsMessage};
 use soulprint_core::jobs::Job;
-use soulprint_core::ports::{Delivery, Ports};
+use soulprint_core::ports::{Delivery, Ports, QueueName};
 use soulprint_core::stages::{dead_letter, handle, MAX_RECEIVES};
 use tracing::{error, info_span, warn, Instrument};
 
-pub async fn handle_batch(ports: &Ports, event: SqsEvent) -> SqsBatchResponse {
+/// Handles the jobs of `queue`, the one queue this worker drains.
+pub async fn handle_batch(ports: &Ports, queue: QueueName, event: SqsEvent) -> SqsBatchResponse {
     let mut response = SqsBatchResponse::default();
     for message in event.records {
         let id = message.message_id.clone().unwrap_or_default();
-        if !handle_message(ports, message).await {
+        if !handle_message(ports, queue, message).await {
             response.add_failure(id);
         }
     }
@@ -21,7 +23,7 @@ pub async fn handle_batch(ports: &Ports, event: SqsEvent) -> SqsBatchResponse {
 }
 
 /// True when the message is done with (done, or failed for good and recorded as such).
-async fn handle_message(ports: &Ports, message: SqsMessage) -> bool {
+async fn handle_message(ports: &Ports, queue: QueueName, message: SqsMessage) -> bool {
     let body = message.body.as_deref().unwrap_or("");
     let job: Job = match serde_json::from_str(body) {
         Ok(job) => job,
@@ -30,6 +32,17 @@ async fn handle_message(ports: &Ports, message: SqsMessage) -> bool {
             return false;
         }
     };
+    if job.queue() != queue {
+        error!(
+            message_id = ?message.message_id,
+            user = %job.user(),
+            import_id = job.import_id(),
+            job_queue = %job.queue(),
+            worker_queue = %queue,
+            "a job of another queue: this worker refuses it (check the event source mapping)"
+        );
+        return false;
+    }
     let receive_count = message
         .attributes
         .get("ApproximateReceiveCount")

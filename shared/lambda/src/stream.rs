@@ -7,13 +7,12 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
 use axum::extract::{Request, State};
-use axum::http::Method;
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::Router;
 use soulprint_core::ports::UserId;
 use soulprint_http::error::ApiError;
-use soulprint_http::{bearer, private_routes, public_routes, Api, AuthError, Caller, Tokens};
+use soulprint_http::{bearer, Api, AuthError, Caller, RouteGroup, Tokens};
 
 use crate::settings::Settings;
 
@@ -136,10 +135,11 @@ impl IssuerKeys {
 /// API Gateway (its authorizer and throttling), and this function's role allows only what a
 /// chat turn needs.
 pub fn app(api: Arc<Api>, keys: Arc<IssuerKeys>) -> Router {
-    private_routes(Arc::clone(&api))
+    RouteGroup::ChatStream
+        .router(api)
         .route_layer(axum::middleware::from_fn_with_state(keys, check_token))
-        .merge(public_routes(api))
-        .layer(axum::middleware::from_fn(only_the_stream))
+        .fallback(|| async { crate::api::not_here(RouteGroup::ChatStream) })
+        .method_not_allowed_fallback(|| async { crate::api::not_here(RouteGroup::ChatStream) })
 }
 
 async fn check_token(
@@ -158,14 +158,4 @@ async fn check_token(
         }
         Err(e) => ApiError::unauthorized(e.to_string()).into_response(),
     }
-}
-
-async fn only_the_stream(request: Request, next: Next) -> Response {
-    if request.method() == Method::POST && request.uri().path() == "/chat/stream" {
-        return next.run(request).await;
-    }
-    ApiError::not_found(
-        "this URL serves POST /chat/stream only; the rest of the API is at the stack's ApiUrl",
-    )
-    .into_response()
 }

@@ -7,7 +7,8 @@ mod common;
 use std::sync::Arc;
 
 use http_body_util::BodyExt;
-use soulprint_core::ports::UserId;
+use soulprint_core::ports::{QueueName, UserId};
+use soulprint_http::{Api, RouteGroup};
 use soulprint_lambda::aws_lambda_events::event::sqs::SqsEvent;
 use soulprint_lambda::lambda_http::{self, Request};
 use soulprint_lambda::{api, sqs_worker, stream};
@@ -33,6 +34,20 @@ fn without_claims(name: &str) -> Request {
         .unwrap()
         .remove("authorizer");
     lambda_http::request::from_str(&json.to_string()).unwrap()
+}
+
+/// The function an event file is for (its name begins with the function's).
+fn group(name: &str) -> RouteGroup {
+    RouteGroup::ALL
+        .into_iter()
+        .filter(|g| name.starts_with(g.function()))
+        .max_by_key(|g| g.function().len())
+        .unwrap_or_else(|| panic!("{name} is for no API function"))
+}
+
+/// Each API function's app over one state, as each function would be deployed.
+fn apps(state: &Arc<Api>) -> impl Fn(RouteGroup) -> axum::Router + '_ {
+    move |group| api::app(Arc::clone(state), group)
 }
 
 async fn call(app: axum::Router, request: Request) -> (u16, String, serde_json::Value) {
@@ -62,26 +77,43 @@ const PRIVATE: [&str; 8] = [
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn api_events_are_answered_for_the_authorizers_subject_and_refused_without_it() {
     let settings = common::resources(30).await;
-    let app = api::app(settings.api().await.unwrap());
+    let state = settings.api().await.unwrap();
+    let app = apps(&state);
 
-    let (status, _, body) = call(app.clone(), request("health.json")).await;
+    let (status, _, body) = call(app(RouteGroup::Health), request("health.json")).await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["dependencies"]["store"]["ok"], true, "{body}");
 
     for name in PRIVATE {
-        let (status, kind, body) = call(app.clone(), without_claims(name)).await;
+        let (status, kind, body) = call(app(group(name)), without_claims(name)).await;
         assert_eq!(status, 401, "{name} without claims: {body}");
         assert!(kind.starts_with("application/json"), "{name}: {kind}");
     }
     for name in &PRIVATE[..7] {
-        let (status, kind, body) = call(app.clone(), request(name)).await;
+        let (status, kind, body) = call(app(group(name)), request(name)).await;
         assert!(
             status != 401 && status < 500,
             "{name} answered {status}: {body}"
         );
         assert!(kind.starts_with("application/json"), "{name}: {kind}");
+        // Another function does not serve it, and says which routes it does serve.
+        let other = if group(name) == RouteGroup::Memory {
+            RouteGroup::Status
+        } else {
+            RouteGroup::Memory
+        };
+        let (status, _, body) = call(app(other), request(name)).await;
+        assert_eq!(status, 404, "{name} at the {other:?} function: {body}");
+        assert!(
+            body["error"]["message"]
+                .as_str()
+                .unwrap()
+                .contains(other.function()),
+            "{body}"
+        );
     }
     // The subject is the user: an upload begun for user-7f3a is found only by user-7f3a.
+    let app = app(RouteGroup::Trigger);
     let (status, _, upload) = call(app.clone(), request("trigger-begin-upload.json")).await;
     assert_eq!(status, 201, "{upload}");
     let id = upload["upload_id"].as_str().unwrap();
@@ -257,14 +289,17 @@ async fn worker_events_trust_only_ids_the_store_knows_and_fail_one_message_alone
     )
     .unwrap();
     ports.blobs.put(&orphan, b"{}".to_vec()).await.unwrap();
-    for name in [
-        "import-worker-sqs.json",
-        "full-pass-sqs.json",
-        "fact-worker-sqs.json",
-        "memory-finalizer-sqs.json",
-        "import-worker-supervisor-gave-up-sqs.json",
+    for (name, queue) in [
+        ("import-worker-sqs.json", QueueName::Imports),
+        ("full-pass-sqs.json", QueueName::FullPass),
+        ("fact-worker-sqs.json", QueueName::Facts),
+        ("memory-finalizer-sqs.json", QueueName::Finalize),
+        (
+            "import-worker-supervisor-gave-up-sqs.json",
+            QueueName::Imports,
+        ),
     ] {
-        let response = sqs_worker::handle_batch(&ports, sqs_event(name)).await;
+        let response = sqs_worker::handle_batch(&ports, queue, sqs_event(name)).await;
         assert!(
             response.batch_item_failures.is_empty(),
             "{name}: {:?}",
@@ -281,13 +316,20 @@ async fn worker_events_trust_only_ids_the_store_knows_and_fail_one_message_alone
     let mut event = sqs_event("fact-worker-sqs.json");
     event.records[0].body = Some("{\"job\": \"rm -rf\"}".into());
     let poisoned = event.records[0].message_id.clone().unwrap();
-    let response = sqs_worker::handle_batch(&ports, event).await;
+    let response = sqs_worker::handle_batch(&ports, QueueName::Facts, event).await;
     let failed: Vec<&str> = response
         .batch_item_failures
         .iter()
         .map(|f| f.item_identifier.as_str())
         .collect();
     assert_eq!(failed, [poisoned.as_str()]);
+
+    // A job of another queue is refused by this worker (the event source is wired wrong):
+    // it fails, to reach the dead letters, and nothing is done for it.
+    let event = sqs_event("fact-worker-sqs.json");
+    let jobs = event.records.len();
+    let response = sqs_worker::handle_batch(&ports, QueueName::Finalize, event).await;
+    assert_eq!(response.batch_item_failures.len(), jobs);
 }
 
 /// Two instances of a function (two processes on Lambda) count in the same windows: the
@@ -295,8 +337,8 @@ async fn worker_events_trust_only_ids_the_store_knows_and_fail_one_message_alone
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn rate_limits_are_counted_across_instances() {
     let settings = common::resources(30).await;
-    let one = api::app(settings.api().await.unwrap());
-    let two = api::app(settings.api().await.unwrap());
+    let one = api::app(settings.api().await.unwrap(), RouteGroup::Status);
+    let two = api::app(settings.api().await.unwrap(), RouteGroup::Status);
     // Start early in a minute, so that all 61 fall in one window.
     let second = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
@@ -361,7 +403,8 @@ async fn an_upload_goes_straight_to_s3_resumes_and_outlives_an_import_that_canno
     );
     // S3's smallest part (5 MiB) keeps the test small: 11 MiB in three parts.
     Arc::get_mut(&mut state).unwrap().direct_part_bytes = 5 << 20;
-    let app = api::app(state);
+    let app = api::app(Arc::clone(&state), RouteGroup::Trigger);
+    let status_app = api::app(state, RouteGroup::Status);
     let export: Vec<u8> = (0..11u32 << 20).map(|i| (i % 253) as u8).collect();
     let begin = serde_json::json!({"size_bytes": export.len()}).to_string();
     let (status, _, upload) = call(
@@ -419,7 +462,8 @@ async fn an_upload_goes_straight_to_s3_resumes_and_outlives_an_import_that_canno
         )
         .await;
         assert!(status >= 500, "{status} {body}");
-        let (status, _, latest) = call(app.clone(), request("status-latest-import.json")).await;
+        let (status, _, latest) =
+            call(status_app.clone(), request("status-latest-import.json")).await;
         assert_eq!(status, 200, "{latest}");
         assert_eq!(latest["import_status"], "failed", "{latest}");
         assert!(

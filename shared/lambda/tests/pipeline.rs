@@ -127,7 +127,7 @@ impl Poller {
                 || (queue == QueueName::Facts && nth == 2);
             if kill {
                 let ports = self.ports.clone();
-                let task = tokio::spawn(async move { handle_batch(&ports, event).await });
+                let task = tokio::spawn(async move { handle_batch(&ports, queue, event).await });
                 tokio::time::sleep(Duration::from_millis(15)).await;
                 task.abort();
                 self.killed += 1;
@@ -138,15 +138,15 @@ impl Poller {
             // does not isolate concurrent DynamoDB transactions from each other, DynamoDB does.
             let response = if queue == QueueName::Facts && nth == 1 {
                 self.duplicated += 1;
-                let first = handle_batch(&self.ports, event.clone()).await;
-                let again = handle_batch(&self.ports, event.clone()).await;
+                let first = handle_batch(&self.ports, queue, event.clone()).await;
+                let again = handle_batch(&self.ports, queue, event.clone()).await;
                 assert_eq!(
                     first.batch_item_failures.len(),
                     again.batch_item_failures.len()
                 );
                 first
             } else {
-                handle_batch(&self.ports, event.clone()).await
+                handle_batch(&self.ports, queue, event.clone()).await
             };
             let failed: HashSet<String> = response
                 .batch_item_failures
@@ -384,7 +384,7 @@ async fn a_quick_state_that_times_out_fails_the_import_with_the_reason() {
                 record.body = m.body.clone();
                 let mut event = SqsEvent::default();
                 event.records.push(record);
-                let response = handle_batch(&workers, event).await;
+                let response = handle_batch(&workers, QueueName::Imports, event).await;
                 assert!(response.batch_item_failures.is_empty());
             }
             sqs.delete_message()

@@ -89,6 +89,89 @@ fn every_documented_operation_is_served() {
     }
 }
 
+/// Each API function serves its group of routes and nothing else: the template routes exactly
+/// the group's routes to it, and its `main.rs` mounts that group.
+#[test]
+fn each_api_function_is_routed_exactly_its_groups_routes() {
+    use soulprint_http::RouteGroup;
+    let t = common::template();
+    let root = concat!(env!("CARGO_MANIFEST_DIR"), "/../../functions/");
+    for group in RouteGroup::ALL {
+        let (name, f) = functions(&t)
+            .into_iter()
+            .find(|(_, f)| f["Metadata"]["BuildProperties"]["Binary"] == group.function())
+            .unwrap_or_else(|| panic!("no function builds {}", group.function()));
+        let routed: BTreeSet<String> = f["Properties"]["Events"]
+            .as_object()
+            .into_iter()
+            .flatten()
+            .filter(|(_, e)| e["Type"] == "HttpApi")
+            .map(|(_, e)| {
+                let p = &e["Properties"];
+                format!(
+                    "{} {}",
+                    p["Method"].as_str().unwrap().to_uppercase(),
+                    p["Path"].as_str().unwrap()
+                )
+            })
+            .collect();
+        let mut wanted: BTreeSet<String> = group
+            .routes()
+            .iter()
+            .map(|(m, p)| format!("{m} {p}"))
+            .collect();
+        match group {
+            // The page is `soulprint serve`'s; on AWS a static host serves it.
+            RouteGroup::Health => {
+                wanted.remove("GET /");
+            }
+            // A Function URL: every request reaches the function, which serves the stream only.
+            RouteGroup::ChatStream => {
+                assert!(f["Properties"]["FunctionUrlConfig"].is_object(), "{name}");
+                wanted.clear();
+            }
+            _ => {}
+        }
+        assert_eq!(routed, wanted, "{name}");
+        let main =
+            std::fs::read_to_string(format!("{root}{}/src/main.rs", group.function())).unwrap();
+        let mounted = match group {
+            RouteGroup::ChatStream => "stream::app(".to_owned(),
+            _ => format!("RouteGroup::{group:?}"),
+        };
+        assert!(main.contains(&mounted), "{name}'s main.rs mounts {mounted}");
+    }
+}
+
+/// Each worker drains one queue: the template's event source is that queue, and `main.rs`
+/// names it (the handler refuses jobs of any other).
+#[test]
+fn each_worker_drains_the_queue_it_names() {
+    let t = common::template();
+    let root = concat!(env!("CARGO_MANIFEST_DIR"), "/../../functions/");
+    for (binary, queue, variant) in [
+        ("import-worker", "ImportsQueue", "Imports"),
+        ("full-pass", "FullPassQueue", "FullPass"),
+        ("fact-worker", "FactsQueue", "Facts"),
+        ("memory-finalizer", "FinalizeQueue", "Finalize"),
+    ] {
+        let (name, f) = functions(&t)
+            .into_iter()
+            .find(|(_, f)| f["Metadata"]["BuildProperties"]["Binary"] == binary)
+            .unwrap();
+        let sources: Vec<&str> = f["Properties"]["Events"]
+            .as_object()
+            .unwrap()
+            .values()
+            .filter(|e| e["Type"] == "SQS")
+            .filter_map(|e| e["Properties"]["Queue"]["Fn::GetAtt"].as_str())
+            .collect();
+        assert_eq!(sources, [format!("{queue}.Arn")], "{name}");
+        let main = std::fs::read_to_string(format!("{root}{binary}/src/main.rs")).unwrap();
+        assert!(main.contains(&format!("QueueName::{variant}")), "{binary}");
+    }
+}
+
 #[test]
 fn every_function_is_an_arm64_cargo_lambda_build_of_a_function_here() {
     let t = common::template();
