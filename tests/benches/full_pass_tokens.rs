@@ -6,6 +6,8 @@
 //! SOULPRINT_BENCH_SIZE=300000000 cargo bench -p soulprint-e2e --bench full_pass_tokens
 //! ```
 
+#![allow(clippy::unwrap_used)] // a bench: a failed unwrap fails it, with its line
+
 use std::io::Cursor;
 
 use soulprint_core::export::ReadOptions;

@@ -5,6 +5,8 @@
 //!
 //! `cargo bench -p soulprint-e2e --bench recall` (SOULPRINT_BENCH_SIZE, default 30MB).
 
+#![allow(clippy::unwrap_used)] // a bench: a failed unwrap fails it, with its line
+
 use std::sync::Arc;
 use std::time::Instant;
 

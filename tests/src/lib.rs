@@ -1,5 +1,8 @@
 //! Helpers for SoulPrint's end-to-end tests.
 
+// Test support: a failed unwrap fails the test that called it, with its line.
+#![allow(clippy::unwrap_used)]
+
 pub mod bombs;
 pub mod full_pass_budget;
 pub mod pipeline;

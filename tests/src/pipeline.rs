@@ -30,7 +30,7 @@ pub struct ScriptedModel {
     pub fail_chat: std::sync::atomic::AtomicBool,
     /// Panic on the next fact request (a bug in an adapter).
     pub panic_once: std::sync::atomic::AtomicBool,
-    /// Ask for a web search whenever one is offered, then answer citing [1].
+    /// Ask for a web search whenever one is offered, then answer citing \[1\].
     pub search_greedily: std::sync::atomic::AtomicBool,
 }
 
@@ -188,7 +188,7 @@ impl Clock for ManualClock {
 
 /// The import role of a store, keeping every state written through it with its version
 /// (writers race, so the order of the records is not the order of the writes: sort by
-/// version). Put it in a [`StoreParts`] in place of `imports`.
+/// version). Put it in a [`soulprint_core::ports::store::StoreParts`] in place of `imports`.
 pub struct RecordingImports {
     pub inner: Arc<dyn ImportStore>,
     pub states: Mutex<Vec<(u64, ImportState)>>,

@@ -1,6 +1,8 @@
 //! Generated exports of both vintages, read whole: what comes out is what the generator says
 //! a correct reader must find.
 
+#![allow(clippy::unwrap_used)] // a test: a failed unwrap fails it, with its line
+
 use std::io::Cursor;
 
 use soulprint_core::export::ReadOptions;

@@ -1,5 +1,7 @@
 //! Archives built to hurt: they must cost milliseconds and a clear message, nothing more.
 
+#![allow(clippy::unwrap_used)] // a test: a failed unwrap fails it, with its line
+
 use soulprint_core::export::ReadOptions;
 use soulprint_e2e::bombs::{deflated_spaces, gzip_of, zip_with_entry};
 use soulprint_e2e::read;

@@ -1,6 +1,8 @@
 //! The pipeline end to end on one machine: generated exports, the local adapters, a scripted
 //! model double.
 
+#![allow(clippy::unwrap_used)] // a test: a failed unwrap fails it, with its line
+
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;

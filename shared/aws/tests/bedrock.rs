@@ -2,6 +2,8 @@
 //! a server that answers as Bedrock does (JSON for Converse, AWS event-stream frames for
 //! ConverseStream), throttles, fails, or answers with the wrong shape.
 
+#![allow(clippy::unwrap_used)] // a test: a failed unwrap fails it, with its line
+
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;

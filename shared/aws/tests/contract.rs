@@ -1,6 +1,8 @@
 //! The AWS adapters pass the ports' contract, against moto's server on 127.0.0.1
 //! (`SOULPRINT_MOTO_URL`, which scripts/test sets after starting it).
 
+#![allow(clippy::unwrap_used)] // a test: a failed unwrap fails it, with its line
+
 use std::collections::HashMap;
 use std::sync::Arc;
 

@@ -14,6 +14,8 @@
 //! conversation; default: the generator's, up to 50 MB). The baseline needs Python 3: a venv
 //! with ijson is made in `.venv/` on first use.
 
+#![allow(clippy::unwrap_used)] // a bench: a failed unwrap fails it, with its line
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::Instant;
@@ -131,8 +133,12 @@ fn measure(command: &mut Command) -> Run {
         .spawn()
         .expect("spawn");
     let mut status = 0;
-    // SAFETY: rusage is plain data; wait4 fills it for the child we just spawned.
+    // SAFETY: rusage is plain data, for which all zeroes is a valid value.
+    #[allow(unsafe_code)]
     let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    // SAFETY: wait4 writes only `status` and `usage`, both valid for writes, for the child
+    // spawned above (not reaped before: nothing else waits on it).
+    #[allow(unsafe_code)]
     let pid = unsafe { libc::wait4(child.id() as i32, &mut status, 0, &mut usage) };
     let seconds = started.elapsed().as_secs_f64();
     assert_eq!(pid, child.id() as i32, "wait4 failed");

@@ -58,7 +58,9 @@ enum Command {
 
 fn main() -> ExitCode {
     // Piped into `head`, stop quietly like other command-line tools instead of panicking.
+    // SAFETY: restoring a signal's default disposition, before any thread is started.
     #[cfg(unix)]
+    #[allow(unsafe_code)]
     unsafe {
         libc::signal(libc::SIGPIPE, libc::SIG_DFL);
     }

@@ -1,5 +1,7 @@
 //! The `soulprint` command as a person uses it: exit codes, stdout, stderr.
 
+#![allow(clippy::unwrap_used)] // a test: a failed unwrap fails it, with its line
+
 use std::path::Path;
 
 use assert_cmd::Command;

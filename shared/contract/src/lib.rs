@@ -6,6 +6,10 @@
 //! soulprint_contract::store_contract!(async { Arc::new(MyStore::new().await) as Arc<dyn Store> });
 //! ```
 
+// Test support: every case runs inside an adapter's test, where a failed unwrap fails that
+// test with its line (the cases' unwraps are their assertions).
+#![allow(clippy::unwrap_used)]
+
 pub mod blobs;
 pub mod llm;
 pub mod queue;

@@ -2,6 +2,8 @@
 //! contract's routes exist and need a token; nobody reaches another's data; an upload resumes;
 //! an import, the profile, a streamed chat turn, memory, export and forgetting work end to end.
 
+#![allow(clippy::unwrap_used)] // a test: a failed unwrap fails it, with its line
+
 use std::sync::Arc;
 
 use axum::body::Body;

@@ -2,6 +2,8 @@
 //! Gateway requests with and without the authorizer's claims, the Function URL request with
 //! tokens good and bad, SQS batches with a poisoned message.
 
+#![allow(clippy::unwrap_used)] // a test: a failed unwrap fails it, with its line
+
 mod common;
 
 use std::sync::Arc;

@@ -4,6 +4,8 @@
 //! delivery and workers killed mid-batch. With the same scripted model, it ends where the
 //! local pipeline ends: the same profile, facts and MEMORY (ids and times aside).
 
+#![allow(clippy::unwrap_used)] // a test: a failed unwrap fails it, with its line
+
 mod common;
 
 use std::collections::HashSet;

@@ -1,6 +1,8 @@
 //! template.yaml says what operators rely on: the authorizer on every route but health, every
 //! documented route served, functions built the same way, queues that survive their consumers.
 
+#![allow(clippy::unwrap_used)] // a test: a failed unwrap fails it, with its line
+
 mod common;
 
 use std::collections::BTreeSet;

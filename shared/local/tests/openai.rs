@@ -1,5 +1,7 @@
 //! The OpenAI-compatible adapter against a fake chat-completions server on 127.0.0.1.
 
+#![allow(clippy::unwrap_used)] // a test: a failed unwrap fails it, with its line
+
 use std::sync::{Arc, Mutex};
 
 use serde_json::{json, Value};

@@ -1,5 +1,7 @@
 //! The Tavily adapter against a fake search server on 127.0.0.1.
 
+#![allow(clippy::unwrap_used)] // a test: a failed unwrap fails it, with its line
+
 mod fake_http;
 
 use fake_http::{serve, Answer};

@@ -19,7 +19,7 @@
 
 //!
 //! The store's roles are one module each ([`soulprint_core::ports::store`] names them); the
-//! item codec is [`codec`], the table's creation [`table`], rate-limit windows
+//! item codec is `codec`, the table's creation [`table`], rate-limit windows
 //! [`rate_windows`].
 
 mod chats;

@@ -11,7 +11,7 @@ pub const MAX_PER_HEADING: usize = 25;
 /// What an empty heading says.
 pub const EMPTY: &str = "No data yet.";
 
-/// MEMORY from `facts` (as [`super::consolidate`] returns them). Each current fact shows when
+/// MEMORY from `facts` (as [`super::consolidate()`] returns them). Each current fact shows when
 /// it was last said and how often; what it replaced follows it as history.
 pub fn render(facts: &[MemoryFact]) -> String {
     let mut out = String::new();

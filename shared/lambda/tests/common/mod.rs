@@ -38,13 +38,13 @@ fn uuid_like() -> String {
 pub fn template() -> serde_json::Value {
     let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../template.yaml"))
         .unwrap();
-    let yaml: serde_yaml::Value = serde_yaml::from_str(&text).unwrap();
+    let yaml: serde_norway::Value = serde_norway::from_str(&text).unwrap();
     serde_json::to_value(untag(yaml)).unwrap()
 }
 
 /// `!Ref X` → `{"Ref": "X"}` and the like, as CloudFormation reads them.
-fn untag(v: serde_yaml::Value) -> serde_yaml::Value {
-    use serde_yaml::Value;
+fn untag(v: serde_norway::Value) -> serde_norway::Value {
+    use serde_norway::Value;
     match v {
         Value::Tagged(t) => {
             let name = t.tag.to_string().trim_start_matches('!').to_owned();
@@ -53,7 +53,7 @@ fn untag(v: serde_yaml::Value) -> serde_yaml::Value {
             } else {
                 format!("Fn::{name}")
             };
-            let mut m = serde_yaml::Mapping::new();
+            let mut m = serde_norway::Mapping::new();
             m.insert(Value::String(key), untag(t.value));
             Value::Mapping(m)
         }
