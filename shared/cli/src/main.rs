@@ -6,6 +6,7 @@ mod export_profile;
 mod follow;
 mod forget;
 mod generate;
+mod http_server;
 mod import;
 mod local;
 mod memory;

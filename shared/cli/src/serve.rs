@@ -8,9 +8,11 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
+use soulprint_http::upload_limits::UploadQuota;
 use soulprint_http::{router, Api, RateLimits, Tokens};
 use soulprint_local::MemoryWindows;
 
+use crate::http_server::{self, ConnectionLimits};
 use crate::local::{runtime, ChatOptions, LocalArgs};
 
 /// Who signs local tokens and whom they are for: checked on every request, as API Gateway's
@@ -44,6 +46,23 @@ pub struct ServeArgs {
     /// Serve without per-user rate limits (for load tests and contract fuzzing).
     #[arg(long, hide = true)]
     no_rate_limits: bool,
+    /// Open connections at most; past it a new one gets 503 at once.
+    #[arg(long, value_name = "N", default_value_t = 1024, value_parser = clap::value_parser!(u32).range(1..))]
+    max_connections: u32,
+    /// Seconds a client has to send a request's headers (an idle connection is closed after
+    /// as long).
+    #[arg(long, value_name = "SECONDS", default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=300))]
+    header_timeout: u64,
+    /// Seconds a request body may pause between two pieces before the request is answered
+    /// 408.
+    #[arg(long, value_name = "SECONDS", default_value_t = 15, value_parser = clap::value_parser!(u64).range(1..=300))]
+    body_timeout: u64,
+    /// Unfinished uploads one person may have at once.
+    #[arg(long, value_name = "N", default_value_t = 3, value_parser = clap::value_parser!(u32).range(1..))]
+    max_open_uploads: u32,
+    /// Bytes one person's unfinished uploads may declare in all, in GiB.
+    #[arg(long, value_name = "GIB", default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=1024))]
+    upload_quota_gib: u64,
     #[command(flatten)]
     chat: ChatOptions,
     #[command(flatten)]
@@ -53,8 +72,9 @@ pub struct ServeArgs {
 #[derive(clap::Args)]
 #[command(about = "Print a bearer token for the local user (for the page, curl, or scripts)")]
 pub struct TokenArgs {
-    /// How long it is valid, in hours.
-    #[arg(long, value_name = "HOURS", default_value_t = 24 * 30)]
+    /// How long it is valid, in hours (at most 720, 30 days): short by default, since whoever
+    /// holds it is you until it expires.
+    #[arg(long, value_name = "HOURS", default_value_t = 12, value_parser = clap::value_parser!(i64).range(1..=720))]
     hours: i64,
     #[command(flatten)]
     local: LocalArgs,
@@ -115,24 +135,52 @@ pub fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
         } else {
             RateLimits::new(Arc::new(MemoryWindows::default()))
         };
-        let api = Arc::new(Api::new(local.ports.clone(), limits));
-        let app = router(api, Arc::clone(&tokens));
+        let mut api = Api::new(local.ports.clone(), limits);
+        api.body_idle = Duration::from_secs(args.body_timeout);
+        api.upload_quota = UploadQuota {
+            open_uploads: args.max_open_uploads,
+            bytes: args.upload_quota_gib << 30,
+        };
+        let app = router(Arc::new(api), Arc::clone(&tokens));
         let listener = tokio::net::TcpListener::bind(args.listen)
             .await
             .with_context(|| format!("cannot listen on {}", args.listen))?;
-        // The page signs in with the token in the address's fragment (never sent to a server).
-        let page_token = tokens.issue(&user, time::Duration::days(30));
+        // No token is printed: a server's output ends up in logs and journals.
         eprintln!(
-            "SoulPrint on http://{addr}/ (stop with Ctrl-C)\nOpen http://{addr}/#token={page_token} \
-             to sign in as the local user; `soulprint token` prints another.",
+            "SoulPrint on http://{addr}/ (stop with Ctrl-C). To sign in as {user}, open \
+             http://{addr}/#token=TOKEN with TOKEN from `soulprint token`, or paste one there.",
             addr = listener.local_addr()?
         );
-        axum::serve(listener, app)
-            .with_graceful_shutdown(async {
-                let _ = tokio::signal::ctrl_c().await;
-            })
-            .await?;
+        let limits = ConnectionLimits {
+            max_connections: args.max_connections as usize,
+            header_timeout: Duration::from_secs(args.header_timeout),
+        };
+        let sweeper = tokio::spawn(sweep_uploads(local.blobs.clone()));
+        http_server::serve(listener, app, limits, async {
+            let _ = tokio::signal::ctrl_c().await;
+        })
+        .await?;
+        sweeper.abort();
         workers.stop(Duration::from_secs(10)).await;
         Ok(ExitCode::SUCCESS)
     })
+}
+
+/// An upload nobody finished is swept a day after its last part: at start, then hourly.
+async fn sweep_uploads(blobs: soulprint_local::DirBlobs) {
+    let mut every_hour = tokio::time::interval(Duration::from_secs(3600));
+    loop {
+        every_hour.tick().await;
+        let swept = {
+            let blobs = blobs.clone();
+            tokio::task::spawn_blocking(move || blobs.sweep_uploads(Duration::from_secs(24 * 3600)))
+                .await
+        };
+        match swept {
+            Ok(Ok(0)) => {}
+            Ok(Ok(n)) => tracing::info!(uploads = n, "abandoned uploads swept"),
+            Ok(Err(e)) => tracing::warn!(error = %e, "could not sweep abandoned uploads"),
+            Err(e) => tracing::warn!(error = %e, "the upload sweep stopped"),
+        }
+    }
 }

@@ -49,6 +49,9 @@ struct Claims {
 #[derive(Debug, Deserialize)]
 struct Subject {
     sub: String,
+    exp: i64,
+    #[serde(default)]
+    iat: Option<i64>,
     #[serde(default)]
     aud: Option<Audience>,
     #[serde(default)]
@@ -107,7 +110,16 @@ pub struct Tokens {
     keys: Vec<VerifyingKey>,
     issuer: String,
     audience: String,
+    /// The longest a token may be valid for, `iat` to `exp`: a leaked long-lived token is
+    /// refused even before it expires.
+    max_lifetime: time::Duration,
 }
+
+/// The longest lifetime of a token the local server issues (`soulprint token --hours`).
+pub const MAX_LOCAL_LIFETIME: time::Duration = time::Duration::days(30);
+/// The longest lifetime of an identity provider's token, unless told otherwise (Cognito's
+/// access and ID tokens live a day at most).
+pub const MAX_ISSUER_LIFETIME: time::Duration = time::Duration::days(1);
 
 struct VerifyingKey {
     kid: Option<String>,
@@ -126,7 +138,14 @@ impl Tokens {
             }],
             issuer: issuer.to_owned(),
             audience: audience.to_owned(),
+            max_lifetime: MAX_LOCAL_LIFETIME,
         }
+    }
+
+    /// Tokens valid for longer than `max` are refused.
+    pub fn with_max_lifetime(mut self, max: time::Duration) -> Self {
+        self.max_lifetime = max;
+        self
     }
 
     /// The signing keys of a JWKS document (`{issuer}/.well-known/jwks.json`); keys of a kind
@@ -166,6 +185,7 @@ impl Tokens {
             keys,
             issuer: issuer.to_owned(),
             audience: audience.to_owned(),
+            max_lifetime: MAX_ISSUER_LIFETIME,
         })
     }
 
@@ -204,9 +224,28 @@ impl Tokens {
         validation.set_issuer(&[&self.issuer]);
         validation.validate_aud = false;
         validation.set_required_spec_claims(&["exp", "sub", "iss"]);
+        validation.validate_nbf = true;
         validation.leeway = 30;
         let data = jsonwebtoken::decode::<Subject>(token, &key.key, &validation)
             .map_err(|e| AuthError::Invalid(e.to_string()))?;
+        let Some(iat) = data.claims.iat else {
+            return Err(AuthError::Invalid(
+                "the token has no iat, so its lifetime cannot be checked".into(),
+            ));
+        };
+        let now = OffsetDateTime::now_utc().unix_timestamp();
+        if iat > now + validation.leeway as i64 {
+            return Err(AuthError::Invalid(
+                "the token was issued in the future".into(),
+            ));
+        }
+        let lifetime = data.claims.exp.saturating_sub(iat);
+        if lifetime > self.max_lifetime.whole_seconds() {
+            return Err(AuthError::Invalid(format!(
+                "the token is valid for {lifetime} s, more than the {} s allowed",
+                self.max_lifetime.whole_seconds()
+            )));
+        }
         if !data.claims.names(&self.audience) {
             return Err(AuthError::Invalid(format!(
                 "the token is not for {:?} (neither its aud nor its client_id)",
@@ -228,8 +267,19 @@ pub async fn require_token(
             request.extensions_mut().insert(Caller(user));
             next.run(request).await
         }
-        Err(e) => ApiError::unauthorized(e.to_string()).into_response(),
+        Err(e) => refused(&e),
     }
+}
+
+/// The 401 for a token that did not verify. Why it failed is logged, not told: the details
+/// (a library's words about algorithms and claims) help an attacker more than a user.
+pub fn refused(e: &AuthError) -> Response {
+    tracing::info!(reason = %e, "a request's token was refused");
+    let message = match e {
+        AuthError::Missing => e.to_string(),
+        _ => "invalid token: sign in again for a fresh one".to_owned(),
+    };
+    ApiError::unauthorized(message).into_response()
 }
 
 #[cfg(test)]
@@ -251,5 +301,49 @@ mod tests {
         let expired = tokens.issue(&user, time::Duration::minutes(-5));
         assert!(tokens.verify(&expired).is_err());
         assert!(tokens.verify("not.a.jwt").is_err());
+    }
+
+    fn signed(claims: serde_json::Value) -> String {
+        jsonwebtoken::encode(
+            &Header::new(Algorithm::HS256),
+            &claims,
+            &EncodingKey::from_secret(b"k1"),
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn a_token_not_yet_valid_or_valid_for_too_long_is_refused() {
+        let tokens =
+            Tokens::hs256(b"k1", "iss", "aud").with_max_lifetime(time::Duration::hours(24));
+        let now = OffsetDateTime::now_utc().unix_timestamp();
+        let claims = |nbf: i64, iat: Option<i64>, exp: i64| {
+            let mut c = serde_json::json!({"sub": "ana", "iss": "iss", "aud": "aud", "exp": exp, "nbf": nbf});
+            if let Some(iat) = iat {
+                c["iat"] = iat.into();
+            }
+            signed(c)
+        };
+        assert!(tokens
+            .verify(&claims(now - 10, Some(now - 10), now + 3600))
+            .is_ok());
+        let later = tokens
+            .verify(&claims(now + 3600, Some(now), now + 7200))
+            .unwrap_err();
+        assert!(later.to_string().contains("ImmatureSignature"), "{later}");
+        let long = tokens
+            .verify(&claims(now, Some(now), now + 25 * 3600))
+            .unwrap_err();
+        assert!(long.to_string().contains("more than the 86400 s"), "{long}");
+        assert!(
+            tokens.verify(&claims(now, None, now + 60)).is_err(),
+            "no iat"
+        );
+        assert!(
+            tokens
+                .verify(&claims(now, Some(now + 3600), now + 7200))
+                .is_err(),
+            "issued later"
+        );
     }
 }

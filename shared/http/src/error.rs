@@ -6,7 +6,7 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde_json::json;
 use soulprint_core::stages::StageError;
-use tracing::error;
+use tracing::{error, warn};
 
 #[derive(Debug)]
 pub struct ApiError {
@@ -40,26 +40,28 @@ impl ApiError {
     }
 }
 
+/// What failed inside is logged whole, under an id the answer gives; the answer says only what
+/// to do. Internals (a database's words, a file's path) are for the operator, not the client.
 impl From<StageError> for ApiError {
     fn from(e: StageError) -> Self {
+        if let StageError::NoImport = e {
+            return ApiError::not_found("no import yet: upload an export first");
+        }
+        let request_id = uuid::Uuid::now_v7().simple().to_string();
         if e.is_retryable() {
+            warn!(%request_id, error = %e, "request failed; the client may try again");
             return ApiError::new(
                 StatusCode::SERVICE_UNAVAILABLE,
                 "unavailable",
-                format!("{e}; try again shortly"),
+                format!("the service could not answer just now; try again shortly (request {request_id})"),
             );
         }
-        match e {
-            StageError::NoImport => ApiError::not_found("no import yet: upload an export first"),
-            other => {
-                error!(error = %other, "request failed");
-                ApiError::new(
-                    StatusCode::INTERNAL_SERVER_ERROR,
-                    "internal",
-                    other.to_string(),
-                )
-            }
-        }
+        error!(%request_id, error = %e, "request failed");
+        ApiError::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal",
+            format!("something went wrong on our side (request {request_id}); it has been logged"),
+        )
     }
 }
 
@@ -94,3 +96,23 @@ impl IntoResponse for ApiError {
 }
 
 pub type ApiResult<T> = Result<T, ApiError>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_internal_failure_is_answered_with_an_id_not_its_insides() {
+        let e = ApiError::from(StageError::Corrupt(
+            "/home/ana/.local/share/soulprint/soulprint.db: row 7 is not JSON".into(),
+        ));
+        assert_eq!(e.status, StatusCode::INTERNAL_SERVER_ERROR);
+        assert!(!e.message.contains("soulprint.db"), "{}", e.message);
+        assert!(e.message.contains("request "), "{}", e.message);
+        let busy = ApiError::from(StageError::Store(
+            soulprint_core::ports::StoreError::Unavailable("database is locked at /x".into()),
+        ));
+        assert_eq!(busy.status, StatusCode::SERVICE_UNAVAILABLE);
+        assert!(!busy.message.contains("/x"), "{}", busy.message);
+    }
+}

@@ -8,15 +8,42 @@ use serde::de::DeserializeOwned;
 
 use crate::error::ApiError;
 
-/// A JSON body.
+/// A JSON body: an object (a request is named fields, never an array or a bare value).
 pub struct Body<T>(pub T);
 
 impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for Body<T> {
     type Rejection = ApiError;
 
     async fn from_request(request: Request, state: &S) -> Result<Self, Self::Rejection> {
-        axum::Json::<T>::from_request(request, state)
-            .await
+        let json = request
+            .headers()
+            .get(axum::http::header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.split(';').next())
+            .is_some_and(|v| {
+                let v = v.trim().to_ascii_lowercase();
+                v == "application/json" || (v.starts_with("application/") && v.ends_with("+json"))
+            });
+        if !json {
+            return Err(ApiError::new(
+                axum::http::StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "bad_body",
+                "send the body as JSON, with Content-Type: application/json",
+            ));
+        }
+        let bytes = match axum::body::Bytes::from_request(request, state).await {
+            Ok(bytes) => bytes,
+            Err(e) if crate::request_guard::timed_out(&e) => {
+                return Err(crate::request_guard::too_slow())
+            }
+            Err(e) => return Err(ApiError::new(e.status(), "bad_body", e.body_text())),
+        };
+        if bytes.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'{') {
+            return Err(ApiError::bad_request(
+                "the body must be a JSON object, with the fields this route documents",
+            ));
+        }
+        axum::Json::<T>::from_bytes(&bytes)
             .map(|j| Body(j.0))
             .map_err(|e: JsonRejection| ApiError::new(e.status(), "bad_body", e.body_text()))
     }

@@ -5,7 +5,6 @@
 
 use std::sync::Arc;
 
-use axum::extract::DefaultBodyLimit;
 use axum::http::Method;
 use axum::routing::{on, MethodFilter, MethodRouter};
 use axum::Router;
@@ -63,22 +62,22 @@ impl RouteGroup {
 
     /// The group's routes, method and path.
     pub fn routes(self) -> Vec<(Method, &'static str)> {
-        self.table(usize::MAX)
+        self.table()
             .into_iter()
             .map(|(method, path, _)| (method, path))
             .collect()
     }
 
-    /// The group's router; `part_bytes` bounds an upload part's body.
+    /// The group's router.
     pub fn router(self, api: Arc<Api>) -> Router {
         let mut router = Router::new();
-        for (_, path, handler) in self.table(api.part_bytes) {
+        for (_, path, handler) in self.table() {
             router = router.route(path, handler);
         }
         router.with_state(api)
     }
 
-    fn table(self, part_bytes: usize) -> Vec<Route> {
+    fn table(self) -> Vec<Route> {
         fn route<H, T>(method: Method, path: &'static str, handler: H) -> Route
         where
             H: axum::handler::Handler<T, Arc<Api>>,
@@ -88,28 +87,22 @@ impl RouteGroup {
             (method, path, on(filter, handler))
         }
         match self {
-            RouteGroup::Trigger => {
-                let (m, p, part) = route(
+            RouteGroup::Trigger => vec![
+                route(Method::POST, "/uploads", uploads::begin),
+                route(Method::GET, "/uploads/{upload_id}", uploads::status),
+                // Its body streams to disk; `request_guard` bounds its declared length.
+                route(
                     Method::PUT,
                     "/uploads/{upload_id}/parts/{part}",
                     uploads::part,
-                );
-                vec![
-                    route(Method::POST, "/uploads", uploads::begin),
-                    route(Method::GET, "/uploads/{upload_id}", uploads::status),
-                    (
-                        m,
-                        p,
-                        part.layer(DefaultBodyLimit::max(part_bytes.saturating_add(1024))),
-                    ),
-                    route(Method::POST, "/imports", imports::start),
-                    route(
-                        Method::POST,
-                        "/imports/latest/retry-full-pass",
-                        imports::retry,
-                    ),
-                ]
-            }
+                ),
+                route(Method::POST, "/imports", imports::start),
+                route(
+                    Method::POST,
+                    "/imports/latest/retry-full-pass",
+                    imports::retry,
+                ),
+            ],
             RouteGroup::Status => vec![
                 route(Method::GET, "/imports/latest", imports::latest),
                 route(Method::GET, "/profile", profile::get),

@@ -10,7 +10,9 @@ pub mod error;
 mod extract;
 pub mod groups;
 pub mod rate_limit;
+pub mod request_guard;
 mod routes;
+pub mod upload_limits;
 
 use std::sync::Arc;
 
@@ -42,6 +44,12 @@ pub struct Api {
     pub direct: Option<Arc<dyn soulprint_core::ports::DirectUpload>>,
     /// The size of every direct upload part but the last.
     pub direct_part_bytes: u64,
+    /// Unfinished uploads one person may have.
+    pub upload_quota: upload_limits::UploadQuota,
+    /// Part bodies one person may send at once.
+    pub parts_in_flight: upload_limits::PartsInFlight,
+    /// The longest pause between two pieces of a request body.
+    pub body_idle: std::time::Duration,
 }
 
 impl Api {
@@ -54,6 +62,20 @@ impl Api {
             part_bytes: PART_BYTES,
             direct: None,
             direct_part_bytes: routes::uploads::DIRECT_PART_BYTES,
+            upload_quota: upload_limits::UploadQuota::default(),
+            parts_in_flight: upload_limits::PartsInFlight::default(),
+            body_idle: request_guard::BODY_IDLE,
+        }
+    }
+}
+
+impl Api {
+    /// The limits and deadlines of request bodies, for [`request_guard::guard`].
+    pub fn body_rules(&self) -> request_guard::BodyRules {
+        request_guard::BodyRules {
+            part_bytes: self.part_bytes as u64 + 1024,
+            idle: self.body_idle,
+            total: request_guard::BODY_TOTAL.max(self.body_idle),
         }
     }
 }
@@ -69,7 +91,11 @@ pub fn router(api: Arc<Api>, tokens: Arc<Tokens>) -> Router {
             private = private.merge(group.router(Arc::clone(&api)));
         }
     }
+    let rules = api.body_rules();
     private
         .route_layer(axum::middleware::from_fn_with_state(tokens, require_token))
         .merge(public)
+        .layer(axum::middleware::from_fn(move |request, next| {
+            request_guard::guard(rules, request, next)
+        }))
 }

@@ -466,3 +466,88 @@ async fn bad_bodies_get_the_json_error_shape() {
     assert_eq!(s, StatusCode::BAD_REQUEST, "{v}");
     assert!(v["error"]["message"].is_string());
 }
+
+#[tokio::test]
+async fn a_body_must_be_a_json_object_and_a_bad_token_says_only_that() {
+    let server = server();
+    // `["hi"]` is JSON, but no request of the API is an array.
+    let request = Request::builder()
+        .method(Method::POST)
+        .uri("/chat")
+        .header(
+            header::AUTHORIZATION,
+            format!("Bearer {}", server.token("ana")),
+        )
+        .header(header::CONTENT_TYPE, "application/json")
+        .body(Body::from(r#"["hi"]"#))
+        .unwrap();
+    let response = server.app.clone().oneshot(request).await.unwrap();
+    assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+    let body = response.into_body().collect().await.unwrap().to_bytes();
+    assert!(String::from_utf8_lossy(&body).contains("JSON object"));
+
+    // A token claiming no algorithm: refused, without the library's words about why.
+    let none = "eyJhbGciOiJub25lIiwidHlwIjoiSldUIn0.eyJzdWIiOiJhbmEifQ.";
+    let (s, v, _) = server
+        .call(Method::GET, "/imports/latest", Some(none), None)
+        .await;
+    assert_eq!(s, StatusCode::UNAUTHORIZED);
+    let message = v["error"]["message"].as_str().unwrap();
+    assert!(message.starts_with("invalid token"), "{message}");
+    assert!(
+        !message.contains("variant") && !message.contains("HS256"),
+        "{message}"
+    );
+}
+
+#[tokio::test]
+async fn an_earlier_page_of_a_thread_that_does_not_exist_is_not_found() {
+    let server = server();
+    let (s, v) = server
+        .get(
+            "/chat/threads/0193a1b2c3d4e5f60718293a4b5c6d7e/messages?before=5",
+            "ana",
+        )
+        .await;
+    assert_eq!(s, StatusCode::NOT_FOUND, "{v}");
+}
+
+#[tokio::test]
+async fn a_person_may_hold_only_so_many_unfinished_uploads() {
+    let server = server();
+    for _ in 0..3 {
+        let (s, v) = server
+            .json(Method::POST, "/uploads", "ana", json!({"size_bytes": 1000}))
+            .await;
+        assert_eq!(s, StatusCode::CREATED, "{v}");
+    }
+    let (s, v) = server
+        .json(Method::POST, "/uploads", "ana", json!({"size_bytes": 1000}))
+        .await;
+    assert_eq!(s, StatusCode::CONFLICT, "{v}");
+    assert_eq!(v["error"]["code"], "upload_quota");
+    // Someone else's uploads are theirs to count.
+    let (s, _) = server
+        .json(Method::POST, "/uploads", "bo", json!({"size_bytes": 1000}))
+        .await;
+    assert_eq!(s, StatusCode::CREATED);
+    // Declared bytes count too: one upload as large as the quota leaves no room.
+    let (s, v) = server
+        .json(
+            Method::POST,
+            "/uploads",
+            "bo",
+            json!({"size_bytes": 5u64 << 30}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    let (s, v) = server
+        .json(
+            Method::POST,
+            "/uploads",
+            "bo",
+            json!({"size_bytes": 5u64 << 30}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CONFLICT, "{v}");
+}

@@ -22,6 +22,7 @@ pub const LAMBDA_PART_BYTES: usize = 4 * 1024 * 1024;
 /// One function's routes (`group`); private ones take their user from the authorizer's
 /// claims. Any other request is a 404 that says where this function's routes end.
 pub fn app(api: Arc<Api>, group: RouteGroup) -> Router {
+    let rules = api.body_rules();
     let mut router = group.router(api);
     if !group.is_public() {
         router = router.route_layer(axum::middleware::from_fn(caller_from_authorizer));
@@ -29,6 +30,9 @@ pub fn app(api: Arc<Api>, group: RouteGroup) -> Router {
     router
         .fallback(move || async move { not_here(group) })
         .method_not_allowed_fallback(move || async move { not_here(group) })
+        .layer(axum::middleware::from_fn(move |request, next| {
+            soulprint_http::request_guard::guard(rules, request, next)
+        }))
 }
 
 /// The answer to a route another function serves.

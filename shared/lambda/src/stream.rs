@@ -8,10 +8,9 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, Result};
 use axum::extract::{Request, State};
 use axum::middleware::Next;
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use axum::Router;
 use soulprint_core::ports::UserId;
-use soulprint_http::error::ApiError;
 use soulprint_http::{bearer, Api, AuthError, Caller, RouteGroup, Tokens};
 
 use crate::settings::Settings;
@@ -156,6 +155,6 @@ async fn check_token(
             request.extensions_mut().insert(Caller(user));
             next.run(request).await
         }
-        Err(e) => ApiError::unauthorized(e.to_string()).into_response(),
+        Err(e) => soulprint_http::auth::refused(&e),
     }
 }

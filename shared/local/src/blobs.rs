@@ -1,5 +1,6 @@
 //! Blobs as files under a directory: `{root}/users/{user}/{path}`. Writes go to a temporary
-//! file first and are renamed into place, so a blob is whole or absent.
+//! file first and are renamed into place, so a blob is whole or absent. Directories are made
+//! 0700 and files 0600: what is in them is a person's own words.
 
 use std::fs;
 use std::io::{self, Seek, SeekFrom};
@@ -8,17 +9,59 @@ use std::path::{Path, PathBuf};
 use async_trait::async_trait;
 use soulprint_core::ports::{BlobError, BlobKey, Blobs, Scratch, UserId};
 
+#[derive(Clone)]
 pub struct DirBlobs {
     root: PathBuf,
     tmp: PathBuf,
 }
 
+/// Makes `dir` and its missing parents, readable by their owner only.
+pub fn private_dir(dir: &Path) -> io::Result<()> {
+    let mut builder = fs::DirBuilder::new();
+    builder.recursive(true);
+    #[cfg(unix)]
+    std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
+    builder.create(dir)
+}
+
 impl DirBlobs {
     pub fn new(root: impl Into<PathBuf>, tmp: impl Into<PathBuf>) -> io::Result<Self> {
         let (root, tmp) = (root.into(), tmp.into());
-        fs::create_dir_all(&root)?;
-        fs::create_dir_all(&tmp)?;
+        private_dir(&root)?;
+        private_dir(&tmp)?;
         Ok(DirBlobs { root, tmp })
+    }
+
+    /// Deletes every upload none of whose files changed for `older_than` (an upload whose
+    /// import started is deleted then); returns how many. Blocking: call it off the async
+    /// threads.
+    pub fn sweep_uploads(&self, older_than: std::time::Duration) -> io::Result<usize> {
+        let cutoff = std::time::SystemTime::now() - older_than;
+        let mut swept = 0;
+        let users = match fs::read_dir(self.root.join("users")) {
+            Ok(users) => users,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(0),
+            Err(e) => return Err(e),
+        };
+        for user in users {
+            let uploads = match fs::read_dir(user?.path().join("uploads")) {
+                Ok(uploads) => uploads,
+                Err(e) if e.kind() == io::ErrorKind::NotFound => continue,
+                Err(e) => return Err(e),
+            };
+            for upload in uploads {
+                let dir = upload?.path();
+                let mut newest = fs::metadata(&dir)?.modified()?;
+                for file in fs::read_dir(&dir)? {
+                    newest = newest.max(file?.metadata()?.modified()?);
+                }
+                if newest < cutoff {
+                    fs::remove_dir_all(&dir)?;
+                    swept += 1;
+                }
+            }
+        }
+        Ok(swept)
     }
 
     fn path(&self, key: &BlobKey) -> PathBuf {
@@ -37,7 +80,7 @@ impl DirBlobs {
     ) -> Result<u64, BlobError> {
         let path = self.path(key);
         let dir = path.parent().expect("a key has a parent");
-        fs::create_dir_all(dir).map_err(unavailable)?;
+        private_dir(dir).map_err(unavailable)?;
         let mut tmp = tempfile::NamedTempFile::new_in(dir).map_err(unavailable)?;
         let n = fill(tmp.as_file_mut()).map_err(unavailable)?;
         tmp.as_file().sync_data().map_err(unavailable)?;

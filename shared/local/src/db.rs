@@ -16,6 +16,7 @@ const SCHEMA: &str = "
 PRAGMA journal_mode = WAL;
 PRAGMA synchronous = NORMAL;
 PRAGMA foreign_keys = ON;
+PRAGMA secure_delete = ON;
 CREATE TABLE IF NOT EXISTS import_state (
     user TEXT PRIMARY KEY, version INTEGER NOT NULL, state TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS profile (
@@ -65,6 +66,21 @@ impl Database {
         Ok(Database {
             conn: Arc::new(Mutex::new(conn)),
         })
+    }
+
+    /// Leaves nothing deleted readable on disk: the file rewritten without free pages (a
+    /// database older than `secure_delete` may hold deleted text in them), and the
+    /// write-ahead log, which keeps earlier versions of pages, emptied. For forgetting a
+    /// person; slow in proportion to the file.
+    pub(crate) fn scrub(conn: &Connection) -> rusqlite::Result<()> {
+        conn.execute_batch("VACUUM;")?;
+        Self::empty_wal(conn)
+    }
+
+    /// Empties the write-ahead log into the database: earlier versions of changed pages (a
+    /// deleted fact's text among them) are gone from it.
+    pub(crate) fn empty_wal(conn: &Connection) -> rusqlite::Result<()> {
+        conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))
     }
 
     pub(crate) fn lock(&self) -> MutexGuard<'_, Connection> {

@@ -36,6 +36,27 @@ pub enum OpenError {
     },
 }
 
+/// Sets `path`'s mode (Unix), so that what others could read becomes its owner's only.
+fn owner_only(path: &std::path::Path, mode: u32) -> std::io::Result<()> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode))?;
+    }
+    #[cfg(not(unix))]
+    let _ = (path, mode);
+    Ok(())
+}
+
+/// Creates an empty file readable by its owner only.
+fn private_file(path: &std::path::Path) -> std::io::Result<()> {
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(false);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    options.open(path).map(drop)
+}
+
 /// Another process is working on the same data directory.
 #[derive(Debug, thiserror::Error)]
 #[error(
@@ -52,6 +73,8 @@ pub struct Local {
     pub ports: Ports,
     pub store: SqliteStore,
     pub queue: SqliteQueue,
+    /// The blobs' directory (for housekeeping the port does not name: sweeping uploads).
+    pub blobs: DirBlobs,
     fact_workers: usize,
     /// Held by the process whose workers drain the queues: taking up a dead process's jobs
     /// is right only when no live one holds them.
@@ -65,7 +88,24 @@ impl Local {
             dir: dir.clone(),
             source,
         };
-        std::fs::create_dir_all(dir).map_err(dir_err)?;
+        crate::blobs::private_dir(dir).map_err(dir_err)?;
+        // A directory made by an older version, or by hand, is made private too.
+        owner_only(dir, 0o700).map_err(dir_err)?;
+        for file in [
+            "soulprint.db",
+            "soulprint.db-wal",
+            "soulprint.db-shm",
+            "workers.lock",
+        ] {
+            let path = dir.join(file);
+            if file == "soulprint.db" && !path.exists() {
+                // SQLite makes its file (and the WAL after it) with the umask's mode.
+                private_file(&path).map_err(dir_err)?;
+            }
+            if path.exists() {
+                owner_only(&path, 0o600).map_err(dir_err)?;
+            }
+        }
         let blobs = DirBlobs::new(dir.join("blobs"), dir.join("tmp")).map_err(dir_err)?;
         let path = dir.join("soulprint.db");
         let db = Database::open(&path).map_err(|source| OpenError::Db {
@@ -84,7 +124,7 @@ impl Local {
         let store = SqliteStore::new(db.clone());
         let queue = SqliteQueue::new(db);
         let ports = Ports {
-            blobs: Arc::new(blobs),
+            blobs: Arc::new(blobs.clone()),
             queue: Arc::new(queue.clone()),
             store: Arc::new(store.clone()),
             fact_llm: Arc::clone(&llm),
@@ -98,6 +138,7 @@ impl Local {
             ports,
             store,
             queue,
+            blobs,
             fact_workers: fact_workers.max(1),
             lock_path: None,
         }
@@ -117,11 +158,11 @@ impl Local {
             dir: path.parent().unwrap_or(path).to_path_buf(),
             holder,
         };
-        let mut file = std::fs::OpenOptions::new()
-            .create(true)
-            .truncate(false)
-            .read(true)
-            .write(true)
+        let mut options = std::fs::OpenOptions::new();
+        options.create(true).truncate(false).read(true).write(true);
+        #[cfg(unix)]
+        std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+        let mut file = options
             .open(path)
             .map_err(|e| busy(format!("cannot open its lock file: {e}")))?;
         match file.try_lock() {

@@ -183,7 +183,16 @@ pub async fn messages(
         .store
         .chat_messages(&user, &thread_id, page.before, limit)
         .await?;
-    if messages.is_empty() && page.before.is_none() {
+    // An empty page of a thread that exists is the end of it; of one that does not, a 404.
+    let exists = !messages.is_empty()
+        || (page.before.is_some()
+            && !api
+                .ports
+                .store
+                .chat_messages(&user, &thread_id, None, 1)
+                .await?
+                .is_empty());
+    if !exists {
         return Err(ApiError::not_found(format!("no thread {thread_id:?}")));
     }
     Ok(Json(json!({ "messages": messages })))

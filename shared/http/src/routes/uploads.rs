@@ -4,12 +4,12 @@
 
 use std::sync::Arc;
 
-use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
 use serde::{Deserialize, Serialize};
 use soulprint_core::ports::{BlobError, BlobKey, UserId};
+use soulprint_core::stages::StageError;
 
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{Body, PathOf};
@@ -25,6 +25,8 @@ pub const DIRECT_PART_BYTES: u64 = 64 << 20;
 const PART_URL_LIFETIME: std::time::Duration = std::time::Duration::from_secs(3600);
 /// The largest export accepted (ChatGPT's exports reach a few gigabytes).
 pub const MAX_EXPORT_BYTES: u64 = 5 << 30;
+/// A part's body is written to disk in pieces of at most this many bytes.
+const PART_BUFFER: usize = 1 << 20;
 
 #[derive(Deserialize)]
 pub struct Begin {
@@ -108,6 +110,7 @@ pub async fn begin(
             "size_bytes is {size}: an export is 1 byte to {MAX_EXPORT_BYTES} bytes (5 GiB)"
         )));
     }
+    check_quota(&api, &user, size).await?;
     let upload_id = uuid::Uuid::now_v7().simple().to_string();
     let (part_bytes, storage_upload_id) = match &api.direct {
         Some(direct) => (
@@ -133,6 +136,42 @@ pub async fn begin(
     Ok((StatusCode::CREATED, Json(shown(&api, &user, upload).await?)))
 }
 
+/// A person's unfinished uploads are bounded in number and in bytes (an upload is finished
+/// when its import starts; an abandoned one is swept a day after its last part).
+async fn check_quota(api: &Api, user: &UserId, size: u64) -> ApiResult<()> {
+    let names = api.ports.blobs.list(user, "uploads/").await?;
+    let mut open = 0u32;
+    let mut held = 0u64;
+    for name in names.iter().filter(|n| n.ends_with("/manifest.json")) {
+        let Ok(bytes) = api
+            .ports
+            .blobs
+            .get(&BlobKey::new(user, name.as_str())?)
+            .await
+        else {
+            continue;
+        };
+        if let Ok(upload) = serde_json::from_slice::<Upload>(&bytes) {
+            open += 1;
+            held = held.saturating_add(upload.size_bytes);
+        }
+    }
+    let quota = &api.upload_quota;
+    if open >= quota.open_uploads || held.saturating_add(size) > quota.bytes {
+        return Err(ApiError::new(
+            StatusCode::CONFLICT,
+            "upload_quota",
+            format!(
+                "you have {open} unfinished upload(s) holding {held} bytes; at most {} uploads \
+                 and {} bytes may be unfinished at once. Finish one (start its import) or wait \
+                 a day for abandoned ones to be swept",
+                quota.open_uploads, quota.bytes
+            ),
+        ));
+    }
+    Ok(())
+}
+
 /// The upload with the parts received, or 404.
 pub async fn load(api: &Api, user: &UserId, id: &str) -> ApiResult<Upload> {
     let id = checked_id(id)?;
@@ -144,11 +183,9 @@ pub async fn load(api: &Api, user: &UserId, id: &str) -> ApiResult<Upload> {
         Err(e) => return Err(e.into()),
     };
     let mut upload: Upload = serde_json::from_slice(&bytes).map_err(|e| {
-        ApiError::new(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "internal",
-            format!("upload {id:?} is unreadable: {e}"),
-        )
+        ApiError::from(StageError::Corrupt(format!(
+            "upload {id:?}'s manifest is unreadable: {e}"
+        )))
     })?;
     upload.received = match (&api.direct, &upload.storage_upload_id) {
         (Some(direct), Some(storage_id)) => {
@@ -188,9 +225,10 @@ pub async fn part(
     State(api): State<Arc<Api>>,
     Caller(user): Caller,
     PathOf((id, n)): PathOf<(String, u32)>,
-    body: Bytes,
+    body: axum::body::Body,
 ) -> ApiResult<StatusCode> {
     api.limits.check(&user, Tier::Upload).await?;
+    let _slot = api.parts_in_flight.take(&user)?;
     let upload = load(&api, &user, &id).await?;
     if upload.storage_upload_id.is_some() {
         return Err(ApiError::new(
@@ -211,17 +249,76 @@ pub async fn part(
     } else {
         upload.size_bytes - upload.part_bytes * u64::from(upload.parts - 1)
     };
-    if body.len() as u64 != expected {
-        return Err(ApiError::bad_request(format!(
-            "part {n} has {} bytes; it must have {expected}",
-            body.len()
-        )));
-    }
+    let file = to_disk(&api, body, n, expected).await?;
     api.ports
         .blobs
-        .put(&part_key(&user, &upload.upload_id, n)?, body.to_vec())
+        .put_file(&part_key(&user, &upload.upload_id, n)?, file)
         .await?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+/// A part's body written to scratch space as it arrives, a piece at a time: memory holds at
+/// most one piece, however large the part or slow its sender. Exactly `expected` bytes.
+async fn to_disk(
+    api: &Api,
+    body: axum::body::Body,
+    n: u32,
+    expected: u64,
+) -> ApiResult<soulprint_core::ports::Scratch> {
+    use http_body_util::BodyExt;
+    let mut file = api.ports.blobs.scratch().await?;
+    let mut body = body;
+    let mut received = 0u64;
+    let mut piece: Vec<u8> = Vec::with_capacity(PART_BUFFER.min(expected as usize));
+    loop {
+        let frame = match body.frame().await {
+            None => None,
+            Some(Ok(frame)) => Some(frame),
+            Some(Err(e)) if crate::request_guard::timed_out(&e) => {
+                return Err(crate::request_guard::too_slow())
+            }
+            Some(Err(e)) => {
+                return Err(ApiError::bad_request(format!(
+                    "part {n}: the body broke off: {e}"
+                )))
+            }
+        };
+        let data = frame.as_ref().and_then(|f| f.data_ref());
+        if let Some(data) = data {
+            received += data.len() as u64;
+            if received > expected {
+                return Err(ApiError::new(
+                    StatusCode::PAYLOAD_TOO_LARGE,
+                    "too_large",
+                    format!("part {n} must have {expected} bytes; more arrived"),
+                ));
+            }
+            piece.extend_from_slice(data);
+        }
+        if piece.len() >= PART_BUFFER || (frame.is_none() && !piece.is_empty()) {
+            let full = std::mem::replace(&mut piece, Vec::with_capacity(PART_BUFFER));
+            file = tokio::task::spawn_blocking(move || {
+                use std::io::Write;
+                file.write_all(&full).map(|()| file)
+            })
+            .await
+            .map_err(|e| internal(e.to_string()))?
+            .map_err(|e| ApiError::from(BlobError::Unavailable(e.to_string())))?;
+        }
+        if frame.is_none() {
+            break;
+        }
+    }
+    if received != expected {
+        return Err(ApiError::bad_request(format!(
+            "part {n} has {received} bytes; it must have {expected}"
+        )));
+    }
+    Ok(file)
+}
+
+fn internal(message: String) -> ApiError {
+    StageError::Join(message).into()
 }
 
 /// The whole export from its parts, stored at `to` (the parts stay until [`discard`]). A
@@ -262,7 +359,7 @@ pub async fn assemble(api: &Api, user: &UserId, upload: &Upload, to: &BlobKey) -
             file.write_all(&bytes).map(|()| file)
         })
         .await
-        .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", e.to_string()))?
+        .map_err(|e| internal(e.to_string()))?
         .map_err(|e| ApiError::from(BlobError::Unavailable(e.to_string())))?;
     }
     api.ports.blobs.put_file(to, file).await?;

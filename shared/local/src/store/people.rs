@@ -1,4 +1,5 @@
-//! Forgetting a person: every row that names them.
+//! Forgetting a person: every row that names them, and nothing of them left readable in the
+//! file or its log.
 
 use async_trait::async_trait;
 use rusqlite::params;
@@ -34,6 +35,9 @@ impl PersonStore for SqliteStore {
             params![user.as_str()],
         )
         .map_err(err)?;
-        tx.commit().map_err(err)
+        tx.commit().map_err(err)?;
+        // Deleted rows are zeroed (`secure_delete`); the file's free pages and the log's old
+        // page versions may still hold the person's words until they are rewritten.
+        crate::Database::scrub(&conn).map_err(err)
     }
 }
