@@ -9,6 +9,8 @@ fn user(name: &str) -> UserId {
     UserId::new(format!("{name}-{}", std::process::id())).unwrap()
 }
 
+/// A blob reads back as written, a second put replaces it, and a listing gives the keys under a
+/// prefix in order.
 pub async fn blobs_round_trip(blobs: Arc<dyn Blobs>) {
     let u = user("b");
     let k = BlobKey::new(&u, "imports/i1/batch-000001.json").unwrap();
@@ -28,6 +30,7 @@ pub async fn blobs_round_trip(blobs: Arc<dyn Blobs>) {
     );
 }
 
+/// A scratch file put as a blob (3 MB) is stored whole, and opens seekable with the same bytes.
 pub async fn files_round_trip(blobs: Arc<dyn Blobs>) {
     let u = user("f");
     let mut scratch = blobs.scratch().await.unwrap();
@@ -46,6 +49,7 @@ pub async fn files_round_trip(blobs: Arc<dyn Blobs>) {
     assert!(back == body);
 }
 
+/// A key never written does not exist: `get` and `open` say `NotFound`, and a listing is empty.
 pub async fn missing_blobs_are_not_found(blobs: Arc<dyn Blobs>) {
     let u = user("m");
     let k = BlobKey::new(&u, "nothing/here").unwrap();
@@ -55,6 +59,7 @@ pub async fn missing_blobs_are_not_found(blobs: Arc<dyn Blobs>) {
     assert!(blobs.list(&u, "").await.unwrap().is_empty());
 }
 
+/// The same key under two users is two blobs, and deleting one user leaves the other's.
 pub async fn users_are_apart(blobs: Arc<dyn Blobs>) {
     let (a, b) = (user("ua"), user("ub"));
     let ka = BlobKey::new(&a, "x/one").unwrap();

@@ -6,6 +6,7 @@
 //! soulprint_contract::store_contract!(async { Arc::new(MyStore::new().await) as Arc<dyn Store> });
 //! ```
 
+#![warn(missing_docs)]
 // Test support: every case runs inside an adapter's test, where a failed unwrap fails that
 // test with its line (the cases' unwraps are their assertions).
 #![allow(clippy::unwrap_used)]
@@ -74,6 +75,8 @@ macro_rules! __store_role {
     };
 }
 
+/// Generates one `#[tokio::test]` per queue case; `$make` is an async expression giving a fresh
+/// `Arc<dyn Queue>`.
 #[macro_export]
 macro_rules! queue_contract {
     ($make:expr) => {
@@ -89,6 +92,8 @@ macro_rules! queue_contract {
     };
 }
 
+/// Generates one `#[tokio::test]` per rate-window case; `$make` is an async expression giving a
+/// fresh `Arc<dyn RateWindows>`.
 #[macro_export]
 macro_rules! rate_windows_contract {
     ($make:expr) => {
@@ -119,6 +124,8 @@ macro_rules! supervisor_contract {
     };
 }
 
+/// Generates one `#[tokio::test]` per blob case; `$make` is an async expression giving a fresh
+/// `Arc<dyn Blobs>`.
 #[macro_export]
 macro_rules! blobs_contract {
     ($make:expr) => {

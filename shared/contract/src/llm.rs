@@ -27,6 +27,7 @@ pub enum Scripted {
 
 /// A model under test: the recipe over the adapter, pointed at a fake playing a script.
 pub struct Harness {
+    /// The domain's model recipe over the adapter under test.
     pub llm: Arc<dyn Llm>,
     /// How many requests the fake has been sent so far.
     pub requests: Box<dyn Fn() -> usize + Send + Sync>,
@@ -65,6 +66,7 @@ pub fn one_fact() -> Scripted {
     Scripted::Answer(json!({"facts": [fact("Lives in Lisbon")]}))
 }
 
+/// A well-formed answer is taken in one call, its usage counted.
 pub async fn a_good_answer_is_taken_as_it_is<F, Fut>(start: F)
 where
     F: Fn(Vec<Scripted>) -> Fut,
@@ -79,6 +81,7 @@ where
     assert_eq!((h.requests)(), 1);
 }
 
+/// An answer of the wrong shape is asked for again once, and both calls are paid for.
 pub async fn a_wrong_shape_is_repaired_once<F, Fut>(start: F)
 where
     F: Fn(Vec<Scripted>) -> Fut,
@@ -95,6 +98,8 @@ where
     assert_eq!((h.requests)(), 2);
 }
 
+/// Prose where JSON was asked for, and an answer cut off at the token limit, are repaired the same
+/// way.
 pub async fn prose_and_a_cut_off_answer_are_repaired_too<F, Fut>(start: F)
 where
     F: Fn(Vec<Scripted>) -> Fut,
@@ -113,6 +118,7 @@ where
     assert_eq!((h.requests)(), 2);
 }
 
+/// Wrong again after the repair is `InvalidOutput`: one repair, no more.
 pub async fn wrong_twice_is_invalid_output<F, Fut>(start: F)
 where
     F: Fn(Vec<Scripted>) -> Fut,
@@ -129,6 +135,7 @@ where
     assert_eq!((h.requests)(), 2, "one repair, no more");
 }
 
+/// Throttling is retried; throttling through all `ATTEMPTS` is `Throttled`, worth trying later.
 pub async fn throttling_is_retried<F, Fut>(start: F)
 where
     F: Fn(Vec<Scripted>) -> Fut,
@@ -146,6 +153,8 @@ where
     assert_eq!((h.requests)(), soulprint_core::model::ATTEMPTS as usize);
 }
 
+/// A retired or unknown model is `NotServed` at once and not retried; the check an import makes
+/// first says so too.
 pub async fn a_retired_model_is_not_served_and_not_retried<F, Fut>(start: F)
 where
     F: Fn(Vec<Scripted>) -> Fut,

@@ -33,6 +33,8 @@ async fn receive_one(
     Vec::new()
 }
 
+/// Sent jobs come once each, hidden while received and gone once acknowledged; other queues are
+/// apart.
 pub async fn a_message_is_delivered_until_acknowledged(queue: Arc<dyn Queue>) {
     let q = QueueName::Facts;
     queue.send(q, &[job(1), job(2)]).await.unwrap();
@@ -64,6 +66,7 @@ pub async fn a_message_is_delivered_until_acknowledged(queue: Arc<dyn Queue>) {
         .is_empty());
 }
 
+/// A message not acknowledged within its visibility timeout comes back, its receive count raised.
 pub async fn an_unacknowledged_message_is_redelivered(queue: Arc<dyn Queue>) {
     let q = QueueName::Finalize;
     queue.send(q, &[job(7)]).await.unwrap();
@@ -79,6 +82,7 @@ pub async fn an_unacknowledged_message_is_redelivered(queue: Arc<dyn Queue>) {
     assert_eq!(queue.depth(q).await.unwrap(), 0);
 }
 
+/// Extending a message's visibility keeps it hidden past its first timeout, still in the depth.
 pub async fn extending_keeps_a_message_hidden(queue: Arc<dyn Queue>) {
     let q = QueueName::FullPass;
     queue.send(q, &[job(3)]).await.unwrap();

@@ -11,6 +11,7 @@ fn user(name: &str) -> UserId {
 
 const START: i64 = 1_800_000_000;
 
+/// Each request in a window raises its count by one and is given the new count.
 pub async fn requests_add_up_within_a_window(windows: Arc<dyn RateWindows>) {
     let u = user("rate-count");
     for expected in 1..=5 {
@@ -19,6 +20,7 @@ pub async fn requests_add_up_within_a_window(windows: Arc<dyn RateWindows>) {
     }
 }
 
+/// Another user, another tier or the next window has a count of its own.
 pub async fn users_tiers_and_windows_are_counted_apart(windows: Arc<dyn RateWindows>) {
     let (a, b) = (user("rate-a"), user("rate-b"));
     assert_eq!(windows.count(&a, "expensive", START, 60).await.unwrap(), 1);
@@ -34,6 +36,7 @@ pub async fn users_tiers_and_windows_are_counted_apart(windows: Arc<dyn RateWind
     );
 }
 
+/// Twenty requests at once are given the counts 1 to 20, each once.
 pub async fn counts_hold_when_requests_race(windows: Arc<dyn RateWindows>) {
     let u = user("rate-race");
     let mut tasks = Vec::new();

@@ -19,6 +19,8 @@ fn ended(result: Result<(), SupervisorError>) {
     );
 }
 
+/// A waiting task takes heartbeats and one success; after it, another answer or heartbeat is
+/// `TaskGone` or accepted.
 pub async fn a_waiting_task_takes_heartbeats_then_one_answer((supervisor, tokens): Waiting) {
     supervisor.heartbeat(&tokens[0]).await.unwrap();
     supervisor.heartbeat(&tokens[0]).await.unwrap();
@@ -30,6 +32,8 @@ pub async fn a_waiting_task_takes_heartbeats_then_one_answer((supervisor, tokens
     ended(supervisor.heartbeat(&tokens[0]).await);
 }
 
+/// A failure ends the task whatever its reason's length (a long one is cut); an answer after it is
+/// `TaskGone` or accepted.
 pub async fn a_failure_takes_any_reason_and_ends_the_task((supervisor, tokens): Waiting) {
     // A reason longer than any supervisor keeps is cut, not refused.
     let reason = "a very long reason ".repeat(3_000);

@@ -13,9 +13,12 @@ use time::{Duration, OffsetDateTime};
 use crate::conversation::{Conversation, Role};
 use crate::tokens::estimate_tokens;
 
+/// How conversations are cut into chunks; the defaults are the pipeline's.
 #[derive(Debug, Clone, Copy)]
 pub struct ChunkOptions {
+    /// A chunk's size, in estimated tokens (four characters each).
     pub target_tokens: usize,
+    /// How much of a chunk's end the next one repeats, in estimated tokens.
     pub overlap_tokens: usize,
     /// A message of the person's is cut after this many characters (pasted documents).
     pub max_message_chars: usize,
@@ -40,20 +43,27 @@ impl Default for ChunkOptions {
     }
 }
 
+/// A piece of one conversation: what one fact-extraction call reads.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Chunk {
+    /// The conversation it comes from.
     pub conversation_id: String,
+    /// The conversation's title, shown to the model with the chunk.
     pub title: Option<String>,
     /// Position among the conversation's chunks, from 0, of `total`.
     pub index: u32,
+    /// How many chunks the conversation gave.
     pub total: u32,
+    /// `Person: …` and `Assistant: …` lines, one per part, a newline between.
     pub text: String,
+    /// Estimated tokens of `text`.
     pub tokens: u32,
     /// The messages whose words are in the chunk: the provenance of facts found in it.
     pub message_ids: Vec<String>,
     /// When the newest of those messages was written.
     #[serde(with = "time::serde::rfc3339::option")]
     pub observed_at: Option<OffsetDateTime>,
+    /// `observed_at` was within `ChunkOptions::recent` of `now` when the chunk was made.
     pub recent: bool,
     /// Which message each part of `text` comes from, so a fact can name its own message.
     pub parts: Vec<ChunkPart>,
@@ -62,12 +72,16 @@ pub struct Chunk {
 /// A line of a chunk's text (`Person: …` or `Assistant: …`) and its message.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ChunkPart {
+    /// The message the line's words come from.
     pub message_id: String,
+    /// The person wrote it (a `Person:` line), not the assistant.
     pub person: bool,
+    /// When that message was written.
     #[serde(with = "time::serde::rfc3339::option")]
     pub at: Option<OffsetDateTime>,
     /// Byte range in the chunk's text.
     pub start: u32,
+    /// End of the byte range, exclusive.
     pub end: u32,
 }
 
@@ -89,6 +103,8 @@ struct Unit<'c> {
     at: Option<OffsetDateTime>,
 }
 
+/// Cuts one conversation into chunks, none if the person asked ChatGPT not to remember it; `now`
+/// says which chunks are recent.
 pub fn chunk_conversation(
     conversation: &Conversation,
     options: &ChunkOptions,

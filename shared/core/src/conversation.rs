@@ -13,12 +13,16 @@ pub const FORMAT_VERSION: u32 = 1;
 /// One conversation, reduced to what the person and the assistant visibly said.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Conversation {
+    /// [`FORMAT_VERSION`] when written; a reader refuses a line of another.
     pub format_version: u32,
     /// The export's `id` (or `conversation_id`).
     pub id: String,
+    /// As in the export.
     pub title: Option<String>,
+    /// From the export's epoch seconds, to the microsecond; none when missing or out of range.
     #[serde(with = "time::serde::rfc3339::option")]
     pub created_at: Option<OffsetDateTime>,
+    /// When the conversation last changed, read as `created_at` is.
     #[serde(with = "time::serde::rfc3339::option")]
     pub updated_at: Option<OffsetDateTime>,
     /// The person asked ChatGPT not to remember this conversation: later stages must not
@@ -31,21 +35,27 @@ pub struct Conversation {
     pub profile_signals: ProfileSignals,
 }
 
+/// One message the person or the assistant visibly wrote, on the active path.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Message {
     /// The export's message id (of the first node when continuations were merged).
     pub id: String,
+    /// Who wrote it.
     pub role: Role,
+    /// What was visibly said; never empty (`docs/normalised-format.md` says what it keeps).
     pub text: String,
     /// When the message was written: the observation date of anything learned from it.
     #[serde(with = "time::serde::rfc3339::option")]
     pub created_at: Option<OffsetDateTime>,
 }
 
+/// Who wrote a message.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Role {
+    /// The person.
     User,
+    /// The assistant: ChatGPT in an export, SoulPrint in its own chats.
     Assistant,
 }
 
@@ -61,29 +71,37 @@ pub struct ProfileSignals {
 }
 
 impl ProfileSignals {
+    /// Whether there is neither custom instruction nor memory (the field is then left out).
     pub fn is_empty(&self) -> bool {
         self.custom_instructions.is_empty() && self.memories.is_empty()
     }
 }
 
+/// One set of custom instructions from ChatGPT's settings.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct CustomInstructions {
     /// What the person told ChatGPT about themselves.
     pub about_user: Option<String>,
     /// How the person asked ChatGPT to respond.
     pub about_model: Option<String>,
+    /// When they were set, where the export says.
     #[serde(with = "time::serde::rfc3339::option")]
     pub created_at: Option<OffsetDateTime>,
 }
 
+/// One entry of ChatGPT's memory of the person.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Memory {
+    /// The entry, in ChatGPT's words.
     pub text: String,
+    /// Where in the export it was found.
     pub source: MemorySource,
+    /// When ChatGPT recorded it, where the export says.
     #[serde(with = "time::serde::rfc3339::option")]
     pub created_at: Option<OffsetDateTime>,
 }
 
+/// Where an entry of ChatGPT's memory was found.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum MemorySource {
@@ -96,17 +114,26 @@ pub enum MemorySource {
 /// Why a line of normalised conversations could not be read back.
 #[derive(Debug, thiserror::Error)]
 pub enum FormatError {
+    /// The line is not JSON, or not a conversation's shape.
     #[error("line {line}: not a normalised conversation: {source}")]
     Json {
+        /// Line number, from 1.
         line: u64,
+        /// What `serde_json` found wrong.
         #[source]
         source: serde_json::Error,
     },
+    /// The line's `format_version` is not the one this build reads.
     #[error(
         "line {line}: format_version {found} is not supported (this build reads {FORMAT_VERSION}); \
          run `soulprint parse` again with this build"
     )]
-    Version { line: u64, found: u64 },
+    Version {
+        /// Line number, from 1.
+        line: u64,
+        /// The version the line gives.
+        found: u64,
+    },
 }
 
 /// Reads one JSON Lines record, checking its version first.

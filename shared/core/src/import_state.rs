@@ -22,32 +22,48 @@ pub const FULL_PASS_LIMIT: Duration = Duration::minutes(30);
 /// `import_error` keeps the first this-many characters of the reason.
 pub const MAX_ERROR_CHARS: usize = 500;
 
+/// Where the import stands (the first line of the diagram above).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ImportStatus {
+    /// No import yet.
     None,
+    /// Reading the export and writing the soulprint.
     Processing,
+    /// The soulprint is written: the person can chat while the full pass runs.
     QuickReady,
+    /// The full pass has written the memory too.
     Complete,
+    /// The import itself failed; `error` says why.
     Failed,
 }
 
+/// Where the full pass stands (the second line of the diagram above).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum FullPassStatus {
+    /// Not started.
     None,
+    /// Running, or waiting in a queue to run.
     Processing,
+    /// The memory is written.
     Complete,
+    /// Failed or ran out of time; the import stays quick_ready and the pass can be retried.
     Failed,
 }
 
 /// The import's stages, with the progress each starts at and the words the person sees.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Stage {
+    /// The import is recorded; nothing read yet.
     Starting,
+    /// Opening the stored export.
     Downloading,
+    /// Reading the export into normalised conversations.
     Parsing,
+    /// The quick pass: writing the soulprint from a sample.
     GeneratingSoulprint,
+    /// The soulprint is written.
     Complete,
 }
 
@@ -65,6 +81,7 @@ impl Stage {
         Stage::ALL.into_iter().find(|s| s.words() == words)
     }
 
+    /// The progress the stage starts at, in percent.
     pub fn percent(self) -> u8 {
         match self {
             Stage::Starting | Stage::Downloading => 0,
@@ -74,6 +91,7 @@ impl Stage {
         }
     }
 
+    /// What the person sees while the stage runs (kept in `ImportState::stage`).
     pub fn words(self) -> &'static str {
         match self {
             Stage::Starting => "Starting…",
@@ -85,8 +103,10 @@ impl Stage {
     }
 }
 
+/// The full pass's part of an import's state.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct FullPass {
+    /// Where it stands.
     pub status: FullPassStatus,
     /// Which run this is: 1 for the first, one more for each retry.
     #[serde(default)]
@@ -94,52 +114,91 @@ pub struct FullPass {
     /// The supervisor's token for the run, when one waits.
     #[serde(default)]
     pub task_token: Option<String>,
+    /// Chunks read so far in this run, failed ones included; never goes back, never past
+    /// `chunks_total`.
     pub chunks_done: u64,
+    /// Chunks in this run, once it is planned; 0 before.
     pub chunks_total: u64,
+    /// Why the run failed, cut to [`MAX_ERROR_CHARS`] characters.
     pub error: Option<String>,
+    /// When a worker took the run up, so its time limit runs from here; none while it waits in a
+    /// queue.
     #[serde(with = "time::serde::rfc3339::option")]
     pub started_at: Option<OffsetDateTime>,
 }
 
+/// A user's current import and its full pass, as stored; every change goes through its methods,
+/// which hold the rules.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ImportState {
+    /// Names this import; a change meant for another id is refused.
     pub import_id: String,
+    /// Where the import stands.
     pub status: ImportStatus,
+    /// 0 to 100; only rises.
     pub progress_percent: u8,
+    /// The current stage's words ([`Stage::words`]), or `Failed`.
     pub stage: String,
+    /// Why the import failed, cut to [`MAX_ERROR_CHARS`] characters.
     pub error: Option<String>,
+    /// When the import began; it counts as stuck [`STUCK_AFTER`] from here.
     #[serde(with = "time::serde::rfc3339")]
     pub started_at: OffsetDateTime,
+    /// When anything in it last changed.
     #[serde(with = "time::serde::rfc3339")]
     pub updated_at: OffsetDateTime,
     /// Where the export is stored (a path under the user's blob prefix).
     #[serde(default)]
     pub export_path: String,
+    /// The full pass, which starts once the import is quick_ready.
     pub full_pass: FullPass,
 }
 
 /// A change the rules do not allow.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum TransitionError {
+    /// Another import is processing and is not yet stuck.
     #[error(
         "an import has been processing since {since} (for less than {} minutes); wait for it, \
          or start again once it has been stuck that long",
         STUCK_AFTER.whole_minutes()
     )]
-    AlreadyProcessing { since: OffsetDateTime },
+    AlreadyProcessing {
+        /// When that import began.
+        since: OffsetDateTime,
+    },
+    /// The change is meant for an import that another has replaced.
     #[error("import {stale} was replaced by import {current}; its work is dropped")]
-    Superseded { stale: String, current: String },
+    Superseded {
+        /// The replaced import's id.
+        stale: String,
+        /// The current import's id.
+        current: String,
+    },
+    /// The change is meant for a run of the full pass that a retry has replaced.
     #[error("full pass run {stale} was replaced by run {current}; its work is dropped")]
-    StaleRun { stale: u32, current: u32 },
+    StaleRun {
+        /// The run the change was meant for.
+        stale: u32,
+        /// The current run.
+        current: u32,
+    },
+    /// The import's status does not allow the move.
     #[error("the import is {from}, so it cannot become {to}")]
     Import {
+        /// The status it has.
         from: ImportStatus,
+        /// The status asked for.
         to: ImportStatus,
     },
+    /// The full pass's status, or the import's, does not allow the move.
     #[error("the full pass is {from}, so it cannot become {to} (the import is {import})")]
     FullPass {
+        /// The full pass's status.
         from: FullPassStatus,
+        /// The status asked for.
         to: FullPassStatus,
+        /// The import's status (the full pass moves only while it is quick_ready).
         import: ImportStatus,
     },
 }

@@ -5,6 +5,8 @@
 //! chunking, facts and their consolidation, the prompts, and the pipeline stages, written once
 //! against the [`ports`]. It opens no files and names no SDK: the adapters do that.
 
+#![warn(missing_docs)]
+
 pub mod budgets;
 pub mod chunker;
 pub mod conversation;

@@ -6,12 +6,16 @@ use time::OffsetDateTime;
 
 use crate::conversation::{Conversation, Role};
 
+/// Counts over the conversations an import reads (do-not-remember ones included).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct PersonStats {
+    /// Conversations counted.
     pub conversations: u64,
+    /// Messages in them, the person's and the assistant's.
     pub messages: u64,
     /// The person's own messages.
     pub person_messages: u64,
+    /// Words in the person's messages, split at whitespace.
     pub person_words: u64,
     /// Of the person's messages, those that ask something.
     pub questions: u64,
@@ -19,13 +23,16 @@ pub struct PersonStats {
     pub with_code: u64,
     /// Of the person's messages, those with an emoji.
     pub with_emoji: u64,
+    /// When the person's earliest dated message was written.
     pub first_at: Option<OffsetDateTime>,
+    /// When the person's latest dated message was written.
     pub last_at: Option<OffsetDateTime>,
     /// Tokens of everything visibly said: the export's size in the model's terms.
     pub tokens: u64,
 }
 
 impl PersonStats {
+    /// Adds one conversation's counts.
     pub fn offer(&mut self, c: &Conversation) {
         self.conversations += 1;
         for m in &c.messages {

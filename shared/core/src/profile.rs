@@ -6,10 +6,12 @@ use time::OffsetDateTime;
 use crate::sections::Sections;
 use crate::system_prompt::{self, PromptInput, PromptVersion};
 
+/// The person's profile, one per user, written for their current import.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Profile {
     /// The import that wrote it.
     pub import_id: String,
+    /// The five sections, as the quick pass wrote them or the full pass wrote them again.
     pub sections: Sections,
     /// The MEMORY section, once the full pass has written it.
     pub memory_md: Option<String>,
@@ -24,15 +26,18 @@ pub struct Profile {
     /// every process caching it sees the change).
     #[serde(default)]
     pub chunk_index: Option<String>,
+    /// When it was last written.
     #[serde(with = "time::serde::rfc3339")]
     pub updated_at: OffsetDateTime,
 }
 
 impl Profile {
+    /// The assistant's name.
     pub fn ai_name(&self) -> &str {
         &self.sections.identity.ai_name
     }
 
+    /// The assistant's archetype: two to four words.
     pub fn archetype(&self) -> &str {
         &self.sections.identity.archetype
     }

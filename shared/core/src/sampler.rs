@@ -14,13 +14,19 @@ use time::{Duration, OffsetDateTime};
 use crate::conversation::{Conversation, Role};
 use crate::tokens::estimate_tokens;
 
+/// How much of the export the quick pass reads; [`crate::budgets`] shrinks it for a small model.
 #[derive(Debug, Clone, Copy)]
 pub struct SampleOptions {
+    /// The sample's size, in estimated tokens.
     pub budget_tokens: u32,
+    /// The budget is shared so that at least this many conversations fit: none takes more than its
+    /// share.
     pub min_conversations: usize,
+    /// The most conversations sampled.
     pub max_conversations: usize,
     /// Conversations shorter than this are sampled only when no conversation is this long.
     pub min_messages: usize,
+    /// Each message is cut to this many characters.
     pub max_message_chars: usize,
 }
 
@@ -39,21 +45,28 @@ impl Default for SampleOptions {
 /// A conversation as the quick-pass prompt shows it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Sampled {
+    /// Which conversation it is (`Conversation::id`).
     pub id: String,
+    /// Its score (see the module comment); the sample is ordered by it.
     pub score: f64,
     /// Introduced by its title and date, each message cut to the option's length.
     pub text: String,
+    /// Estimated tokens of `text`.
     pub tokens: u32,
 }
 
+/// What the quick pass reads: the richest conversations that fit the budget.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Sample {
+    /// The conversations kept, richest first.
     pub conversations: Vec<Sampled>,
+    /// Estimated tokens of them all, within the budget.
     pub tokens: u32,
     /// Conversations offered (do-not-remember ones included).
     pub considered: u64,
 }
 
+/// Offered every conversation of an export, one at a time, it keeps the best few.
 pub struct Sampler {
     options: SampleOptions,
     now: OffsetDateTime,
@@ -65,6 +78,7 @@ pub struct Sampler {
 }
 
 impl Sampler {
+    /// A sampler scoring recency against `now`.
     pub fn new(options: SampleOptions, now: OffsetDateTime) -> Self {
         Sampler {
             options,
@@ -75,6 +89,7 @@ impl Sampler {
         }
     }
 
+    /// Scores one conversation and keeps it if it is among the best so far.
     pub fn offer(&mut self, conversation: &Conversation) {
         self.considered += 1;
         if conversation.do_not_remember || conversation.messages.is_empty() {

@@ -14,14 +14,18 @@ use time::OffsetDateTime;
 pub use crate::ports::web::WebSource;
 use crate::sections::{is_placeholder, Sections};
 
+/// Which of the two prompts to build (see the module's notes).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum PromptVersion {
+    /// The sections as labelled fields: the default.
     #[default]
     V1Technical,
+    /// A prose primer, then the sections, then the behavioural rules repeated.
     V2NaturalVoice,
 }
 
 impl PromptVersion {
+    /// The version's name: `v1-technical` or `v2-natural-voice`.
     pub fn name(self) -> &'static str {
         match self {
             PromptVersion::V1Technical => "v1-technical",
@@ -33,6 +37,7 @@ impl PromptVersion {
 /// Everything the prompt is built from.
 #[derive(Debug, Clone, Copy)]
 pub struct PromptInput<'a> {
+    /// The five sections the prompt is made of.
     pub sections: &'a Sections,
     /// The MEMORY section (markdown), once the full pass has written it.
     pub memory_md: Option<&'a str>,
@@ -40,13 +45,16 @@ pub struct PromptInput<'a> {
     pub learned_facts: &'a [String],
     /// Memory retrieved as relevant to the message.
     pub context: &'a [String],
+    /// Web results to cite, numbered from 1 (at most six are shown).
     pub web: &'a [WebSource],
+    /// The time now: the prompt says what day it is.
     pub now: OffsetDateTime,
 }
 
 /// At most this many web sources are cited.
 const MAX_WEB_SOURCES: usize = 6;
 
+/// The system prompt in `version` for `input`; the same input gives the same bytes.
 pub fn build(version: PromptVersion, input: &PromptInput<'_>) -> String {
     let s = input.sections;
     let mut out = String::new();

@@ -7,6 +7,9 @@ use time::Duration;
 
 use super::{t0, user};
 
+/// Messages keep the order they were appended in (`seq` from 1) and page backwards from a `seq`;
+/// threads list latest first, titled by their first message; no other user sees them, and
+/// forgetting takes them.
 pub async fn chat_threads_keep_their_order_and_their_user(store: Arc<dyn Store>) {
     use soulprint_core::conversation::Role;
     use soulprint_core::ports::store::ChatMessage;

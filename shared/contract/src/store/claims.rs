@@ -7,6 +7,8 @@ use time::{Duration, OffsetDateTime};
 
 use super::{t0, user};
 
+/// A claim is held until it expires, a completion is remembered until its own expiry, and a
+/// released claim can be taken again.
 pub async fn idempotency_records_expire(store: Arc<dyn ClaimStore>) {
     let u = user("idem");
     let k = "finalize/i1/1";

@@ -8,6 +8,8 @@ use soulprint_core::ports::StoreError;
 
 use super::{t0, user};
 
+/// A write naming a version other than the stored one (or none where one is stored) is a
+/// `Conflict`; each write gives a new version.
 pub async fn conditional_writes_conflict(store: Arc<dyn ImportStore>) {
     let u = user("cond");
     let s = ImportState::begin(None, "i1", t0()).unwrap();
@@ -26,6 +28,8 @@ pub async fn conditional_writes_conflict(store: Arc<dyn ImportStore>) {
     assert_eq!((read.version, read.value), (v2, s));
 }
 
+/// Writers racing to advance an import, some to an earlier stage, leave it at the latest stage
+/// reached.
 pub async fn progress_never_goes_back_when_writers_race(store: Arc<dyn ImportStore>) {
     let u = user("race");
     let s = ImportState::begin(None, "i1", t0()).unwrap();

@@ -7,6 +7,7 @@ use soulprint_core::ports::Store;
 
 use super::{memory_fact, t0, user};
 
+/// Writing the memory replaces all of it, and it reads back in the order written.
 pub async fn memory_is_replaced_whole_in_order(store: Arc<dyn Store>) {
     let u = user("memory");
     let s = ImportState::begin(None, "i1", t0()).unwrap();
@@ -18,6 +19,7 @@ pub async fn memory_is_replaced_whole_in_order(store: Arc<dyn Store>) {
     assert_eq!(store.memory(&u).await.unwrap(), facts[1..]);
 }
 
+/// A fact is deleted by its id, once, and only by its own user.
 pub async fn facts_are_deleted_one_by_one(store: Arc<dyn Store>) {
     let u = user("delete");
     let s = ImportState::begin(None, "i1", t0()).unwrap();

@@ -9,6 +9,8 @@ use time::Duration;
 
 use super::{fact, memory_fact, profile, t0, user};
 
+/// No user reads another's records, and forgetting one user takes all theirs and leaves the
+/// other's.
 pub async fn no_access_across_users(store: Arc<dyn Store>) {
     let (a, b) = (user("alice"), user("bob"));
     let s = ImportState::begin(None, "ia", t0()).unwrap();

@@ -7,6 +7,7 @@ use soulprint_core::ports::{Store, StoreError};
 
 use super::{memory_fact, profile, t0, user};
 
+/// A profile written for the current import reads back as written.
 pub async fn a_profile_round_trips(store: Arc<dyn Store>) {
     let u = user("profile");
     let s = ImportState::begin(None, "i1", t0()).unwrap();
@@ -16,6 +17,8 @@ pub async fn a_profile_round_trips(store: Arc<dyn Store>) {
     assert_eq!(store.profile(&u).await.unwrap(), Some(p));
 }
 
+/// Profile and memory writes for an import that is no longer the current one, or with no import
+/// at all, are `Stale`.
 pub async fn writes_for_a_replaced_import_are_refused(store: Arc<dyn Store>) {
     let u = user("stale");
     let first = ImportState::begin(None, "old", t0()).unwrap();

@@ -7,6 +7,8 @@ use soulprint_core::ports::store::{BatchOutcome, RunId, RunPlan, Store};
 
 use super::{fact, user};
 
+/// A batch recorded twice counts, and spends, once; a second plan changes nothing, and a run with
+/// no plan takes no batch.
 pub async fn a_redelivered_batch_counts_once(store: Arc<dyn Store>) {
     let u = user("batch");
     let run = RunId {

@@ -7,6 +7,7 @@ use soulprint_core::ports::store::{ImportUsage, UsageStore};
 
 use super::user;
 
+/// A step that records its usage again replaces its record; an import's usage adds up its steps.
 pub async fn usage_is_replaced_by_step_and_added_across_steps(store: Arc<dyn UsageStore>) {
     let u = user("usage");
     let spent = ImportUsage {

@@ -12,6 +12,7 @@ use super::model::{Mapping, RawNode, Str, Text};
 
 /// The node ids of the active path, root first.
 pub struct ActivePath<'a> {
+    /// Keys of `mapping`; empty when the tree has no node.
     pub ids: Vec<Str<'a>>,
     /// `current_node` was missing or dangling: the newest leaf was used.
     pub used_newest_leaf: bool,
@@ -25,6 +26,7 @@ impl std::borrow::Borrow<str> for Str<'_> {
     }
 }
 
+/// Walks from `current_node` (else the newest leaf) up through the parents to the root.
 pub fn active_path<'a>(mapping: &Mapping<'a>, current_node: Option<&str>) -> ActivePath<'a> {
     let parents = Parents::new(mapping);
     let (start, used_newest_leaf) = match current_node.filter(|id| mapping.contains_key(*id)) {

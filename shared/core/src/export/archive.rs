@@ -27,10 +27,14 @@ pub struct EntryLimits {
     pub ratio_grace_bytes: u64,
 }
 
+/// What the input is, by its first bytes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Container {
+    /// A ZIP archive: the export as downloaded.
     Zip,
+    /// A bare JSON document (an empty input counts as one).
     Json,
+    /// A gzip of a JSON document.
     Gzip,
 }
 
@@ -331,22 +335,32 @@ impl<R> Bounded<R> {
 /// The error a bound produces; [`BoundError::from_io`] finds it again behind an `io::Error`.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum BoundError {
+    /// The entry outgrew `EntryLimits::max_entry_bytes`.
     #[error(
         "it is larger than {limit} bytes uncompressed (raise --max-entry-gib if it is genuine)"
     )]
-    TooLarge { limit: u64 },
+    TooLarge {
+        /// That limit, in uncompressed bytes.
+        limit: u64,
+    },
+    /// Past the grace, the entry decompressed more than `EntryLimits::max_ratio` times its
+    /// compressed size.
     #[error(
         "it decompresses more than {ratio}× (after {out} bytes from {compressed}): \
          this looks like a ZIP bomb, not an export"
     )]
     Ratio {
+        /// That limit.
         ratio: u64,
+        /// Uncompressed bytes produced so far.
         out: u64,
+        /// Compressed bytes consumed so far (at least 1).
         compressed: u64,
     },
 }
 
 impl BoundError {
+    /// The bound error behind `err`, if a bound stopped the read.
     pub fn from_io(err: &io::Error) -> Option<&BoundError> {
         err.get_ref().and_then(|e| e.downcast_ref::<BoundError>())
     }

@@ -34,11 +34,14 @@ pub struct Frame {
 /// than one (and its regrowth) per conversation.
 #[derive(Debug, Default)]
 pub struct FrameBatch {
+    /// The elements' bytes, back to back; each frame's `range` finds its own.
     pub bytes: Vec<u8>,
+    /// The elements, in array order.
     pub frames: Vec<Frame>,
 }
 
 impl FrameBatch {
+    /// The JSON bytes of one of this batch's frames.
     pub fn bytes_of(&self, frame: &Frame) -> &[u8] {
         &self.bytes[frame.range.clone()]
     }
@@ -47,40 +50,80 @@ impl FrameBatch {
 /// An element that broke a limit: its bytes were not kept.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Oversized {
+    /// Position in the array, from 0.
     pub index: u64,
+    /// Byte offset of the element's first byte in the (uncompressed) file.
     pub offset: u64,
+    /// Which limit it broke.
     pub why: Oversize,
 }
 
+/// The limit an element broke.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Oversize {
-    Conversation { limit: u64 },
-    String { at: u64, limit: u64 },
+    /// The element is larger than `FrameLimits::max_conversation_bytes`.
+    Conversation {
+        /// That limit, in bytes.
+        limit: u64,
+    },
+    /// The element holds a string longer than `FrameLimits::max_string_bytes`.
+    String {
+        /// Byte offset in the file where that string starts.
+        at: u64,
+        /// That limit, in bytes.
+        limit: u64,
+    },
 }
 
+/// Why the framer gave up on a file; elements framed before it stand.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum FramingError {
+    /// The file has no bytes at all.
     #[error("the file is empty")]
     Empty,
+    /// Not the JSON expected outside the elements (the array, or an object holding it), or only
+    /// whitespace.
     #[error("byte {offset}: expected a JSON array of conversations, found {found}")]
-    NotJson { offset: u64, found: String },
+    NotJson {
+        /// Byte offset of what was found.
+        offset: u64,
+        /// The bytes found, quoted and cut short (or `only whitespace`).
+        found: String,
+    },
+    /// Something other than `,` or `]` after an element: the rest of the file is not read.
     #[error(
         "byte {offset}: expected ',' or ']' after conversation #{index}, found {found}; \
          the rest of this file was not read"
     )]
     BetweenElements {
+        /// Byte offset of what was found.
         offset: u64,
+        /// Position of the element before it, from 0.
         index: u64,
+        /// The bytes found, quoted and cut short.
         found: String,
     },
+    /// The top-level object ends without a `conversations` array.
     #[error("the top-level object has no \"conversations\" array")]
     NoConversationsKey,
+    /// The file ends inside an element.
     #[error(
         "the file ends at byte {end}, inside conversation #{index} (which starts at byte {offset})"
     )]
-    TruncatedInside { end: u64, index: u64, offset: u64 },
+    TruncatedInside {
+        /// The file's length in bytes.
+        end: u64,
+        /// Position of the cut element, from 0.
+        index: u64,
+        /// Byte offset where that element starts.
+        offset: u64,
+    },
+    /// The file ends outside any element, before the array of conversations is closed.
     #[error("the file ends at byte {end}, before the array of conversations is closed")]
-    TruncatedBetween { end: u64 },
+    TruncatedBetween {
+        /// The file's length in bytes.
+        end: u64,
+    },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -122,6 +165,7 @@ pub struct Framer {
 const MAX_KEY: usize = 64;
 
 impl Framer {
+    /// A framer at the first byte of a file.
     pub fn new(limits: FrameLimits) -> Self {
         Framer {
             limits,

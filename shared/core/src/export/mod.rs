@@ -25,39 +25,62 @@ pub use summary::Summary;
 /// are not errors: they are reported in the [`Summary`].
 #[derive(Debug, thiserror::Error)]
 pub enum ExportError {
+    /// Reading or writing failed (the input, the spill, the output), or a thread could not start.
     #[error("cannot read the export: {0}")]
     Io(#[source] std::io::Error),
+    /// The input starts with neither a ZIP's nor JSON's first bytes.
     #[error(
         "not a ChatGPT export: the file starts with {found}, which is neither a ZIP archive nor \
          JSON. Pass the .zip downloaded from ChatGPT (Settings → Data controls → Export data) or \
          the conversations.json inside it"
     )]
-    NotAnExport { found: String },
+    NotAnExport {
+        /// What those bytes look like: a known kind of file ("a PDF document"), else the bytes.
+        found: String,
+    },
+    /// A ZIP with no readable central directory, whose entries, read one by one, hold no
+    /// conversations file.
     #[error(
         "the ZIP archive cannot be opened ({detail}); it may be damaged or only partly \
          downloaded: download the export again"
     )]
-    BadZip { detail: String },
+    BadZip {
+        /// Why the central directory could not be read.
+        detail: String,
+    },
+    /// A readable ZIP with no `conversations.json` and no shard of one.
     #[error(
         "the ZIP archive holds no conversations file: looked for conversations.json or \
          conversations-NNN.json among its {entries} entries{}; is this a ChatGPT data export?",
         examples_note(examples)
     )]
     NoConversationsFile {
+        /// Entries in the archive.
         entries: usize,
+        /// Up to 8 of its other files' names, to show what it holds instead.
         examples: Vec<String>,
     },
+    /// No conversation was found and a conversations file had a problem: the first such file.
     #[error("{file}: {detail}; no conversation could be read. {hint}")]
     Unreadable {
+        /// The file's name: its entry in the ZIP, or the input's name.
         file: String,
+        /// What went wrong with it.
         detail: String,
+        /// What the person can do about it.
         hint: &'static str,
     },
+    /// Conversations were found but every one was skipped.
     #[error(
         "all {count} conversations were skipped, none could be read; the first: {first}. \
          Run with --max-conversation-mib higher if they were too large, else report the export"
     )]
-    AllSkipped { count: u64, first: String },
+    AllSkipped {
+        /// How many were skipped.
+        count: u64,
+        /// The first one skipped, in export order, with its reason.
+        first: String,
+    },
 }
 
 impl ExportError {

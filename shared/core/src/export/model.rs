@@ -10,22 +10,31 @@ use std::fmt;
 use serde::de::{self, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde::Deserialize;
 
+/// One element of a conversations file.
 #[derive(Debug, Default, Deserialize)]
 pub struct RawConversation<'a> {
+    /// The conversation's id; `conversation_id` is read where it is missing or empty.
     #[serde(borrow, default)]
     pub id: Text<'a>,
+    /// The id under its other name, for exports that have no `id`.
     #[serde(borrow, default)]
     pub conversation_id: Text<'a>,
+    /// The title, kept as it is.
     #[serde(borrow, default)]
     pub title: Text<'a>,
+    /// When the conversation began, in epoch seconds.
     #[serde(default)]
     pub create_time: Seconds,
+    /// When it last changed, in epoch seconds: of two copies of a conversation, the newer is kept.
     #[serde(default)]
     pub update_time: Seconds,
+    /// The message tree: every node, abandoned branches included.
     #[serde(borrow, default)]
     pub mapping: Option<Mapping<'a>>,
+    /// The node the person saw last: the active path ends there.
     #[serde(borrow, default)]
     pub current_node: Text<'a>,
+    /// The person asked ChatGPT not to remember the conversation.
     #[serde(default)]
     pub is_do_not_remember: Flag,
 }
@@ -34,8 +43,10 @@ pub struct RawConversation<'a> {
 /// the export that holds them, one person's, bounded by the conversation size limit.
 pub type Mapping<'a> = rustc_hash::FxHashMap<Str<'a>, RawNode<'a>>;
 
+/// A node of the message tree.
 #[derive(Debug, Default, Deserialize)]
 pub struct RawNode<'a> {
+    /// Its message; none at the root of most exports.
     #[serde(borrow, default)]
     pub message: Option<RawMessage<'a>>,
     /// `None`: no `parent` key at all (rebuild from `children`); `Some(Text(None))`: a root.
@@ -47,64 +58,88 @@ pub struct RawNode<'a> {
     pub children: Option<&'a serde_json::value::RawValue>,
 }
 
+/// A message in the tree: the person's, the assistant's, a tool's or the system's.
 #[derive(Debug, Default, Deserialize)]
 pub struct RawMessage<'a> {
+    /// The message's id, kept as the normalised message's.
     #[serde(borrow, default)]
     pub id: Text<'a>,
+    /// Who wrote it; a message without a known author role is left out.
     #[serde(borrow, default)]
     pub author: Option<Author<'a>>,
+    /// When it was written, in epoch seconds.
     #[serde(default)]
     pub create_time: Seconds,
+    /// What it holds; a message without content is left out.
     #[serde(borrow, default)]
     pub content: Option<RawContent<'a>>,
+    /// Who it is addressed to: `all` is the conversation, anything else a tool (`bio`: a memory
+    /// write).
     #[serde(borrow, default)]
     pub recipient: Text<'a>,
+    /// Flags that hide a message or mark it as custom instructions.
     #[serde(borrow, default)]
     pub metadata: Option<Metadata<'a>>,
 }
 
+/// A message's author.
 #[derive(Debug, Default, Deserialize)]
 pub struct Author<'a> {
+    /// `user`, `assistant`, `system`, `tool` or `function`.
     #[serde(borrow, default)]
     pub role: Text<'a>,
+    /// The tool's name, for a tool's message; `bio` is ChatGPT's memory tool.
     #[serde(borrow, default)]
     pub name: Text<'a>,
 }
 
+/// The metadata that decides whether a message is conversation.
 #[derive(Debug, Default, Deserialize)]
 pub struct Metadata<'a> {
+    /// Not shown in the conversation: left out.
     #[serde(default)]
     pub is_visually_hidden_from_conversation: Flag,
+    /// Custom instructions as a system message: a profile signal, not conversation.
     #[serde(default)]
     pub is_user_system_message: Flag,
+    /// A reasoning model's preamble: left out.
     #[serde(default)]
     pub is_thinking_preamble: Flag,
+    /// The custom instructions such a system message carries.
     #[serde(borrow, default)]
     pub user_context_message_data: Option<UserContext<'a>>,
 }
 
+/// Custom instructions as 2023 exports carry them, in a system message's metadata.
 #[derive(Debug, Default, Deserialize)]
 pub struct UserContext<'a> {
+    /// What the person told ChatGPT about themselves.
     #[serde(borrow, default)]
     pub about_user_message: Text<'a>,
+    /// How the person asked ChatGPT to respond.
     #[serde(borrow, default)]
     pub about_model_message: Text<'a>,
 }
 
+/// A message's content; which fields are set depends on `content_type`.
 #[derive(Debug, Default, Deserialize)]
 pub struct RawContent<'a> {
+    /// `text`, `multimodal_text`, `code`, … (`text` when absent): it decides what is visible.
     #[serde(borrow, default)]
     pub content_type: Text<'a>,
+    /// The text and multimodal parts, joined into the message's text.
     #[serde(borrow, default)]
     pub parts: Option<Vec<Part<'a>>>,
     /// `code`, `execution_output`, `tether_quote`…
     #[serde(borrow, default)]
     pub text: Text<'a>,
+    /// The language of `code` content, named on its fence.
     #[serde(borrow, default)]
     pub language: Text<'a>,
     /// `user_editable_context`
     #[serde(borrow, default)]
     pub user_profile: Text<'a>,
+    /// `user_editable_context`: how the person asked ChatGPT to respond.
     #[serde(borrow, default)]
     pub user_instructions: Text<'a>,
     /// `model_editable_context`
@@ -115,10 +150,13 @@ pub struct RawContent<'a> {
 /// One element of `content.parts`.
 #[derive(Debug)]
 pub enum Part<'a> {
+    /// A plain string.
     Text(Cow<'a, str>),
     /// A dict part: an image or audio pointer, a transcription…
     Object {
+        /// The part's type (`image_asset_pointer`, `audio_transcription`, …).
         content_type: Option<Cow<'a, str>>,
+        /// Its words, where it has any (a transcription).
         text: Option<Cow<'a, str>>,
     },
     /// A number, a list, null: counted and skipped.
@@ -149,6 +187,7 @@ pub struct Str<'a>(pub Cow<'a, str>);
 pub struct Text<'a>(pub Option<Cow<'a, str>>);
 
 impl Text<'_> {
+    /// The string, if there was one.
     pub fn get(&self) -> Option<&str> {
         self.0.as_deref()
     }
@@ -163,6 +202,7 @@ pub struct Seconds(pub Option<f64>);
 pub struct Flag(pub bool);
 
 impl Flag {
+    /// The boolean; false when absent or of another type.
     pub fn get(self) -> bool {
         self.0
     }

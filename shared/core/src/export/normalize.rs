@@ -21,13 +21,17 @@ use super::summary::{clip, Tally};
 /// A normalised conversation and what deduplication needs to know of it.
 #[derive(Debug)]
 pub struct Normalized {
+    /// The normalised conversation, ready to write.
     pub conversation: Conversation,
     /// `update_time` as written (duplicates keep the newer).
     pub update_time: Option<f64>,
     /// Nodes in `mapping` (duplicates with equal times keep the larger).
     pub nodes: usize,
+    /// Its JSON needed repair (invalid UTF-8, unpaired surrogates) before it parsed.
     pub repaired: bool,
+    /// `current_node` was missing or dangling: the path ends at the newest leaf.
     pub used_newest_leaf: bool,
+    /// The walk to the root met a node twice and stopped there.
     pub cycle: bool,
 }
 
@@ -36,9 +40,18 @@ pub struct Normalized {
 pub enum ConversationError {
     /// `offset` is the byte, within the conversation's JSON, where it broke.
     #[error("{detail}")]
-    Invalid { offset: u64, detail: String },
+    Invalid {
+        /// Byte offset within the conversation's JSON (0 when its id is at fault).
+        offset: u64,
+        /// What was wrong, cut to 200 characters.
+        detail: String,
+    },
+    /// Neither a visible message on the active path nor a profile signal anywhere in the tree.
     #[error("no visible message on its active path")]
-    Empty { id: String },
+    Empty {
+        /// The conversation's id, to find it by.
+        id: String,
+    },
 }
 
 impl ConversationError {

@@ -31,7 +31,9 @@ use super::ExportError;
 /// Limits and parallelism of [`read_export`].
 #[derive(Debug, Clone)]
 pub struct ReadOptions {
+    /// Bounds on one conversation, and on one string in it.
     pub frames: FrameLimits,
+    /// Bounds on one archive entry: its size and compression ratio.
     pub entries: EntryLimits,
     /// Threads normalising conversations; 0 means one per core.
     pub workers: usize,
@@ -64,6 +66,7 @@ pub struct Progress {
     pub input_bytes: u64,
     /// Uncompressed JSON bytes read.
     pub json_bytes: u64,
+    /// Conversations framed so far, over all files (skipped ones included).
     pub conversations: u64,
 }
 

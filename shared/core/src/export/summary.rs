@@ -15,6 +15,7 @@ const MAX_REASONS: usize = 64;
 const OTHER: &str = "other reasons";
 
 impl Tally {
+    /// Adds `n` to `reason`'s count; past 64 distinct reasons, to `other reasons`.
     pub fn add(&mut self, reason: impl Into<String> + AsRef<str>, n: u64) {
         if let Some(count) = self.0.get_mut(reason.as_ref()) {
             *count += n;
@@ -25,20 +26,24 @@ impl Tally {
         }
     }
 
+    /// Adds another tally's counts to this one's.
     pub fn merge(&mut self, other: Tally) {
         for (reason, n) in other.0 {
             self.add(reason, n);
         }
     }
 
+    /// The count over all reasons.
     pub fn total(&self) -> u64 {
         self.0.values().sum()
     }
 
+    /// The count for one reason, 0 if it never came up.
     pub fn get(&self, reason: &str) -> u64 {
         self.0.get(reason).copied().unwrap_or(0)
     }
 
+    /// Reasons and their counts, sorted by reason.
     pub fn iter(&self) -> impl Iterator<Item = (&str, u64)> {
         self.0.iter().map(|(k, v)| (k.as_str(), *v))
     }
@@ -47,12 +52,15 @@ impl Tally {
 /// A conversation that was not written, with enough to find it in the export.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct SkippedConversation {
+    /// The conversations file it is in: its entry in the ZIP, or the input's name.
     pub file: String,
     /// Position in the file's array, from 0.
     pub index: u64,
     /// Byte offset in the (uncompressed) file where the problem is.
     pub offset: u64,
+    /// Its id, when it got far enough to have one.
     pub id: Option<String>,
+    /// Why it was skipped, in words for the person.
     pub reason: String,
 }
 
@@ -69,16 +77,20 @@ impl fmt::Display for SkippedConversation {
 /// Entries of the archive that were not read.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct IgnoredEntry {
+    /// The entry's name, cut to 200 characters.
     pub name: String,
+    /// Why it was not read.
     pub reason: String,
 }
 
 /// One conversations file that was read.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct SourceSummary {
+    /// Its entry in the ZIP, or the input's name for bare JSON.
     pub name: String,
     /// Uncompressed JSON bytes read.
     pub bytes: u64,
+    /// Conversations framed in it, skipped ones included.
     pub conversations: u64,
     /// Why the file could not be read to its end, if it could not.
     pub problem: Option<String>,
@@ -90,29 +102,42 @@ pub struct SourceSummary {
 /// Examples kept per list; the counts stay exact.
 pub const MAX_EXAMPLES: usize = 20;
 
+/// What `read_export` found; its `Display` is what `soulprint parse` prints.
 #[derive(Debug, Default, Clone, PartialEq, Eq, Serialize)]
 pub struct Summary {
+    /// The conversations files read, in order.
     pub sources: Vec<SourceSummary>,
     /// Conversations found in the files (written, skipped and duplicates).
     pub conversations_found: u64,
+    /// Conversations written, once duplicates and skips are gone.
     pub conversations_written: u64,
+    /// Copies of a conversation dropped for another with the same id (the newer is kept).
     pub duplicates_dropped: u64,
+    /// Messages in the written conversations.
     pub messages_written: u64,
     /// Conversations the person asked ChatGPT not to remember (written, flagged).
     pub do_not_remember: u64,
+    /// Custom instruction sets in the written conversations.
     pub custom_instructions: u64,
+    /// ChatGPT memory entries in the written conversations.
     pub memories: u64,
     /// Conversations whose text needed repair (invalid UTF-8, unpaired surrogates).
     pub repaired_conversations: u64,
     /// Conversations whose `current_node` was missing or dangling.
     pub newest_leaf_used: u64,
+    /// Conversations whose walk to the root met a node twice (stopped there).
     pub parent_cycles: u64,
+    /// Conversations not written: broken, too large, or with nothing visible.
     pub conversations_skipped: u64,
+    /// Those, counted by kind.
     pub skipped_reasons: Tally,
     /// The first [`MAX_EXAMPLES`] skipped, in export order.
     pub skipped_examples: Vec<SkippedConversation>,
+    /// Messages left out, by reason (tool traffic, hidden messages, thoughts, …).
     pub messages_skipped: Tally,
+    /// Archive entries refused: names that escape the archive, symbolic links, unreadable headers.
     pub entries_ignored: u64,
+    /// The first [`MAX_EXAMPLES`] of them.
     pub ignored_examples: Vec<IgnoredEntry>,
     /// Problems with the export as a whole that did not stop it being read.
     pub notes: Vec<String>,

@@ -17,6 +17,8 @@ struct Cluster {
     facts: Vec<Fact>,
 }
 
+/// Merges near-duplicate facts of one category and marks what newer facts replaced; the result
+/// is sorted by category, current first, most recently stated first.
 pub fn consolidate(mut facts: Vec<Fact>) -> Vec<MemoryFact> {
     facts.sort_by(|a, b| {
         (a.source.observed_at, &a.source, a.category, &a.text).cmp(&(

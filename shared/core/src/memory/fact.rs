@@ -10,14 +10,20 @@ use time::OffsetDateTime;
 pub enum Category {
     /// Where they live, what they do, the people and animals in their life.
     Life,
+    /// What they like and dislike, and how they want things done.
     Preference,
+    /// What they are building, writing or planning.
     Project,
+    /// Birthdays, anniversaries, due dates: dates that matter to them.
     Date,
+    /// What they believe and value.
     Belief,
+    /// Choices they have made, and why.
     Decision,
 }
 
 impl Category {
+    /// Every category, in the MEMORY section's order.
     pub const ALL: [Category; 6] = [
         Category::Life,
         Category::Preference,
@@ -27,6 +33,7 @@ impl Category {
         Category::Decision,
     ];
 
+    /// The category's heading in MEMORY.
     pub fn heading(self) -> &'static str {
         match self {
             Category::Life => "Life & Circumstances",
@@ -38,6 +45,7 @@ impl Category {
         }
     }
 
+    /// The category's name in JSON and in the facts schema.
     pub fn as_str(self) -> &'static str {
         match self {
             Category::Life => "life",
@@ -54,13 +62,18 @@ impl Category {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Subject {
+    /// Where they live.
     Location,
+    /// What they do for a living.
     Occupation,
+    /// Who they work for.
     Employer,
+    /// Their partner and whether they are married, engaged, divorced.
     Relationship,
 }
 
 impl Subject {
+    /// Every subject, as the facts schema offers them.
     pub const ALL: [Subject; 4] = [
         Subject::Location,
         Subject::Occupation,
@@ -68,6 +81,7 @@ impl Subject {
         Subject::Relationship,
     ];
 
+    /// The subject's name in JSON and in the facts schema.
     pub fn as_str(self) -> &'static str {
         match self {
             Subject::Location => "location",
@@ -77,6 +91,7 @@ impl Subject {
         }
     }
 
+    /// The subject with this name, if any.
     pub fn parse(s: &str) -> Option<Subject> {
         Subject::ALL.into_iter().find(|x| x.as_str() == s)
     }
@@ -96,10 +111,15 @@ pub enum Origin {
     Chat,
 }
 
+/// One place a fact was stated.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 pub struct Source {
+    /// What kind of place.
     pub origin: Origin,
+    /// The conversation or chat thread; for custom instructions and ChatGPT's memory, the
+    /// conversation that carried them.
     pub conversation_id: String,
+    /// The messages whose words state it; empty for custom instructions and ChatGPT's memory.
     pub message_ids: Vec<String>,
     /// When the words were written: the fact held then.
     #[serde(with = "time::serde::rfc3339::option")]
@@ -109,15 +129,21 @@ pub struct Source {
 /// One fact as extracted from one place.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Fact {
+    /// The MEMORY heading it goes under.
     pub category: Category,
+    /// One short sentence in the third person.
     pub text: String,
+    /// Set when a newer fact on the same subject replaces it.
     pub subject: Option<Subject>,
+    /// Where it was stated.
     pub source: Source,
 }
 
+/// Whether a consolidated fact still holds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum FactStatus {
+    /// The newest fact on its subject, or a fact without a subject.
     Current,
     /// Replaced by a newer fact on the same subject; kept as history.
     History,
@@ -128,9 +154,13 @@ pub enum FactStatus {
 pub struct MemoryFact {
     /// Stable: the same facts from the same export get the same ids.
     pub id: String,
+    /// The MEMORY heading it goes under.
     pub category: Category,
+    /// The fullest wording among its sources' facts.
     pub text: String,
+    /// What it is about, when a newer fact on the same subject would replace it.
     pub subject: Option<Subject>,
+    /// Current, or kept as history.
     pub status: FactStatus,
     /// For history: the fact that replaced it.
     pub superseded_by: Option<String>,
@@ -144,6 +174,7 @@ impl MemoryFact {
         self.sources.iter().filter_map(|s| s.observed_at).max()
     }
 
+    /// When the fact was first stated.
     pub fn first_observed(&self) -> Option<OffsetDateTime> {
         self.sources.iter().filter_map(|s| s.observed_at).min()
     }

@@ -6,14 +6,18 @@
 
 use super::fact::{Category, Subject};
 
+/// A sentence in which the person states something about themselves.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Statement {
+    /// The MEMORY heading it goes under.
     pub category: Category,
+    /// What it is about, when that is a subject newer facts replace.
     pub subject: Option<Subject>,
     /// The sentence, as the person wrote it (a leading "by the way," dropped).
     pub text: String,
     /// Byte range of the sentence in the text it was found in.
     pub start: usize,
+    /// End of the byte range, exclusive.
     pub end: usize,
 }
 

@@ -22,6 +22,7 @@ use crate::sections::Sections;
 
 /// Tokens an answer may take, by call (a small model's window lowers them: [`answer_tokens`]).
 pub const PROFILE_TOKENS: u32 = 8_192;
+/// Tokens the MEMORY answer may take.
 pub const MEMORY_TOKENS: u32 = 4_096;
 
 /// Attempts of one call while the model is throttled or unavailable, the first included.
@@ -41,6 +42,7 @@ pub struct Model {
 }
 
 impl Model {
+    /// The recipe over `backend`, waiting 500 ms before the first retry.
     pub fn new(backend: Arc<dyn ModelBackend>) -> Self {
         Model {
             backend,

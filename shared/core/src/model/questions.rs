@@ -6,6 +6,7 @@ use std::fmt::Write;
 
 use crate::ports::llm::{FactRequest, MemoryRequest, ProfileRequest};
 
+/// The quick pass's system text (and that of writing the sections again).
 pub const PROFILE_SYSTEM: &str = "You write a personality profile of a person from their \
 conversations with an AI assistant, so that a new assistant can talk with them as if it \
 already knew them. Base every field on the conversations; where they do not tell, write \
@@ -13,6 +14,7 @@ already knew them. Base every field on the conversations; where they do not tell
 Assistant, Helper, AI, Bot, Buddy or Soul) and a 2-4 word archetype. Personality traits and \
 behavioural rules: 3 to 7 each. Answer with JSON only, matching the schema.";
 
+/// Fact extraction's system text, for every chunk.
 pub const FACTS_SYSTEM: &str = "You extract durable facts about a person from an excerpt of \
 their conversation with an AI assistant. Only facts about the person themselves that will \
 still be true in a month: where they live, their work, people and animals in their life, \
@@ -23,6 +25,7 @@ the topic in general, or one-off requests. Each fact is one short sentence in th
 or relationship when the fact is about one of those, else null. Answer with JSON only, matching \
 the schema; an excerpt with no such facts gives an empty list.";
 
+/// The system text of writing MEMORY.
 pub const MEMORY_SYSTEM: &str = "You write the MEMORY section of an assistant's notes about a \
 person from a list of facts. Markdown, with exactly these headings in this order, each as a \
 level-2 heading: Life & Circumstances, Preferences, Projects, Important Dates, Beliefs & Values, \
@@ -74,6 +77,7 @@ pub fn profile_prompt(request: &ProfileRequest) -> String {
     out
 }
 
+/// The user turn of fact extraction: the conversation's title, date and place, then the chunk.
 pub fn facts_prompt(request: &FactRequest) -> String {
     let c = &request.chunk;
     format!(
@@ -87,6 +91,8 @@ pub fn facts_prompt(request: &FactRequest) -> String {
     )
 }
 
+/// The user turn of writing MEMORY: the facts one a line, with their heading, date and whether
+/// they were replaced.
 pub fn memory_prompt(request: &MemoryRequest) -> String {
     let mut out = String::from("Facts (current unless marked as replaced):\n");
     for f in &request.facts {
@@ -107,5 +113,6 @@ pub const READY_SYSTEM: &str = "Answer by calling the tool with {\"ready\": true
 
 /// The one tool a chat model is offered, by every adapter.
 pub const WEB_SEARCH_TOOL: &str = "web_search";
+/// The web-search tool's description, as the chat model is shown it.
 pub const WEB_SEARCH_DESCRIPTION: &str = "Search the web for current or factual information you \
     do not have. Use it only when the answer depends on it; cite results as [n].";

@@ -176,6 +176,7 @@ pub fn check_facts(v: &Value) -> Result<(), String> {
 /// The MEMORY answer, as [`memory_schema`] shapes it.
 #[derive(Debug, serde::Deserialize)]
 pub struct MemoryAnswer {
+    /// The MEMORY section, in Markdown.
     pub memory_md: String,
 }
 

@@ -16,6 +16,7 @@ use super::UserId;
 pub trait ScratchFile: Read + Write + Seek + Send {}
 impl<T: Read + Write + Seek + Send> ScratchFile for T {}
 
+/// What `scratch` and `open` hand out.
 pub type Scratch = Box<dyn ScratchFile>;
 
 /// Where a blob lives: always under its user's prefix, `users/{user}/{path}`.
@@ -49,10 +50,12 @@ impl BlobKey {
         })
     }
 
+    /// Whose blob it is.
     pub fn user(&self) -> &UserId {
         &self.user
     }
 
+    /// The path under the user's prefix.
     pub fn path(&self) -> &str {
         &self.path
     }
@@ -69,10 +72,13 @@ impl fmt::Display for BlobKey {
     }
 }
 
+/// Why a blob operation failed.
 #[derive(Debug, thiserror::Error)]
 pub enum BlobError {
+    /// Nothing is stored at the key (shown whole).
     #[error("no blob at {0}")]
     NotFound(String),
+    /// The path breaks the rules of [`BlobKey::new`].
     #[error("{0:?} is not a blob path")]
     BadKey(String),
     /// Worth trying again (a network error, a full disk being cleared).
@@ -80,6 +86,7 @@ pub enum BlobError {
     Unavailable(String),
 }
 
+/// Each user's blobs, under their prefix.
 #[async_trait]
 pub trait Blobs: Send + Sync {
     /// Empty scratch space (a temporary file) for a stage to fill.
@@ -87,10 +94,13 @@ pub trait Blobs: Send + Sync {
     /// Stores the whole of `file` (from its start) at `key`, replacing what was there.
     /// Returns the bytes stored.
     async fn put_file(&self, key: &BlobKey, file: Scratch) -> Result<u64, BlobError>;
+    /// Stores `bytes` at `key`, replacing what was there.
     async fn put(&self, key: &BlobKey, bytes: Vec<u8>) -> Result<(), BlobError>;
     /// The blob as local, seekable bytes, positioned at its start.
     async fn open(&self, key: &BlobKey) -> Result<Scratch, BlobError>;
+    /// The whole blob, in memory.
     async fn get(&self, key: &BlobKey) -> Result<Vec<u8>, BlobError>;
+    /// Whether a blob is stored at `key`.
     async fn exists(&self, key: &BlobKey) -> Result<bool, BlobError>;
     /// Paths (relative to the user's prefix) of the user's blobs under `prefix`, sorted.
     async fn list(&self, user: &UserId, prefix: &str) -> Result<Vec<String>, BlobError>;

@@ -8,6 +8,7 @@ use async_trait::async_trait;
 
 use super::{BlobError, BlobKey};
 
+/// Multipart uploads straight to storage, part by part through signed URLs.
 #[async_trait]
 pub trait DirectUpload: Send + Sync {
     /// Starts a multipart upload that will become `key`; returns its id.

@@ -17,9 +17,13 @@ use crate::sections::Sections;
 /// Tokens and money spent.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
 pub struct Usage {
+    /// Model calls made; a repair is a call of its own.
     pub calls: u64,
+    /// Tokens sent, as the server counted them.
     pub input_tokens: u64,
+    /// Tokens received, as the server counted them.
     pub output_tokens: u64,
+    /// What those tokens cost in US dollars, at the prices configured for the model.
     pub cost_usd: f64,
 }
 
@@ -38,7 +42,9 @@ impl Usage {
 /// What a call gave and what it cost.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Reply<T> {
+    /// What the model gave, checked and parsed.
     pub value: T,
+    /// What the call cost, repairs and retries included.
     pub usage: Usage,
 }
 
@@ -59,25 +65,31 @@ pub struct ModelInfo {
 /// sections from a sample of the person's conversations.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ProfileRequest {
+    /// Conversations sampled from the export, within the model's budget.
     pub sample: Vec<Sampled>,
     /// What ChatGPT already knew: custom instructions, its own memory.
     pub signals: ProfileSignals,
+    /// Counts of the person's own messages, for the prompt's opening line.
     pub stats: PersonStats,
+    /// MEMORY, when the sections are written again after the full pass.
     pub memory_md: Option<String>,
 }
 
 /// Facts about the person in one chunk of a conversation.
 #[derive(Debug, Clone, PartialEq)]
 pub struct FactRequest {
+    /// The chunk to read.
     pub chunk: Chunk,
 }
 
 /// One fact as a model reports it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ExtractedFact {
+    /// The MEMORY heading it goes under.
     pub category: Category,
     /// The fact, in a short sentence about the person.
     pub text: String,
+    /// Set when the fact is about a location, occupation, employer or relationship.
     #[serde(default)]
     pub subject: Option<Subject>,
     /// The person's own words it rests on (used to find the message it came from).
@@ -88,6 +100,7 @@ pub struct ExtractedFact {
 /// The MEMORY section from consolidated facts.
 #[derive(Debug, Clone, PartialEq)]
 pub struct MemoryRequest {
+    /// The consolidated facts, current ones and history.
     pub facts: Vec<MemoryFact>,
 }
 
@@ -95,8 +108,11 @@ pub struct MemoryRequest {
 /// far, the message.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ChatRequest {
+    /// The system prompt: the soulprint, MEMORY, learned facts and what was recalled.
     pub system: String,
+    /// The thread's last turns, oldest first, not counting this message.
     pub history: Vec<ChatTurn>,
+    /// What the person just wrote.
     pub message: String,
     /// What was recalled for the message, with sources: a model reads it in `system`; the
     /// offline engine answers with it.
@@ -111,19 +127,28 @@ pub struct ChatRequest {
 /// A chat call's answer: the reply, or a web search the model wants first.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ChatAnswer {
+    /// The reply, whole (its pieces have already gone to the sink).
     Reply(String),
-    Search { query: String },
+    /// A web search the model wants to make before it answers.
+    Search {
+        /// What to search for, as the model wrote it (cut to 400 characters before use).
+        query: String,
+    },
 }
 
+/// One message of a chat thread, as a model is shown it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ChatTurn {
+    /// Who wrote it.
     pub role: crate::conversation::Role,
+    /// What was written; a stored reply has its sources listed under it.
     pub text: String,
 }
 
 /// Where a streamed reply's pieces go as the model produces them.
 pub type TokenSink<'a> = &'a (dyn Fn(&str) + Send + Sync);
 
+/// Why a model call failed; [`LlmError::is_retryable`] says whether to try again.
 #[derive(Debug, thiserror::Error)]
 pub enum LlmError {
     /// Worth retrying: the server is down or overloaded.
@@ -145,19 +170,26 @@ pub enum LlmError {
 }
 
 impl LlmError {
+    /// Whether the same request may pass later: the model was unavailable or throttled.
     pub fn is_retryable(&self) -> bool {
         matches!(self, LlmError::Unavailable(_) | LlmError::Throttled(_))
     }
 }
 
+/// A model as the stages call it: the quick pass, fact extraction, MEMORY and chat.
 #[async_trait]
 pub trait Llm: Send + Sync {
+    /// Who answers, and what the stages must know of it.
     fn info(&self) -> ModelInfo;
+    /// The five sections from a sample of the person's conversations (with MEMORY, when written
+    /// again after the full pass).
     async fn profile(&self, request: &ProfileRequest) -> Result<Reply<Sections>, LlmError>;
+    /// The facts about the person in one chunk; none at all is an answer.
     async fn extract_facts(
         &self,
         request: &FactRequest,
     ) -> Result<Reply<Vec<ExtractedFact>>, LlmError>;
+    /// The MEMORY section, in Markdown, from the consolidated facts.
     async fn write_memory(&self, request: &MemoryRequest) -> Result<Reply<String>, LlmError>;
     /// A chat reply, its pieces sent to `sink` as they come; the whole reply returned. Or,
     /// when `request.can_search`, a web search the model asks for before it answers.

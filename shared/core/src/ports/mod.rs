@@ -39,11 +39,13 @@ pub use web::{WebSearch, WebSource};
 #[serde(try_from = "String", into = "String")]
 pub struct UserId(String);
 
+/// A string refused as a [`UserId`], kept for the message.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{0:?} is not a user id (1–128 of letters, digits, '-', '_', '.', '@', '|')")]
 pub struct BadUserId(String);
 
 impl UserId {
+    /// Checks `id` against the rules above.
     pub fn new(id: impl Into<String>) -> Result<Self, BadUserId> {
         let id = id.into();
         let ok = !id.is_empty()
@@ -60,6 +62,7 @@ impl UserId {
         }
     }
 
+    /// The id as given.
     pub fn as_str(&self) -> &str {
         &self.0
     }
@@ -87,8 +90,11 @@ impl fmt::Display for UserId {
 /// Everything a stage acts through. Built once by an entry point.
 #[derive(Clone)]
 pub struct Ports {
+    /// Each user's files: exports, normalised conversations, chunk batches, indexes.
     pub blobs: Arc<dyn Blobs>,
+    /// The pipeline's job queues.
     pub queue: Arc<dyn Queue>,
+    /// Each user's records: import state, profile, memory, runs, usage, claims, chats.
     pub store: Arc<dyn Store>,
     /// The quick pass, MEMORY and chat: where judgement matters.
     pub llm: Arc<dyn Llm>,
@@ -98,6 +104,8 @@ pub struct Ports {
     pub fallback_llm: Option<Arc<dyn Llm>>,
     /// A web-search tool the chat model may call, when one is configured.
     pub web: Option<Arc<dyn WebSearch>>,
+    /// What waits on a stage and hears how it ended (Step Functions on AWS).
     pub supervisor: Arc<dyn Supervisor>,
+    /// The time, so that tests can fix it.
     pub clock: Arc<dyn Clock>,
 }

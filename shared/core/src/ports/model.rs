@@ -15,7 +15,9 @@ pub struct StructuredCall {
     /// What the answer is ("soulprint_sections", "facts", "memory"): a tool's name on
     /// Bedrock, the schema's name on an OpenAI-compatible server.
     pub name: &'static str,
+    /// The system text: the same for every call of a kind.
     pub system: &'static str,
+    /// The user turn: what this call is about.
     pub user: String,
     /// The JSON schema the answer must match.
     pub schema: Value,
@@ -31,6 +33,7 @@ pub struct RawAnswer {
     pub value: Result<Value, String>,
     /// The model's turn as it was, to send back with a repair.
     pub turn: ModelTurn,
+    /// What the call cost.
     pub usage: Usage,
 }
 
@@ -46,12 +49,16 @@ pub struct ModelTurn {
 /// A correction: the model's answer, and what was wrong with it.
 #[derive(Debug, Clone, Copy)]
 pub struct Repair<'a> {
+    /// The model's unusable answer.
     pub answer: &'a RawAnswer,
+    /// What was wrong with it, in words the model is shown.
     pub problem: &'a str,
 }
 
+/// A model adapter: one wire protocol, nothing of the domain.
 #[async_trait]
 pub trait ModelBackend: Send + Sync {
+    /// Who answers, and what the stages must know of it.
     fn info(&self) -> ModelInfo;
 
     /// Sends `call` (with `repair`, the exchange so far and the correction) once.

@@ -11,13 +11,18 @@ use crate::jobs::Job;
 /// The pipeline's queues, one per kind of worker (as on AWS).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum QueueName {
+    /// `Job::Import`, and the supervisor giving up on an import.
     Imports,
+    /// `Job::FullPass`, and the supervisor giving up on a full pass.
     FullPass,
+    /// `Job::FactBatch`: the bulk of the work.
     Facts,
+    /// `Job::Finalize`.
     Finalize,
 }
 
 impl QueueName {
+    /// Every queue.
     pub const ALL: [QueueName; 4] = [
         QueueName::Imports,
         QueueName::FullPass,
@@ -25,6 +30,7 @@ impl QueueName {
         QueueName::Finalize,
     ];
 
+    /// The queue's name as the adapters know it (`full-pass`, …).
     pub fn as_str(self) -> &'static str {
         match self {
             QueueName::Imports => "imports",
@@ -55,6 +61,7 @@ impl fmt::Display for QueueName {
 /// A received message.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Delivery {
+    /// The job the message carries.
     pub job: Job,
     /// Names this receipt of the message: acknowledging it with a stale receipt does nothing.
     pub receipt: String,
@@ -62,14 +69,28 @@ pub struct Delivery {
     pub receive_count: u32,
 }
 
+/// Why a queue operation failed.
 #[derive(Debug, thiserror::Error)]
 pub enum QueueError {
+    /// The queue service failed; worth trying again.
     #[error("queue {queue} failed: {reason}")]
-    Unavailable { queue: QueueName, reason: String },
+    Unavailable {
+        /// Which queue.
+        queue: QueueName,
+        /// What the service said.
+        reason: String,
+    },
+    /// A message received does not read as a job.
     #[error("a message on queue {queue} is not a job: {reason}")]
-    Malformed { queue: QueueName, reason: String },
+    Malformed {
+        /// Which queue.
+        queue: QueueName,
+        /// Why it does not read.
+        reason: String,
+    },
 }
 
+/// The pipeline's queues: at-least-once delivery with visibility timeouts.
 #[async_trait]
 pub trait Queue: Send + Sync {
     /// Sends the jobs (in batches where the service has them).

@@ -6,6 +6,7 @@ use async_trait::async_trait;
 
 use super::{StoreError, UserId};
 
+/// Request counts per user, tier and fixed window, shared by every instance of a server.
 #[async_trait]
 pub trait RateWindows: Send + Sync {
     /// Counts one request of `user` in `tier`'s window that starts at `window_start` (Unix

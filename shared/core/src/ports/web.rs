@@ -7,8 +7,11 @@ use serde::{Deserialize, Serialize};
 /// One result, as cited in a reply.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct WebSource {
+    /// The page's title, cut to 200 characters; the URL when it has none.
     pub title: String,
+    /// An `http(s)` URL, at most 2,000 bytes.
     pub url: String,
+    /// What the search engine quoted from the page, cut to 1,000 characters.
     pub snippet: String,
 }
 
@@ -51,6 +54,7 @@ impl WebSource {
 /// A search the model asked for during a turn, and what it found.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct WebSearchDone {
+    /// What the model searched for, cut to 400 characters.
     pub query: String,
     /// The results, or why there are none (the search failed): the model is told either way.
     pub results: Result<Vec<WebSource>, String>,
@@ -78,14 +82,18 @@ pub fn render_results(done: &WebSearchDone, first: usize) -> String {
     }
 }
 
+/// Why a web search failed.
 #[derive(Debug, thiserror::Error)]
 pub enum WebError {
+    /// Worth trying again: the service is down, overloaded or rate-limiting.
     #[error("web search is unavailable: {0}")]
     Unavailable(String),
+    /// This request was refused (a bad key, a bad query): trying again will not help.
     #[error("web search refused the request: {0}")]
     Refused(String),
 }
 
+/// A web search engine the chat model may use.
 #[async_trait]
 pub trait WebSearch: Send + Sync {
     /// At most `max_results` results for `query`, best first.

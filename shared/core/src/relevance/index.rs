@@ -18,28 +18,40 @@ pub fn new_index_blob() -> String {
     format!("{INDEX_DIR}{}.jsonl", uuid::Uuid::now_v7().simple())
 }
 
+/// What a document is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum DocKind {
+    /// A current consolidated fact.
     Fact,
+    /// The person's words in a conversation chunk.
     Chunk,
 }
 
 /// One thing chat can recall, with where it came from.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Doc {
+    /// A fact's id, or `{conversation}#{chunk index}` for a chunk: what a deletion names.
     pub id: String,
+    /// A fact or a chunk.
     pub kind: DocKind,
+    /// What is ranked and shown: the fact, or the person's words in the chunk (cut short).
     pub text: String,
+    /// Where it was said: for a fact, the conversation or chat thread of its newest source.
     pub conversation_id: String,
+    /// The messages it comes from (for a chunk, the person's).
     pub message_ids: Vec<String>,
+    /// When it was said: a fact's last statement, a chunk's newest message.
     #[serde(with = "time::serde::rfc3339::option")]
     pub at: Option<OffsetDateTime>,
 }
 
+/// A document found, with how well it matched.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Hit<'i> {
+    /// The document matched.
     pub doc: &'i Doc,
+    /// BM25 over content words (expanded words weigh less, facts are boosted); higher is better.
     pub score: f64,
 }
 
@@ -60,6 +72,7 @@ const EXPANDED_WEIGHT: f64 = 0.4;
 const FACT_BOOST: f64 = 1.3;
 
 impl RelevanceIndex {
+    /// Indexes `docs`, building the postings in memory.
     pub fn new(docs: Vec<Doc>) -> Self {
         let mut postings: HashMap<String, Vec<(u32, u32)>> = HashMap::new();
         let mut lengths = Vec::with_capacity(docs.len());
@@ -106,6 +119,7 @@ impl RelevanceIndex {
         docs
     }
 
+    /// The documents, in the order given.
     pub fn docs(&self) -> &[Doc] {
         &self.docs
     }
@@ -136,6 +150,7 @@ impl RelevanceIndex {
         out
     }
 
+    /// Reads an index as [`RelevanceIndex::to_jsonl`] wrote it.
     pub fn from_jsonl(bytes: &[u8]) -> Result<Self, serde_json::Error> {
         let docs = bytes
             .split(|&b| b == b'\n')

@@ -11,6 +11,7 @@ pub const OPEN_AFTER: u32 = 2;
 /// How long it stays open before one call may try again.
 pub const HALF_OPEN_AFTER: Duration = Duration::seconds(30);
 
+/// Opens after two failures in a row; after 30 seconds, one call may try again.
 #[derive(Debug, Default)]
 pub struct Breaker {
     state: Mutex<State>,
@@ -38,11 +39,14 @@ impl Breaker {
         }
     }
 
+    /// The model answered: the breaker closes and the count starts again.
     pub fn succeeded(&self) {
         let mut s = self.state.lock().unwrap_or_else(|p| p.into_inner());
         *s = State::default();
     }
 
+    /// A call failed or timed out; the second in a row opens the breaker, and a failed probe opens
+    /// it again.
     pub fn failed(&self, now: OffsetDateTime) {
         let mut s = self.state.lock().unwrap_or_else(|p| p.into_inner());
         s.failures += 1;
@@ -52,6 +56,7 @@ impl Breaker {
         }
     }
 
+    /// Whether it is open (or half open): the model failed and has not answered since.
     pub fn is_open(&self) -> bool {
         self.state
             .lock()

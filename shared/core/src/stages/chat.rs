@@ -33,14 +33,19 @@ pub const MAX_SEARCHES: usize = 3;
 const SEARCH_RESULTS: usize = 5;
 const MAX_QUERY_CHARS: usize = 400;
 
+/// Why a chat turn did not happen.
 #[derive(Debug, thiserror::Error)]
 pub enum ChatError {
+    /// The message is empty, blank or too long; holds its length in characters.
     #[error("a message is 1 to {MAX_MESSAGE_CHARS} characters; this one has {0}")]
     BadMessage(usize),
+    /// No soulprint yet to chat with.
     #[error("there is no soulprint yet: import an export first")]
     NoProfile,
+    /// No model answered within the turn's limit (held here).
     #[error("the model took longer than {0:?}; try again")]
     TimedOut(Duration),
+    /// A port failed: the store, a blob, the model.
     #[error(transparent)]
     Stage(#[from] StageError),
 }
@@ -48,8 +53,11 @@ pub enum ChatError {
 /// What a turn gave.
 #[derive(Debug, Clone, PartialEq)]
 pub struct TurnReply {
+    /// The thread the turn is in: the one given, or a new one.
     pub thread_id: String,
+    /// The model's reply, without the list of sources the stored copy has under it.
     pub reply: String,
+    /// The label of the model that answered; when the fallback did, it also says why.
     pub answered_by: String,
     /// What was recalled for the message, with its sources.
     pub recalled: Vec<Doc>,
@@ -102,6 +110,7 @@ impl IndexCache {
         Ok(index)
     }
 
+    /// Drops the user's loaded index: they were forgotten, or a chunk was deleted.
     pub fn forget(&self, user: &UserId) {
         self.lock().remove(user);
     }
@@ -146,7 +155,9 @@ async fn recall_from(
 /// What chat keeps between turns: the loaded indexes and the model's breaker.
 #[derive(Default, Clone)]
 pub struct Chat {
+    /// Each user's loaded chunk index.
     pub index: IndexCache,
+    /// Stops calling the chat model for a while after failures in a row.
     pub breaker: Arc<Breaker>,
 }
 

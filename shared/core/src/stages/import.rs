@@ -21,8 +21,10 @@ use crate::sampler::{SampleOptions, Sampler};
 /// Why an import could not start.
 #[derive(Debug, thiserror::Error)]
 pub enum StartError {
+    /// The import's rules refused it: another import is processing and not yet stuck.
     #[error(transparent)]
     Refused(#[from] TransitionError),
+    /// Recording or queueing it failed.
     #[error(transparent)]
     Stage(#[from] StageError),
 }

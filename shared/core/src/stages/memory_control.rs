@@ -13,7 +13,9 @@ use crate::relevance::{new_index_blob, RelevanceIndex};
 /// What a deletion removed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Deleted {
+    /// A consolidated fact: MEMORY is written again without it.
     Fact,
+    /// A conversation excerpt: the chunk index is written again without it.
     Chunk,
 }
 

@@ -46,35 +46,52 @@ pub fn import_blob(user: &UserId, import_id: &str, name: &str) -> Result<BlobKey
     BlobKey::new(user, format!("imports/{import_id}/{name}"))
 }
 
+/// The export as uploaded, in its import's folder (see [`import_blob`]).
 pub const EXPORT_BLOB: &str = "export";
+/// The normalised conversations (JSON Lines) the import writes and the full pass reads.
 pub const CONVERSATIONS_BLOB: &str = "conversations.jsonl";
 
+/// Why a stage failed; [`StageError::is_retryable`] says whether its job comes back.
 #[derive(Debug, thiserror::Error)]
 pub enum StageError {
+    /// A store operation failed.
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// A blob operation failed.
     #[error(transparent)]
     Blob(#[from] BlobError),
+    /// Sending or acknowledging a job failed.
     #[error(transparent)]
     Queue(#[from] QueueError),
+    /// A model call failed.
     #[error(transparent)]
     Llm(#[from] LlmError),
+    /// A word to the supervisor did not get through.
     #[error(transparent)]
     Supervisor(#[from] SupervisorError),
+    /// The import's rules refused the change (for a replaced import or run, nothing failed).
     #[error(transparent)]
     Transition(#[from] TransitionError),
+    /// The export cannot be used at all.
     #[error(transparent)]
     Export(#[from] ExportError),
+    /// The export was read but holds no conversation to learn from.
     #[error("the export holds no conversations: nothing to learn from. Is it the export of the right account? (ChatGPT: Settings → Data controls → Export data)")]
     NoConversations,
+    /// The user has no import (they were forgotten while the job waited).
     #[error("there is no import for this user")]
     NoImport,
+    /// Something stored does not read back (a batch of chunks, the conversations): trying again
+    /// will not help.
     #[error("{0}")]
     Corrupt(String),
+    /// Local scratch space failed.
     #[error("local scratch space failed: {0}")]
     Io(#[from] std::io::Error),
+    /// The import state kept changing under this worker: the job comes back later.
     #[error("the import's state kept changing under this worker; it will try again")]
     Contention,
+    /// A worker thread panicked or was cancelled.
     #[error("a worker thread failed: {0}")]
     Join(String),
 }

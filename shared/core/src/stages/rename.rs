@@ -3,12 +3,16 @@
 use crate::ports::{Ports, StoreError, UserId};
 use crate::profile::Profile;
 
+/// Why the assistant could not be renamed.
 #[derive(Debug, thiserror::Error)]
 pub enum RenameError {
+    /// The name is blank, too long or holds control characters; holds the name, trimmed.
     #[error("a name is 1 to 50 characters, not blank; {0:?} is not")]
     BadName(String),
+    /// No soulprint yet to rename.
     #[error("there is no soulprint yet: import an export first")]
     NoProfile,
+    /// Reading or writing the profile failed.
     #[error(transparent)]
     Store(#[from] StoreError),
 }

@@ -17,6 +17,7 @@ pub enum Claim {
     Completed,
 }
 
+/// Idempotency records: a worker claims a key before work that must be done once.
 #[async_trait]
 pub trait ClaimStore: Send + Sync {
     /// Claims `key` until `expires_at`. A claim whose holder died expires, and the next

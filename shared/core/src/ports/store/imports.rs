@@ -6,8 +6,10 @@ use super::{StoreError, Versioned};
 use crate::import_state::ImportState;
 use crate::ports::UserId;
 
+/// The import's state, written only by conditional writes.
 #[async_trait]
 pub trait ImportStore: Send + Sync {
+    /// The user's import state and its version; none before their first import.
     async fn import_state(
         &self,
         user: &UserId,

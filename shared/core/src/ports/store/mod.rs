@@ -29,19 +29,25 @@ pub use usage::{ImportUsage, UsageStore};
 /// A stored value and the version a conditional write must name.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Versioned<T> {
+    /// The value as stored.
     pub value: T,
+    /// Its version; a write naming another one conflicts.
     pub version: u64,
 }
 
+/// Why a store operation failed.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
     /// A conditional write lost a race: read again and retry.
     #[error("the record changed since it was read")]
     Conflict,
+    /// Worth trying again: the store failed (network, throttling, access).
     #[error("the store failed: {0}")]
     Unavailable(String),
+    /// A stored record does not read back: trying again will not help.
     #[error("a stored record is unreadable: {0}")]
     Corrupt(String),
+    /// The store refused the request (too large, no plan for the run): trying again will not help.
     #[error("{0}")]
     Refused(String),
     /// The write was for an import that is no longer the user's current one.

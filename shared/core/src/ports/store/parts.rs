@@ -20,13 +20,21 @@ use crate::profile::Profile;
 /// Every role, each from its own place.
 #[derive(Clone)]
 pub struct StoreParts {
+    /// The import's state.
     pub imports: Arc<dyn ImportStore>,
+    /// Each user's profile: the soulprint.
     pub profiles: Arc<dyn ProfileStore>,
+    /// The full pass's bookkeeping.
     pub runs: Arc<dyn RunStore>,
+    /// The consolidated facts.
     pub memory: Arc<dyn MemoryStore>,
+    /// What each import spent.
     pub usage: Arc<dyn UsageStore>,
+    /// Idempotency records.
     pub claims: Arc<dyn ClaimStore>,
+    /// Chat threads and their messages.
     pub chats: Arc<dyn ChatStore>,
+    /// Forgetting a person.
     pub people: Arc<dyn PersonStore>,
 }
 

@@ -6,8 +6,10 @@ use super::StoreError;
 use crate::ports::UserId;
 use crate::profile::Profile;
 
+/// The profile, one per user, written only for the current import.
 #[async_trait]
 pub trait ProfileStore: Send + Sync {
+    /// The user's profile; none before their first soulprint.
     async fn profile(&self, user: &UserId) -> Result<Option<Profile>, StoreError>;
     /// Writes the profile if its import is still the user's current one
     /// ([`StoreError::Stale`] otherwise): a replaced import's late worker cannot overwrite it.

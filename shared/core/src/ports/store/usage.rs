@@ -10,18 +10,23 @@ use crate::ports::UserId;
 /// Tokens and money an import has spent, by what it was spent on.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct ImportUsage {
+    /// The quick pass, and writing the sections again after the full pass.
     pub quick_pass: Usage,
+    /// Fact extraction over every chunk.
     pub fact_extraction: Usage,
+    /// Writing MEMORY.
     pub memory: Usage,
     /// Tokens of the export's visible text (what the person and the assistant said).
     pub export_tokens: u64,
     /// Estimated tokens sent for fact extraction: with `export_tokens`, what the full pass
     /// spent per token of export.
     pub fact_input_tokens_sent: u64,
+    /// The total in US dollars.
     pub cost_usd: f64,
 }
 
 impl ImportUsage {
+    /// Adds `other`, field by field.
     pub fn add(&mut self, other: &ImportUsage) {
         self.quick_pass.add(&other.quick_pass);
         self.fact_extraction.add(&other.fact_extraction);
@@ -34,6 +39,7 @@ impl ImportUsage {
     }
 }
 
+/// What each import spent, step by step.
 #[async_trait]
 pub trait UsageStore: Send + Sync {
     /// Records what one step of the import spent, under `key` ("quick_pass",
