@@ -5,9 +5,10 @@
 //! cannot starve everyone else. Bodies have deadlines of their own (the routes'
 //! `request_guard`).
 
+use std::collections::HashMap;
 use std::future::Future;
-use std::net::SocketAddr;
-use std::sync::Arc;
+use std::net::{IpAddr, SocketAddr};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use axum::Router;
@@ -20,11 +21,51 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::Semaphore;
 use tracing::{debug, warn};
 
-/// How many connections, and how long each may take to send a request's headers.
+/// How many connections, from one address and in all, and how long each may take to send a
+/// request's headers.
 #[derive(Debug, Clone, Copy)]
 pub struct ConnectionLimits {
     pub max_connections: usize,
+    /// From one client address: one client cannot take every slot.
+    pub per_address: usize,
     pub header_timeout: Duration,
+}
+
+/// Open connections by client address.
+#[derive(Default)]
+struct ByAddress(Mutex<HashMap<IpAddr, usize>>);
+
+/// One open connection of an address, counted until dropped.
+struct AddressSlot {
+    address: IpAddr,
+    counts: Arc<ByAddress>,
+}
+
+impl ByAddress {
+    fn take(self: &Arc<Self>, address: IpAddr, most: usize) -> Option<AddressSlot> {
+        let mut counts = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        let n = counts.entry(address).or_default();
+        if *n >= most {
+            return None;
+        }
+        *n += 1;
+        Some(AddressSlot {
+            address,
+            counts: Arc::clone(self),
+        })
+    }
+}
+
+impl Drop for AddressSlot {
+    fn drop(&mut self) {
+        let mut counts = self.counts.0.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(n) = counts.get_mut(&self.address) {
+            *n -= 1;
+            if *n == 0 {
+                counts.remove(&self.address);
+            }
+        }
+    }
 }
 
 const BUSY: &[u8] = b"HTTP/1.1 503 Service Unavailable\r\nRetry-After: 1\r\nContent-Type: application/json\r\nContent-Length: 83\r\nConnection: close\r\n\r\n{\"error\":{\"code\":\"busy\",\"message\":\"too many connections; try again in a second\"}}";
@@ -37,6 +78,7 @@ pub async fn serve(
     shutdown: impl Future<Output = ()>,
 ) -> std::io::Result<()> {
     let slots = Arc::new(Semaphore::new(limits.max_connections));
+    let by_address = Arc::new(ByAddress::default());
     let graceful = GracefulShutdown::new();
     let mut http = http1::Builder::new();
     http.timer(TokioTimer::new())
@@ -57,6 +99,10 @@ pub async fn serve(
             },
             () = &mut shutdown => break,
         };
+        let Some(mine) = by_address.take(peer.ip(), limits.per_address) else {
+            tokio::spawn(refuse(stream, peer));
+            continue;
+        };
         let Ok(slot) = Arc::clone(&slots).try_acquire_owned() else {
             tokio::spawn(refuse(stream, peer));
             continue;
@@ -69,7 +115,7 @@ pub async fn serve(
             if let Err(e) = connection.await {
                 debug!(%peer, error = %e, "connection closed");
             }
-            drop(slot);
+            drop((slot, mine));
         });
     }
     drop(listener);

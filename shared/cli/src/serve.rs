@@ -49,6 +49,9 @@ pub struct ServeArgs {
     /// Open connections at most; past it a new one gets 503 at once.
     #[arg(long, value_name = "N", default_value_t = 1024, value_parser = clap::value_parser!(u32).range(1..))]
     max_connections: u32,
+    /// Open connections from one client address at most (a client cannot take every slot).
+    #[arg(long, value_name = "N", default_value_t = 64, value_parser = clap::value_parser!(u32).range(1..))]
+    max_connections_per_address: u32,
     /// Seconds a client has to send a request's headers (an idle connection is closed after
     /// as long).
     #[arg(long, value_name = "SECONDS", default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=300))]
@@ -153,6 +156,7 @@ pub fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
         );
         let limits = ConnectionLimits {
             max_connections: args.max_connections as usize,
+            per_address: args.max_connections_per_address as usize,
             header_timeout: Duration::from_secs(args.header_timeout),
         };
         let sweeper = tokio::spawn(sweep_uploads(local.blobs.clone()));
