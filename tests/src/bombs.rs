@@ -92,3 +92,92 @@ pub fn gzip_of(deflated: &[u8]) -> Vec<u8> {
     gz.extend_from_slice(&[0; 8]);
     gz
 }
+
+/// A local file header (no ZIP64) for `name`: deflate, sizes as given, CRC 0.
+fn local_header(zip: &mut Vec<u8>, name: &str, compressed: u32, size: u32) {
+    zip.extend_from_slice(&0x0403_4b50u32.to_le_bytes());
+    zip.extend_from_slice(&20u16.to_le_bytes());
+    zip.extend_from_slice(&0u16.to_le_bytes());
+    zip.extend_from_slice(&8u16.to_le_bytes());
+    zip.extend_from_slice(&[0, 0, 0x21, 0]);
+    zip.extend_from_slice(&0u32.to_le_bytes());
+    zip.extend_from_slice(&compressed.to_le_bytes());
+    zip.extend_from_slice(&size.to_le_bytes());
+    zip.extend_from_slice(&(name.len() as u16).to_le_bytes());
+    zip.extend_from_slice(&0u16.to_le_bytes());
+    zip.extend_from_slice(name.as_bytes());
+}
+
+/// A central directory record for `name`, its local header at `offset`.
+fn central_record(cd: &mut Vec<u8>, name: &str, compressed: u32, size: u32, offset: u32) {
+    cd.extend_from_slice(&0x0201_4b50u32.to_le_bytes());
+    cd.extend_from_slice(&20u16.to_le_bytes());
+    cd.extend_from_slice(&20u16.to_le_bytes());
+    cd.extend_from_slice(&0u16.to_le_bytes());
+    cd.extend_from_slice(&8u16.to_le_bytes());
+    cd.extend_from_slice(&[0, 0, 0x21, 0]);
+    cd.extend_from_slice(&0u32.to_le_bytes());
+    cd.extend_from_slice(&compressed.to_le_bytes());
+    cd.extend_from_slice(&size.to_le_bytes());
+    cd.extend_from_slice(&(name.len() as u16).to_le_bytes());
+    cd.extend_from_slice(&[0; 8]); // extra, comment, disk, internal attributes
+    cd.extend_from_slice(&0u32.to_le_bytes());
+    cd.extend_from_slice(&offset.to_le_bytes());
+    cd.extend_from_slice(name.as_bytes());
+}
+
+fn end_of_directory(zip: &mut Vec<u8>, entries: usize, cd_start: usize) {
+    let cd_size = zip.len() - cd_start;
+    zip.extend_from_slice(&0x0605_4b50u32.to_le_bytes());
+    zip.extend_from_slice(&[0, 0, 0, 0]);
+    zip.extend_from_slice(&(entries as u16).to_le_bytes());
+    zip.extend_from_slice(&(entries as u16).to_le_bytes());
+    zip.extend_from_slice(&(cd_size as u32).to_le_bytes());
+    zip.extend_from_slice(&(cd_start as u32).to_le_bytes());
+    zip.extend_from_slice(&0u16.to_le_bytes());
+}
+
+/// `entries` central-directory entries, `conversations-NNN.json`, all pointing at one
+/// deflated entry of `mib` MiB of spaces: each within every per-entry bound, together
+/// `entries` × as much (the overlapping-entry bomb).
+pub fn overlapping_zip(entries: usize, mib: usize) -> Vec<u8> {
+    let deflated = deflated_spaces(mib);
+    let size = (mib << 20) as u32;
+    let mut zip = Vec::new();
+    local_header(
+        &mut zip,
+        "conversations-000.json",
+        deflated.len() as u32,
+        size,
+    );
+    zip.extend_from_slice(&deflated);
+    let cd_start = zip.len();
+    for i in 0..entries {
+        let name = format!("conversations-{i:03}.json");
+        central_record(&mut zip, &name, deflated.len() as u32, size, 0);
+    }
+    end_of_directory(&mut zip, entries, cd_start);
+    zip
+}
+
+/// `entries` distinct entries, each `mib` MiB of spaces: none overlaps and each stays within
+/// its own ratio's grace, but together they inflate far past the file's size.
+pub fn many_spaces_zip(entries: usize, mib: usize) -> Vec<u8> {
+    let deflated = deflated_spaces(mib);
+    let size = (mib << 20) as u32;
+    let mut zip = Vec::new();
+    let mut offsets = Vec::new();
+    for i in 0..entries {
+        offsets.push(zip.len() as u32);
+        let name = format!("conversations-{i:03}.json");
+        local_header(&mut zip, &name, deflated.len() as u32, size);
+        zip.extend_from_slice(&deflated);
+    }
+    let cd_start = zip.len();
+    for (i, offset) in offsets.iter().enumerate() {
+        let name = format!("conversations-{i:03}.json");
+        central_record(&mut zip, &name, deflated.len() as u32, size, *offset);
+    }
+    end_of_directory(&mut zip, entries, cd_start);
+    zip
+}

@@ -420,9 +420,10 @@ async fn what_is_deleted_or_said_counts_at_the_next_message_even_where_the_index
         let (ports, cache, user) = (local.ports.clone(), elsewhere.clone(), user.clone());
         async move { delete_memory(&ports, &cache, &user, &id).await.unwrap() }
     };
-    assert_eq!(delete(fact.id.clone()).await, Some(Deleted::Fact));
     assert_eq!(delete(chunk.id.clone()).await, Some(Deleted::Chunk));
     assert_eq!(delete(chunk.id.clone()).await, None, "already gone");
+    // The fact after its excerpt: deleting a fact takes the excerpts stating it along.
+    assert_eq!(delete(fact.id.clone()).await, Some(Deleted::Fact));
     assert_eq!(delete("no-such-id".into()).await, None);
     let after = ask(&local.ports, &chat, &user, &question).await;
     assert!(

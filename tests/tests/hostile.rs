@@ -84,3 +84,31 @@ fn a_zip_cut_short_keeps_the_conversations_it_holds() {
     let err = read(zip, &ReadOptions::default()).unwrap_err().to_string();
     assert!(err.contains("download the export again"), "{err}");
 }
+
+/// 1,000 central-directory entries pointing at one 16 MiB entry of spaces, an 86 KB file:
+/// it once kept the import worker busy for 24 s (the person was then told the export held no
+/// conversations). It is refused before any of it is inflated, and says why.
+#[test]
+fn entries_that_share_their_bytes_are_refused_as_a_bomb_at_once() {
+    let zip = soulprint_e2e::bombs::overlapping_zip(1_000, 16);
+    assert!(zip.len() < 100_000, "{}", zip.len());
+    let started = std::time::Instant::now();
+    let err = read(zip, &ReadOptions::default()).unwrap_err().to_string();
+    assert!(err.contains("looks like a ZIP bomb"), "{err}");
+    assert!(err.contains("share their bytes"), "{err}");
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(2),
+        "{:?}",
+        started.elapsed()
+    );
+}
+
+/// Many entries, each within its own bounds, that together inflate past a hundred times the
+/// file: the whole export's budget stops them.
+#[test]
+fn the_whole_export_inflates_a_bounded_number_of_times_its_size() {
+    let zip = soulprint_e2e::bombs::many_spaces_zip(60, 16);
+    let err = read(zip, &ReadOptions::default()).unwrap_err().to_string();
+    assert!(err.contains("looks like a ZIP bomb"), "{err}");
+    assert!(stopped_after(&err) < 256 << 20, "{err}");
+}

@@ -107,6 +107,110 @@ pub struct Sections {
     pub tools: Tools,
 }
 
+impl Sections {
+    /// Every free-text field (the assistant's name among them), in section order.
+    pub fn texts_mut(&mut self) -> [&mut String; 21] {
+        let Sections {
+            soul,
+            identity,
+            user,
+            agents,
+            tools,
+        } = self;
+        [
+            &mut soul.communication_style,
+            &mut soul.tone_preferences,
+            &mut soul.boundaries,
+            &mut soul.humor_style,
+            &mut soul.formality_level,
+            &mut soul.emotional_patterns,
+            &mut identity.ai_name,
+            &mut identity.archetype,
+            &mut identity.vibe,
+            &mut identity.emoji_style,
+            &mut identity.signature_greeting,
+            &mut user.name,
+            &mut user.location,
+            &mut user.occupation,
+            &mut user.life_context,
+            &mut user.preferred_address,
+            &mut agents.response_style,
+            &mut agents.context_adaptation,
+            &mut agents.memory_directives,
+            &mut tools.output_preferences,
+            &mut tools.depth_preference,
+        ]
+    }
+
+    /// Every list, with the most items it keeps.
+    pub fn lists_mut(&mut self) -> [(&mut Vec<String>, usize); 7] {
+        let Sections {
+            soul,
+            user,
+            agents,
+            tools,
+            ..
+        } = self;
+        [
+            (&mut soul.personality_traits, 7),
+            (&mut agents.behavioral_rules, 7),
+            (&mut user.relationships, MAX_LIST_ITEMS),
+            (&mut user.interests, MAX_LIST_ITEMS),
+            (&mut agents.do_not, MAX_LIST_ITEMS),
+            (&mut tools.likely_usage, MAX_LIST_ITEMS),
+            (&mut tools.capabilities_emphasis, MAX_LIST_ITEMS),
+        ]
+    }
+
+    /// Takes out every sentence of a field, and every list item, that `mentions` a deleted
+    /// fact (the assistant's name stays); returns how many went.
+    pub fn forget(&mut self, mentions: impl Fn(&str) -> bool) -> usize {
+        let mut gone = 0;
+        let name = self.identity.ai_name.clone();
+        for field in self.texts_mut() {
+            if *field == name {
+                continue;
+            }
+            let sentences = split_sentences(field);
+            let kept: Vec<&str> = sentences.iter().copied().filter(|s| !mentions(s)).collect();
+            if kept.len() < sentences.len() {
+                gone += sentences.len() - kept.len();
+                *field = kept.join(" ").trim().to_owned();
+            }
+        }
+        for (list, _) in self.lists_mut() {
+            let before = list.len();
+            list.retain(|item| !mentions(item));
+            gone += before - list.len();
+        }
+        gone
+    }
+}
+
+/// Lists longer than this are cut (traits and rules keep 7).
+pub const MAX_LIST_ITEMS: usize = 12;
+
+/// A field's sentences, each with its end mark.
+fn split_sentences(text: &str) -> Vec<&str> {
+    let mut out = Vec::new();
+    let mut start = 0;
+    for (i, c) in text.char_indices() {
+        if matches!(c, '.' | '!' | '?' | ';' | '\n') {
+            let end = i + c.len_utf8();
+            let s = text[start..end].trim();
+            if !s.is_empty() {
+                out.push(s);
+            }
+            start = end;
+        }
+    }
+    let rest = text[start..].trim();
+    if !rest.is_empty() {
+        out.push(rest);
+    }
+    out
+}
+
 /// Names an assistant must not be given: an empty one once reached people as "Soul".
 pub fn is_generic_name(name: &str) -> bool {
     const GENERIC: &[&str] = &[
@@ -135,6 +239,25 @@ pub fn is_placeholder(value: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn forgetting_takes_out_the_sentences_and_items_that_mention_it_only() {
+        let mut s = Sections::default();
+        s.identity.ai_name = "Wren".into();
+        s.user.location = "Berlin, Germany".into();
+        s.user.life_context =
+            "Moved to Berlin in 2024. Works as a nurse. Training for a marathon.".into();
+        s.user.interests = vec!["Berlin techno".into(), "running".into()];
+        let gone = s.forget(|t| t.to_lowercase().contains("berlin"));
+        assert_eq!(gone, 3);
+        assert_eq!(s.user.location, "");
+        assert_eq!(
+            s.user.life_context,
+            "Works as a nurse. Training for a marathon."
+        );
+        assert_eq!(s.user.interests, ["running"]);
+        assert_eq!(s.identity.ai_name, "Wren");
+    }
 
     #[test]
     fn generic_names_and_placeholders_are_recognised() {

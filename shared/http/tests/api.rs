@@ -11,6 +11,7 @@ use axum::http::{header, Method, Request, StatusCode};
 use axum::Router;
 use http_body_util::BodyExt;
 use serde_json::{json, Value};
+use soulprint_core::import_state::ImportStatus;
 use soulprint_core::ports::UserId;
 use soulprint_e2e::pipeline::{finished, generated, work_until};
 use soulprint_http::{router, Api, RateLimits, Tokens};
@@ -550,4 +551,129 @@ async fn a_person_may_hold_only_so_many_unfinished_uploads() {
         )
         .await;
     assert_eq!(s, StatusCode::CONFLICT, "{v}");
+}
+
+/// Every file of the data directory that is not the person's own record (the exports and the
+/// conversations read from them stay), with whether it holds `needle`.
+fn holding(dir: &std::path::Path, needle: &str, found: &mut Vec<String>) {
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            // An import's blobs: its export, the conversations read from it and their chunks.
+            if path.parent().is_some_and(|p| p.ends_with("imports")) {
+                continue;
+            }
+            holding(&path, needle, found);
+        } else {
+            let bytes = std::fs::read(&path).unwrap();
+            let lower = String::from_utf8_lossy(&bytes).to_lowercase();
+            if lower.contains(&needle.to_lowercase()) {
+                found.push(path.display().to_string());
+            }
+        }
+    }
+}
+
+/// A newer import failed: the person's memory controls still work, a deleted fact is gone from
+/// everything the model sees and from the database at once, and the next pass over the same
+/// export does not bring it back.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn memory_controls_work_after_a_failed_import_and_a_deleted_fact_stays_deleted() {
+    let server = server();
+    let ana = UserId::new("ana").unwrap();
+    let (zip, _) = generated(21, 600_000, 60_000);
+    assert_eq!(
+        server.import_refused("ana", &zip).await,
+        StatusCode::ACCEPTED
+    );
+    work_until(&server.local, &ana, finished).await;
+    // A fact MEMORY and the system prompt show.
+    let (_, profile) = server.get("/profile", "ana").await;
+    let memory_md = profile["memory_md"].as_str().unwrap().to_owned();
+    let (_, facts) = server.get("/memory/facts", "ana").await;
+    let fact = facts["facts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["status"] == "current" && memory_md.contains(f["text"].as_str().unwrap()))
+        .expect("a fact in MEMORY")
+        .clone();
+    let (id, text) = (fact["id"].as_str().unwrap(), fact["text"].as_str().unwrap());
+
+    // A newer import of something that is no export: it fails.
+    assert_eq!(
+        server.import_refused("ana", b"not an export at all").await,
+        StatusCode::ACCEPTED
+    );
+    work_until(&server.local, &ana, |s| s.status == ImportStatus::Failed).await;
+
+    let (s, v) = server
+        .json(
+            Method::PATCH,
+            "/profile",
+            "ana",
+            json!({"ai_name": "Juniper"}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    let (s, v, _) = server
+        .call(
+            Method::DELETE,
+            &format!("/memory/facts/{id}"),
+            Some(&server.token("ana")),
+            None,
+        )
+        .await;
+    assert!(s.is_success(), "{s} {v}");
+    let (_, profile) = server.get("/profile", "ana").await;
+    for field in ["memory_md", "soulprint_text"] {
+        let shown = profile[field].as_str().unwrap_or_default();
+        assert!(!shown.contains(text), "{field} still holds {text:?}");
+    }
+    assert_eq!(profile["ai_name"], "Juniper");
+    let (_, facts) = server.get("/memory/facts", "ana").await;
+    assert!(!facts.to_string().contains(id));
+    // Nothing of it left readable in the database, its log or the index.
+    let mut found = Vec::new();
+    holding(server._dir.path(), text, &mut found);
+    assert!(found.is_empty(), "{text:?} is still in {found:?}");
+
+    // An excerpt, deleted in the same state.
+    let (_, chunks) = server.get("/memory/chunks?limit=1", "ana").await;
+    let chunk = chunks["chunks"][0]["id"].as_str().unwrap().to_owned();
+    let (s, v, _) = server
+        .call(
+            Method::DELETE,
+            &format!("/memory/chunks/{}", chunk.replace('#', "%23")),
+            Some(&server.token("ana")),
+            None,
+        )
+        .await;
+    assert!(s.is_success(), "{s} {v}");
+
+    // The same export again: the pass reads the fact again, and leaves it out.
+    assert_eq!(
+        server.import_refused("ana", &zip).await,
+        StatusCode::ACCEPTED
+    );
+    work_until(&server.local, &ana, |s| {
+        s.full_pass.status == soulprint_core::import_state::FullPassStatus::Complete
+    })
+    .await;
+    let (_, profile) = server.get("/profile", "ana").await;
+    assert!(!profile["memory_md"].as_str().unwrap().contains(text));
+    let (_, facts) = server.get("/memory/facts", "ana").await;
+    assert!(
+        !facts["facts"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|f| f["text"] == text),
+        "{text:?} came back"
+    );
+    let (_, chunks) = server.get("/memory/chunks?limit=200", "ana").await;
+    assert!(
+        !chunks.to_string().contains(&format!("\"{chunk}\"")),
+        "the excerpt came back"
+    );
 }

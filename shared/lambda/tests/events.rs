@@ -180,7 +180,7 @@ async fn the_function_url_fetches_the_keys_again_after_a_rotation() {
         .unwrap()
         .as_secs();
     let claims = serde_json::json!({
-        "sub": "user-7f3a", "iss": issuer, "aud": "4b1f0c2example", "exp": now + 600,
+        "sub": "user-7f3a", "iss": issuer, "aud": "4b1f0c2example", "exp": now + 600, "iat": now,
     });
     let new_key = signed_with(
         include_bytes!("fixtures/signing-key-2.pem"),
@@ -268,6 +268,15 @@ async fn the_function_url_checks_the_token_against_the_issuers_keys() {
                 .issue(&UserId::new("user-7f3a").unwrap(), time::Duration::hours(1)),
         ),
         ("garbage", "not.a.jwt".to_owned()),
+        (
+            "valid for 30 days (an identity provider's tokens live a day at most)",
+            signed(claims(issuer, "4b1f0c2example".into(), now + 30 * 86_400)),
+        ),
+        ("not valid yet (nbf)", {
+            let mut c = claims(issuer, "4b1f0c2example".into(), now + 7_200);
+            c["nbf"] = (now + 3_600).into();
+            signed(c)
+        }),
     ] {
         let (status, _, body) = call(app.clone(), stream_request(&token)).await;
         assert_eq!(status, 401, "{what}: {body}");

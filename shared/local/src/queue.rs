@@ -82,10 +82,23 @@ impl Queue for SqliteQueue {
         let mut conn = self.db.lock();
         let tx = conn.transaction().map_err(|e| unavailable(queue, e))?;
         let rows: Vec<(i64, String, u32)> = {
+            // Fair shares: each person's oldest waiting job, those of people with the fewest
+            // jobs in hand first, so that one person's long or hostile import never holds
+            // back another's.
             let mut stmt = tx
                 .prepare_cached(
-                    "SELECT id, body, receive_count FROM queue
-                     WHERE queue = ?1 AND visible_at <= ?2 ORDER BY id LIMIT ?3",
+                    "WITH busy AS (
+                         SELECT json_extract(body, '$.user') AS user, COUNT(*) AS n FROM queue
+                         WHERE queue = ?1 AND visible_at > ?2 AND receipt IS NOT NULL
+                         GROUP BY user),
+                     first AS (
+                         SELECT json_extract(body, '$.user') AS user, MIN(id) AS id FROM queue
+                         WHERE queue = ?1 AND visible_at <= ?2
+                         GROUP BY user)
+                     SELECT q.id, q.body, q.receive_count
+                     FROM first f JOIN queue q ON q.id = f.id
+                     LEFT JOIN busy b ON b.user = f.user
+                     ORDER BY COALESCE(b.n, 0), f.id LIMIT ?3",
                 )
                 .map_err(|e| unavailable(queue, e))?;
             let rows = stmt

@@ -218,10 +218,12 @@ impl Local {
         let (stop, stopped) = watch::channel(false);
         let mut tasks = Vec::new();
         for queue in QueueName::ALL {
-            let n = if queue == QueueName::Facts {
-                self.fact_workers
-            } else {
-                1
+            // Two import workers: with fair shares (the queue hands each person's jobs in
+            // turn), one person's slow import leaves the other worker to everyone else.
+            let n = match queue {
+                QueueName::Facts => self.fact_workers,
+                QueueName::Imports => 2,
+                _ => 1,
             };
             for _ in 0..n {
                 tasks.push(tokio::spawn(drain(

@@ -45,3 +45,36 @@ pub async fn writes_for_a_replaced_import_are_refused(store: Arc<dyn Store>) {
         Err(StoreError::Stale(_))
     ));
 }
+
+/// The person's own change to their profile is written whatever the imports are doing (a
+/// newer import failed, or is running), but never over a newer import's profile.
+pub async fn the_person_amends_their_profile_whatever_the_imports_do(store: Arc<dyn Store>) {
+    let u = user("amend");
+    let first = ImportState::begin(None, "old", t0()).unwrap();
+    let v = store.put_import_state(&u, &first, None).await.unwrap();
+    store.put_profile(&u, &profile("old")).await.unwrap();
+    // A newer import begins (and fails, say): the old profile is still the person's.
+    let second = ImportState::begin(None, "new", t0()).unwrap();
+    store.put_import_state(&u, &second, Some(v)).await.unwrap();
+    let mut renamed = profile("old");
+    renamed.sections.identity.ai_name = "Juniper".into();
+    assert!(matches!(
+        store.put_profile(&u, &renamed).await,
+        Err(StoreError::Stale(_))
+    ));
+    store.amend_profile(&u, &renamed).await.unwrap();
+    let stored = store.profile(&u).await.unwrap().unwrap();
+    assert_eq!(stored.sections.identity.ai_name, "Juniper");
+    // Once the newer import writes its profile, an amendment of the old one is refused.
+    store.put_profile(&u, &profile("new")).await.unwrap();
+    assert!(matches!(
+        store.amend_profile(&u, &renamed).await,
+        Err(StoreError::Stale(_))
+    ));
+    assert_eq!(store.profile(&u).await.unwrap().unwrap().import_id, "new");
+    // Nothing to amend for someone without a profile.
+    assert!(store
+        .amend_profile(&user("amend-nobody"), &renamed)
+        .await
+        .is_err());
+}

@@ -6,7 +6,7 @@
 //! never opened. Entry names that escape the archive and symlinks are refused, and every read is
 //! bounded in size and compression ratio, so a ZIP bomb costs milliseconds, not gigabytes.
 
-use std::cell::Cell;
+use std::cell::{Cell, RefCell};
 use std::io::{self, Read, Seek, SeekFrom};
 use std::rc::Rc;
 
@@ -88,6 +88,45 @@ pub fn is_conversations_file(name: &str) -> bool {
         .is_some_and(|digits| !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit()))
 }
 
+/// What the whole input may inflate to, shared by its entries' readers: past the grace, no
+/// more than `max_ratio` times the file's own size, however it is split into entries.
+struct Budget {
+    limits: EntryLimits,
+    input_bytes: u64,
+    out: Cell<u64>,
+    /// The bound the input broke, which ends the reading of all of it.
+    broken: RefCell<Option<BoundError>>,
+}
+
+impl Budget {
+    fn spend(&self, n: u64) -> Result<(), BoundError> {
+        let out = self.out.get() + n;
+        self.out.set(out);
+        if out > self.limits.ratio_grace_bytes
+            && out / self.input_bytes.max(1) > self.limits.max_ratio
+        {
+            let e = BoundError::Ratio {
+                ratio: self.limits.max_ratio,
+                out,
+                compressed: self.input_bytes.max(1),
+            };
+            *self.broken.borrow_mut() = Some(e.clone());
+            return Err(e);
+        }
+        Ok(())
+    }
+
+    /// The bomb found so far (in `file`), as the error that ends the reading.
+    fn check(&self, file: &str) -> Result<(), ExportError> {
+        match self.broken.borrow().as_ref() {
+            Some(e) => Err(ExportError::ZipBomb {
+                detail: format!("{file}: {e}"),
+            }),
+            None => Ok(()),
+        }
+    }
+}
+
 /// Calls `read` once per conversations file, in order, with the file's name (`bare_name` for
 /// input that is not an archive) and a bounded reader of its uncompressed bytes; `read` deals
 /// with a file's own errors. Entries refused are recorded in `summary_ignored`.
@@ -105,21 +144,30 @@ where
 {
     let mut head = [0u8; 64];
     let n = fill(&mut input, &mut head).map_err(|(_, e)| ExportError::Io(e))?;
+    let input_bytes = input.seek(SeekFrom::End(0)).map_err(ExportError::Io)?;
     input.seek(SeekFrom::Start(0)).map_err(ExportError::Io)?;
     let input = Counting {
         inner: input,
         count: consumed.clone(),
     };
+    let budget = Rc::new(Budget {
+        limits,
+        input_bytes,
+        out: Cell::new(0),
+        broken: RefCell::new(None),
+    });
     match sniff(&head[..n])? {
         Container::Json => {
             let mut input = Bounded::new(input, limits, None, consumed);
             read(bare_name, &mut input);
         }
         Container::Gzip => {
-            let mut input = Bounded::new(GzDecoder::new(input), limits, Some(0), consumed);
+            let mut input =
+                Bounded::new(GzDecoder::new(input), limits, Some(0), consumed).spending(&budget);
             read(bare_name, &mut input);
+            budget.check(bare_name)?;
         }
-        Container::Zip => zip_sources(input, limits, consumed, summary_ignored, read)?,
+        Container::Zip => zip_sources(input, &budget, consumed, summary_ignored, read)?,
     }
     Ok(())
 }
@@ -149,7 +197,7 @@ fn classify<R: Read>(entry: &zip::read::ZipFile<'_, R>) -> Entry {
 
 fn zip_sources<R, F>(
     mut input: Counting<R>,
-    limits: EntryLimits,
+    budget: &Rc<Budget>,
     consumed: Rc<Cell<u64>>,
     summary: &mut Summary,
     mut read: F,
@@ -158,14 +206,17 @@ where
     R: Read + Seek,
     F: FnMut(&str, &mut dyn Read),
 {
+    let limits = budget.limits;
     let mut archive = match zip::ZipArchive::new(&mut input) {
         Ok(archive) => archive,
         Err(e) => {
             let detail = e.to_string();
-            return local_header_sources(input, limits, consumed, summary, read, detail);
+            return local_header_sources(input, budget, consumed, summary, read, detail);
         }
     };
     let mut chosen: Vec<(String, usize)> = Vec::new();
+    // Where each chosen entry's bytes lie: (local header offset, compressed size, name).
+    let mut spans: Vec<(u64, u64, String)> = Vec::new();
     let mut others = Vec::new();
     for i in 0..archive.len() {
         let entry = match archive.by_index_raw(i) {
@@ -179,12 +230,16 @@ where
             }
         };
         match classify(&entry) {
-            Entry::Conversations(name) => chosen.push((name, i)),
+            Entry::Conversations(name) => {
+                spans.push((entry.header_start(), entry.compressed_size(), name.clone()));
+                chosen.push((name, i));
+            }
             Entry::Refused(name, reason) => summary.ignore(&name, reason),
             Entry::Other(name) if others.len() < 8 && entry.is_file() => others.push(name),
             Entry::Other(_) => {}
         }
     }
+    overlapping(&mut spans)?;
     if chosen.is_empty() {
         return Err(ExportError::NoConversationsFile {
             entries: archive.len(),
@@ -196,10 +251,33 @@ where
         match archive.by_index(i) {
             Ok(entry) => {
                 let compressed_at = consumed.get();
-                let mut entry = Bounded::new(entry, limits, Some(compressed_at), consumed.clone());
+                let mut entry = Bounded::new(entry, limits, Some(compressed_at), consumed.clone())
+                    .spending(budget);
                 read(&name, &mut entry);
             }
             Err(e) => read(&name, &mut Failing(Some(e.to_string()))),
+        }
+        budget.check(&name)?;
+    }
+    Ok(())
+}
+
+/// Entries whose bytes overlap: a real archive stores each file once, after the one before; a
+/// bomb points many central-directory entries at one compressed stream, so each passes its
+/// own bounds while together they inflate without end.
+fn overlapping(spans: &mut [(u64, u64, String)]) -> Result<(), ExportError> {
+    spans.sort();
+    for pair in spans.windows(2) {
+        let ((start, size, first), (next, _, second)) = (&pair[0], &pair[1]);
+        // A local header is 30 bytes at least, before the name and the data.
+        if *next < start.saturating_add(30).saturating_add(*size) {
+            return Err(ExportError::ZipBomb {
+                detail: format!(
+                    "its entries {first} and {second} share their bytes ({} entries point into \
+                     the same data)",
+                    spans.iter().filter(|s| s.0 == *start).count().max(2)
+                ),
+            });
         }
     }
     Ok(())
@@ -210,7 +288,7 @@ where
 /// does hold are not lost. Entries are filtered and bounded as in a whole archive.
 fn local_header_sources<R, F>(
     mut input: Counting<R>,
-    limits: EntryLimits,
+    budget: &Rc<Budget>,
     consumed: Rc<Cell<u64>>,
     summary: &mut Summary,
     mut read: F,
@@ -240,8 +318,11 @@ where
         match classify(&entry) {
             Entry::Conversations(name) => {
                 found += 1;
-                let mut entry = Bounded::new(entry, limits, Some(compressed_at), consumed.clone());
+                let mut entry =
+                    Bounded::new(entry, budget.limits, Some(compressed_at), consumed.clone())
+                        .spending(budget);
                 read(&name, &mut entry);
+                budget.check(&name)?;
             }
             Entry::Refused(name, reason) => summary.ignore(&name, reason),
             Entry::Other(_) => {}
@@ -313,6 +394,8 @@ struct Bounded<R> {
     /// Compressed bytes consumed when the entry started; `None` for uncompressed input.
     compressed_at: Option<u64>,
     consumed: Rc<Cell<u64>>,
+    /// The whole input's budget, which every entry's output counts against.
+    budget: Option<Rc<Budget>>,
 }
 
 impl<R> Bounded<R> {
@@ -328,7 +411,14 @@ impl<R> Bounded<R> {
             out: 0,
             compressed_at,
             consumed,
+            budget: None,
         }
+    }
+
+    /// Counts the output against the whole input's budget too.
+    fn spending(mut self, budget: &Rc<Budget>) -> Self {
+        self.budget = Some(Rc::clone(budget));
+        self
     }
 }
 
@@ -345,10 +435,7 @@ pub enum BoundError {
     },
     /// Past the grace, the entry decompressed more than `EntryLimits::max_ratio` times its
     /// compressed size.
-    #[error(
-        "it decompresses more than {ratio}× (after {out} bytes from {compressed}): \
-         this looks like a ZIP bomb, not an export"
-    )]
+    #[error("it decompresses more than {ratio}× (after {out} bytes from {compressed})")]
     Ratio {
         /// That limit.
         ratio: u64,
@@ -370,6 +457,11 @@ impl<R: Read> Read for Bounded<R> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         let n = self.inner.read(buf)?;
         self.out += n as u64;
+        if let Some(budget) = &self.budget {
+            budget
+                .spend(n as u64)
+                .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))?;
+        }
         if self.out > self.limits.max_entry_bytes {
             return Err(io::Error::new(
                 io::ErrorKind::InvalidData,
@@ -383,14 +475,15 @@ impl<R: Read> Read for Bounded<R> {
             if self.out > self.limits.ratio_grace_bytes
                 && self.out / compressed > self.limits.max_ratio
             {
-                return Err(io::Error::new(
-                    io::ErrorKind::InvalidData,
-                    BoundError::Ratio {
-                        ratio: self.limits.max_ratio,
-                        out: self.out,
-                        compressed,
-                    },
-                ));
+                let e = BoundError::Ratio {
+                    ratio: self.limits.max_ratio,
+                    out: self.out,
+                    compressed,
+                };
+                if let Some(budget) = &self.budget {
+                    *budget.broken.borrow_mut() = Some(e.clone());
+                }
+                return Err(io::Error::new(io::ErrorKind::InvalidData, e));
             }
         }
         Ok(n)

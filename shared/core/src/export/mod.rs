@@ -60,6 +60,16 @@ pub enum ExportError {
         /// Up to 8 of its other files' names, to show what it holds instead.
         examples: Vec<String>,
     },
+    /// The file inflates far beyond any export (entries sharing their bytes, or many times the
+    /// file's own size): refused whole, before it costs anyone minutes of work.
+    #[error(
+        "this file looks like a ZIP bomb, not an export: {detail}. Download the export from \
+         ChatGPT again (Settings → Data controls → Export data)"
+    )]
+    ZipBomb {
+        /// What gave it away.
+        detail: String,
+    },
     /// No conversation was found and a conversations file had a problem: the first such file.
     #[error("{file}: {detail}; no conversation could be read. {hint}")]
     Unreadable {

@@ -100,7 +100,7 @@ fn into_memory(c: Cluster) -> MemoryFact {
         }
     }
     let category = spokesman.category;
-    let text = spokesman.text.clone();
+    let text = super::clean_text(&spokesman.text);
     let subject = c.facts.iter().find_map(|f| f.subject);
     let mut sources: Vec<_> = c.facts.into_iter().map(|f| f.source).collect();
     sources.sort_by(|a, b| (a.observed_at, a).cmp(&(b.observed_at, b)));

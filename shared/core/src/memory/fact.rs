@@ -179,3 +179,33 @@ impl MemoryFact {
         self.sources.iter().filter_map(|s| s.observed_at).min()
     }
 }
+
+/// `text` as a fact may hold it: control characters (NUL, BEL, escapes) and the marks that
+/// reorder text on screen (bidirectional overrides and isolates) taken out, whitespace as
+/// single spaces. A fact is shown to the person and sent to models; neither should get either.
+pub fn clean_text(text: &str) -> String {
+    let kept: String = text
+        .chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .filter(|c| {
+            !matches!(
+                c,
+                '\u{200E}' | '\u{200F}' | '\u{061C}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}'
+            )
+        })
+        .collect();
+    kept.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn control_and_reordering_characters_never_reach_a_fact() {
+        assert_eq!(
+            clean_text("I live in\u{0} Berlin\u{7} \u{202E}nilreB\u{202C} now\n"),
+            "I live in Berlin nilreB now"
+        );
+    }
+}

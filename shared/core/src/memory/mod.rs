@@ -6,7 +6,9 @@ pub mod fact;
 pub mod markdown;
 pub mod seed;
 pub mod statements;
+pub mod tombstone;
 pub mod words;
 
 pub use consolidate::consolidate;
-pub use fact::{Category, Fact, FactStatus, MemoryFact, Origin, Source, Subject};
+pub use fact::{clean_text, Category, Fact, FactStatus, MemoryFact, Origin, Source, Subject};
+pub use tombstone::Tombstone;

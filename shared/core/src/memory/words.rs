@@ -32,17 +32,27 @@ pub fn content_words(text: &str) -> Vec<String> {
 
 /// Whether facts with these content words are the same fact.
 pub fn same_fact(a: &[String], b: &[String]) -> bool {
-    let (small, large) = if a.len() <= b.len() { (a, b) } else { (b, a) };
+    let numbers =
+        |w: &[String]| -> Vec<String> { w.iter().filter(|x| is_number(x)).cloned().collect() };
+    same_words(a, &numbers(a), b, &numbers(b))
+}
+
+/// Whether a content word is a number (or holds one).
+pub fn is_number(word: &str) -> bool {
+    word.chars().any(|c| c.is_ascii_digit())
+}
+
+/// [`same_fact`]'s rule over any sorted words (their numbers apart): words as they are, or
+/// hashed where they may not be kept ([`super::tombstone`]).
+pub fn same_words<T: Ord + PartialEq>(a: &[T], a_numbers: &[T], b: &[T], b_numbers: &[T]) -> bool {
+    let ((small, ns), (large, nl)) = if a.len() <= b.len() {
+        ((a, a_numbers), (b, b_numbers))
+    } else {
+        ((b, b_numbers), (a, a_numbers))
+    };
     if small.is_empty() {
         return false;
     }
-    let numbers = |w: &[String]| -> Vec<String> {
-        w.iter()
-            .filter(|x| x.chars().any(|c| c.is_ascii_digit()))
-            .cloned()
-            .collect()
-    };
-    let (ns, nl) = (numbers(small), numbers(large));
     // A number the other lacks is a different fact, unless one fact has no numbers at all.
     if !ns.is_empty() && ns != nl {
         return false;

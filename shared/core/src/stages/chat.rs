@@ -411,7 +411,7 @@ async fn learn(
         .into_iter()
         .map(|s| Fact {
             category: s.category,
-            text: s.text,
+            text: crate::memory::clean_text(&s.text),
             subject: s.subject,
             source: Source {
                 origin: Origin::Chat,

@@ -21,7 +21,7 @@ const MIN_EVIDENCE_CHARS: usize = 12;
 
 /// A fact as one plain line: no newlines or markdown that could add headings to MEMORY.
 fn one_line(text: &str) -> String {
-    let joined = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    let joined = crate::memory::clean_text(text);
     joined
         .trim_start_matches(['#', '-', '*', '>', ' '])
         .chars()

@@ -6,7 +6,8 @@ use super::facts::current;
 use super::import::gather;
 use super::quick_pass::quick_pass;
 use super::{blocking, exactly_once, import_blob, update_state, StageError, CONVERSATIONS_BLOB};
-use crate::memory::{consolidate, markdown};
+use crate::memory::tombstone::buried_fact;
+use crate::memory::{consolidate, markdown, Tombstone};
 use crate::ports::llm::{MemoryRequest, Usage};
 use crate::ports::store::{ImportUsage, RunId};
 use crate::ports::{Ports, UserId};
@@ -64,7 +65,10 @@ async fn finalize(ports: &Ports, user: &UserId, run: &RunId) -> Result<(), Stage
     }
     let started = std::time::Instant::now();
     let import_id = run.import_id.as_str();
+    // What the person deleted stays deleted, though the export still states it.
+    let tombstones = ports.store.tombstones(user).await?;
     let mut raw = ports.store.run_facts(user, run).await?;
+    raw.retain(|f| !buried_fact(&tombstones, &f.text));
     // What the person told SoulPrint in chat stays: the run knows only the export.
     let current = ports.store.memory(user).await?;
     raw.extend(
@@ -85,7 +89,7 @@ async fn finalize(ports: &Ports, user: &UserId, run: &RunId) -> Result<(), Stage
         return super::worker::fail_full_pass(ports, user, run, &reason, ports.clock.now()).await;
     }
     ports.store.replace_memory(user, import_id, &memory).await?;
-    let chunk_index = build_index(ports, user, run).await?;
+    let chunk_index = build_index(ports, user, run, &tombstones).await?;
 
     let (memory_md, memory_usage) = write_memory(ports, &memory).await;
     let mut profile = ports
@@ -221,7 +225,12 @@ const INDEXED_CHUNK_CHARS: usize = 1_500;
 
 /// Writes the index of conversation chunks chat ranks against (with the facts, which it
 /// indexes from the store): the person's words of every chunk of the run. Returns its blob.
-async fn build_index(ports: &Ports, user: &UserId, run: &RunId) -> Result<String, StageError> {
+async fn build_index(
+    ports: &Ports,
+    user: &UserId,
+    run: &RunId,
+    tombstones: &[Tombstone],
+) -> Result<String, StageError> {
     use crate::relevance::{Doc, DocKind, RelevanceIndex};
     let batches = ports
         .store
@@ -243,11 +252,16 @@ async fn build_index(ports: &Ports, user: &UserId, run: &RunId) -> Result<String
                 .chars()
                 .take(INDEXED_CHUNK_CHARS)
                 .collect();
-            if text.trim().is_empty() {
+            let id = format!("{}#{}", c.conversation_id, c.index);
+            if text.trim().is_empty()
+                || tombstones
+                    .iter()
+                    .any(|t| t.buries_excerpt(&id, &c.conversation_id, &text))
+            {
                 continue;
             }
             chunks.push(Doc {
-                id: format!("{}#{}", c.conversation_id, c.index),
+                id,
                 kind: DocKind::Chunk,
                 text,
                 message_ids: c

@@ -181,6 +181,33 @@ where
     Err(StageError::Contention)
 }
 
+/// The person's change to their profile, applied to the profile as stored and written back
+/// whatever the imports are doing; when a newer import's profile replaced it meanwhile, the
+/// change is applied to that one instead. `None`: there is no profile yet.
+pub async fn amend_profile<F>(
+    ports: &Ports,
+    user: &UserId,
+    change: F,
+) -> Result<Option<crate::profile::Profile>, StageError>
+where
+    F: Fn(&mut crate::profile::Profile) -> Result<(), StageError>,
+{
+    for _ in 0..8 {
+        let Some(mut profile) = ports.store.profile(user).await? else {
+            return Ok(None);
+        };
+        change(&mut profile)?;
+        profile.updated_at = ports.clock.now();
+        profile.render(profile.updated_at);
+        match ports.store.amend_profile(user, &profile).await {
+            Ok(()) => return Ok(Some(profile)),
+            Err(StoreError::Stale(_)) => continue,
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Err(StageError::Contention)
+}
+
 /// Does `work` once for `key`: skipped if done before; refused (to come back later) while
 /// another worker holds the claim, whose hold expires if that worker died.
 pub(crate) async fn exactly_once<Fut>(

@@ -62,8 +62,11 @@ pub(crate) async fn quick_pass(
         Err(e) => return Err(e.into()),
     };
     usage.add(&spent);
-    let (sections, tidied) = tidy_sections(sections, user.as_str());
+    let (mut sections, tidied) = tidy_sections(sections, user.as_str());
     notes.extend(tidied);
+    // The export still states what the person deleted; the sections must not.
+    let tombstones = ports.store.tombstones(user).await?;
+    sections.forget(|text| tombstones.iter().any(|t| t.mentioned_in(text)));
     let now = ports.clock.now();
     let mut profile = Profile {
         import_id: import_id.to_owned(),
@@ -80,52 +83,17 @@ pub(crate) async fn quick_pass(
 }
 
 const MAX_FIELD_CHARS: usize = 1_000;
-const MAX_LIST_ITEMS: usize = 12;
 
 /// Model output is hostile: fields are trimmed and cut, lists bounded, and a generic or
 /// missing name replaced by a creative one. Returns what was changed, in words.
 pub fn tidy_sections(mut s: Sections, seed: &str) -> (Sections, Vec<String>) {
     let mut notes = Vec::new();
-    let text = |v: &mut String| {
-        let t: String = v.trim().chars().take(MAX_FIELD_CHARS).collect();
-        *v = t;
-    };
-    for field in [
-        &mut s.soul.communication_style,
-        &mut s.soul.tone_preferences,
-        &mut s.soul.boundaries,
-        &mut s.soul.humor_style,
-        &mut s.soul.formality_level,
-        &mut s.soul.emotional_patterns,
-        &mut s.identity.ai_name,
-        &mut s.identity.archetype,
-        &mut s.identity.vibe,
-        &mut s.identity.emoji_style,
-        &mut s.identity.signature_greeting,
-        &mut s.user.name,
-        &mut s.user.location,
-        &mut s.user.occupation,
-        &mut s.user.life_context,
-        &mut s.user.preferred_address,
-        &mut s.agents.response_style,
-        &mut s.agents.context_adaptation,
-        &mut s.agents.memory_directives,
-        &mut s.tools.output_preferences,
-        &mut s.tools.depth_preference,
-    ] {
-        text(field);
+    for field in s.texts_mut() {
+        *field = field.trim().chars().take(MAX_FIELD_CHARS).collect();
     }
-    for (list, max) in [
-        (&mut s.soul.personality_traits, 7),
-        (&mut s.agents.behavioral_rules, 7),
-        (&mut s.user.relationships, MAX_LIST_ITEMS),
-        (&mut s.user.interests, MAX_LIST_ITEMS),
-        (&mut s.agents.do_not, MAX_LIST_ITEMS),
-        (&mut s.tools.likely_usage, MAX_LIST_ITEMS),
-        (&mut s.tools.capabilities_emphasis, MAX_LIST_ITEMS),
-    ] {
+    for (list, max) in s.lists_mut() {
         for item in list.iter_mut() {
-            text(item);
+            *item = item.trim().chars().take(MAX_FIELD_CHARS).collect();
         }
         list.retain(|i| !is_placeholder(i));
         list.truncate(max);

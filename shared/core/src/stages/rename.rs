@@ -24,14 +24,14 @@ pub async fn rename(ports: &Ports, user: &UserId, name: &str) -> Result<Profile,
     if chars == 0 || chars > 50 || name.chars().any(char::is_control) {
         return Err(RenameError::BadName(name.to_owned()));
     }
-    let mut profile = ports
-        .store
-        .profile(user)
-        .await?
-        .ok_or(RenameError::NoProfile)?;
-    profile.sections.identity.ai_name = name.to_owned();
-    profile.updated_at = ports.clock.now();
-    profile.render(profile.updated_at);
-    ports.store.put_profile(user, &profile).await?;
-    Ok(profile)
+    let renamed = super::amend_profile(ports, user, |profile| {
+        profile.sections.identity.ai_name = name.to_owned();
+        Ok(())
+    })
+    .await
+    .map_err(|e| match e {
+        super::StageError::Store(e) => RenameError::Store(e),
+        other => RenameError::Store(crate::ports::StoreError::Unavailable(other.to_string())),
+    })?;
+    renamed.ok_or(RenameError::NoProfile)
 }

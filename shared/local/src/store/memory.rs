@@ -1,8 +1,9 @@
-//! The consolidated facts, replaced whole while their import is current.
+//! The consolidated facts, replaced whole while their import is current; and what the person
+//! deleted, as tombstones.
 
 use async_trait::async_trait;
-use rusqlite::params;
-use soulprint_core::memory::MemoryFact;
+use rusqlite::{params, OptionalExtension};
+use soulprint_core::memory::{Fact, MemoryFact, Tombstone};
 use soulprint_core::ports::store::MemoryStore;
 use soulprint_core::ports::{StoreError, UserId};
 
@@ -50,13 +51,84 @@ impl MemoryStore for SqliteStore {
         rows.map(|r| decode("fact", &r.map_err(err)?)).collect()
     }
 
-    async fn delete_fact(&self, user: &UserId, id: &str) -> Result<bool, StoreError> {
-        let conn = self.db.lock();
-        conn.execute(
+    async fn delete_fact(&self, user: &UserId, id: &str) -> Result<Option<MemoryFact>, StoreError> {
+        let mut conn = self.db.lock();
+        let tx = conn.transaction().map_err(err)?;
+        let text: Option<String> = tx
+            .query_row(
+                "SELECT fact FROM memory_fact WHERE user = ?1 AND id = ?2",
+                params![user.as_str(), id],
+                |r| r.get(0),
+            )
+            .optional()
+            .map_err(err)?;
+        let Some(text) = text else {
+            return Ok(None);
+        };
+        let fact: MemoryFact = decode("fact", &text)?;
+        tx.execute(
             "DELETE FROM memory_fact WHERE user = ?1 AND id = ?2",
             params![user.as_str(), id],
         )
-        .map(|n| n > 0)
-        .map_err(err)
+        .map_err(err)?;
+        let tombstone = Tombstone::of_fact(&fact);
+        tx.execute(
+            "INSERT INTO tombstone (user, tombstone) VALUES (?1, ?2)",
+            params![user.as_str(), encode(&tombstone)],
+        )
+        .map_err(err)?;
+        // The runs' batches keep their facts word for word: those it buries go too.
+        let batches: Vec<(String, i64, i64, String)> = {
+            let mut stmt = tx
+                .prepare("SELECT import_id, attempt, batch, facts FROM run_batch WHERE user = ?1")
+                .map_err(err)?;
+            let rows = stmt
+                .query_map(params![user.as_str()], |r| {
+                    Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
+                })
+                .map_err(err)?;
+            rows.collect::<Result<_, _>>().map_err(err)?
+        };
+        for (import_id, attempt, batch, facts) in batches {
+            let facts: Vec<Fact> = decode("batch facts", &facts)?;
+            let kept: Vec<&Fact> = facts
+                .iter()
+                .filter(|f| !tombstone.buries_fact(&f.text))
+                .collect();
+            if kept.len() < facts.len() {
+                tx.execute(
+                    "UPDATE run_batch SET facts = ?1
+                     WHERE user = ?2 AND import_id = ?3 AND attempt = ?4 AND batch = ?5",
+                    params![encode(&kept), user.as_str(), import_id, attempt, batch],
+                )
+                .map_err(err)?;
+            }
+        }
+        tx.commit().map_err(err)?;
+        // Earlier versions of the pages, the fact's words in them, leave the log.
+        crate::Database::empty_wal(&conn).map_err(err)?;
+        Ok(Some(fact))
+    }
+
+    async fn bury(&self, user: &UserId, tombstone: &Tombstone) -> Result<(), StoreError> {
+        let conn = self.db.lock();
+        conn.execute(
+            "INSERT INTO tombstone (user, tombstone) VALUES (?1, ?2)",
+            params![user.as_str(), encode(tombstone)],
+        )
+        .map_err(err)?;
+        Ok(())
+    }
+
+    async fn tombstones(&self, user: &UserId) -> Result<Vec<Tombstone>, StoreError> {
+        let conn = self.db.lock();
+        let mut stmt = conn
+            .prepare("SELECT tombstone FROM tombstone WHERE user = ?1 ORDER BY ord")
+            .map_err(err)?;
+        let rows = stmt
+            .query_map(params![user.as_str()], |r| r.get::<_, String>(0))
+            .map_err(err)?;
+        rows.map(|r| decode("tombstone", &r.map_err(err)?))
+            .collect()
     }
 }

@@ -19,6 +19,7 @@ impl PersonStore for SqliteStore {
             "run_plan",
             "run_batch",
             "memory_fact",
+            "tombstone",
             "usage",
             "idempotency",
             "chat_message",

@@ -1,4 +1,5 @@
-//! The profile, written only while its import is the current one.
+//! The profile: written by the pipeline while its import is the current one, amended by the
+//! person while it is the one stored.
 
 use async_trait::async_trait;
 use rusqlite::{params, OptionalExtension};
@@ -36,5 +37,22 @@ impl ProfileStore for SqliteStore {
         )
         .map_err(err)?;
         tx.commit().map_err(err)
+    }
+
+    async fn amend_profile(&self, user: &UserId, profile: &Profile) -> Result<(), StoreError> {
+        let conn = self.db.lock();
+        let changed = conn
+            .execute(
+                "UPDATE profile SET profile = ?2
+                 WHERE user = ?1 AND json_extract(profile, '$.import_id') = ?3",
+                params![user.as_str(), encode(profile), profile.import_id],
+            )
+            .map_err(err)?;
+        if changed == 0 {
+            return Err(StoreError::Stale(profile.import_id.clone()));
+        }
+        // An amendment takes something out (a deleted fact) as often as it renames: the
+        // earlier version leaves the log, as it left the file (`secure_delete`).
+        crate::Database::empty_wal(&conn).map_err(err)
     }
 }

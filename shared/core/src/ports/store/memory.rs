@@ -3,7 +3,7 @@
 use async_trait::async_trait;
 
 use super::StoreError;
-use crate::memory::MemoryFact;
+use crate::memory::{MemoryFact, Tombstone};
 use crate::ports::UserId;
 
 /// The consolidated facts: what SoulPrint remembers about the person.
@@ -19,6 +19,14 @@ pub trait MemoryStore: Send + Sync {
     ) -> Result<(), StoreError>;
     /// The consolidated facts, in the order they were written.
     async fn memory(&self, user: &UserId) -> Result<Vec<MemoryFact>, StoreError>;
-    /// Deletes one consolidated fact; false when there was none with this id.
-    async fn delete_fact(&self, user: &UserId, id: &str) -> Result<bool, StoreError>;
+    /// Deletes one consolidated fact, whatever the state of the imports, and returns it;
+    /// `None` when there was none with this id. With it, atomically, a [`Tombstone`] is
+    /// recorded, and the facts of the person's runs that it buries (their batch markers keep
+    /// facts word for word) are deleted too: nothing of it stays readable, and no later pass
+    /// brings it back.
+    async fn delete_fact(&self, user: &UserId, id: &str) -> Result<Option<MemoryFact>, StoreError>;
+    /// Records a tombstone of something else deleted (a conversation excerpt).
+    async fn bury(&self, user: &UserId, tombstone: &Tombstone) -> Result<(), StoreError>;
+    /// Everything the person deleted, for later passes to leave out.
+    async fn tombstones(&self, user: &UserId) -> Result<Vec<Tombstone>, StoreError>;
 }

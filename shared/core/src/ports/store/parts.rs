@@ -13,7 +13,7 @@ use super::{
     StoreError, UsageStore, Versioned,
 };
 use crate::import_state::ImportState;
-use crate::memory::{Fact, MemoryFact};
+use crate::memory::{Fact, MemoryFact, Tombstone};
 use crate::ports::UserId;
 use crate::profile::Profile;
 
@@ -80,6 +80,9 @@ impl ProfileStore for StoreParts {
     async fn put_profile(&self, user: &UserId, profile: &Profile) -> Result<(), StoreError> {
         self.profiles.put_profile(user, profile).await
     }
+    async fn amend_profile(&self, user: &UserId, profile: &Profile) -> Result<(), StoreError> {
+        self.profiles.amend_profile(user, profile).await
+    }
 }
 
 #[async_trait]
@@ -124,8 +127,14 @@ impl MemoryStore for StoreParts {
     async fn memory(&self, user: &UserId) -> Result<Vec<MemoryFact>, StoreError> {
         self.memory.memory(user).await
     }
-    async fn delete_fact(&self, user: &UserId, id: &str) -> Result<bool, StoreError> {
+    async fn delete_fact(&self, user: &UserId, id: &str) -> Result<Option<MemoryFact>, StoreError> {
         self.memory.delete_fact(user, id).await
+    }
+    async fn bury(&self, user: &UserId, tombstone: &Tombstone) -> Result<(), StoreError> {
+        self.memory.bury(user, tombstone).await
+    }
+    async fn tombstones(&self, user: &UserId) -> Result<Vec<Tombstone>, StoreError> {
+        self.memory.tombstones(user).await
     }
 }
 

@@ -1,4 +1,5 @@
-//! The soulprint: sections, MEMORY and the system prompt, for the user's current import.
+//! The soulprint: sections, MEMORY and the system prompt. The pipeline writes it for the
+//! current import; the person amends it whatever the imports are doing.
 
 use async_trait::async_trait;
 
@@ -14,4 +15,9 @@ pub trait ProfileStore: Send + Sync {
     /// Writes the profile if its import is still the user's current one
     /// ([`StoreError::Stale`] otherwise): a replaced import's late worker cannot overwrite it.
     async fn put_profile(&self, user: &UserId, profile: &Profile) -> Result<(), StoreError>;
+    /// The person's own change to their profile (a rename, a deletion), written whatever the
+    /// state of the imports, if the stored profile is still of `profile.import_id`
+    /// ([`StoreError::Stale`] when a newer import's profile replaced it meanwhile: read it
+    /// again and apply the change to that).
+    async fn amend_profile(&self, user: &UserId, profile: &Profile) -> Result<(), StoreError>;
 }
