@@ -187,3 +187,37 @@ fn walk(base: &Path, dir: &Path, found: &mut Vec<String>) -> io::Result<()> {
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn an_upload_untouched_for_a_day_is_swept_and_a_fresh_one_stays() {
+        let dir = tempfile::tempdir().unwrap();
+        let blobs = DirBlobs::new(dir.path().join("blobs"), dir.path().join("tmp")).unwrap();
+        let user = UserId::new("ana").unwrap();
+        for id in ["old", "new"] {
+            let key = BlobKey::new(&user, format!("uploads/{id}/part-00001")).unwrap();
+            blobs.put(&key, vec![1, 2, 3]).await.unwrap();
+        }
+        let old = dir.path().join("blobs/users/ana/uploads/old");
+        let day_ago = std::time::SystemTime::now() - std::time::Duration::from_secs(25 * 3600);
+        for path in [old.join("part-00001"), old.clone()] {
+            fs::File::options()
+                .write(true)
+                .open(&path)
+                .or_else(|_| fs::File::open(&path))
+                .unwrap()
+                .set_modified(day_ago)
+                .unwrap();
+        }
+        let swept = blobs
+            .sweep_uploads(std::time::Duration::from_secs(24 * 3600))
+            .unwrap();
+        assert_eq!(swept, 1);
+        assert!(!old.exists());
+        let left = blobs.list(&user, "uploads/").await.unwrap();
+        assert_eq!(left, ["uploads/new/part-00001"]);
+    }
+}
