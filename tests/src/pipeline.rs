@@ -28,6 +28,8 @@ pub struct ScriptedModel {
     pub chat_requests: Mutex<Vec<soulprint_core::ports::llm::ChatRequest>>,
     /// Chat fails while this is set (the model server down).
     pub fail_chat: std::sync::atomic::AtomicBool,
+    /// Chat never answers while this is set (a model that hangs).
+    pub hang_chat: std::sync::atomic::AtomicBool,
     /// Panic on the next fact request (a bug in an adapter).
     pub panic_once: std::sync::atomic::AtomicBool,
     /// Ask for a web search whenever one is offered, then answer citing \[1\].
@@ -125,6 +127,9 @@ impl Llm for ScriptedModel {
         self.chat_requests.lock().unwrap().push(request.clone());
         if self.fail_chat.load(std::sync::atomic::Ordering::SeqCst) {
             return Err(LlmError::Unavailable("connection refused".into()));
+        }
+        if self.hang_chat.load(std::sync::atomic::Ordering::SeqCst) {
+            std::future::pending::<()>().await;
         }
         if self
             .search_greedily

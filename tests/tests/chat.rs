@@ -11,7 +11,7 @@ use soulprint_core::ports::web::{WebError, WebSearch, WebSource};
 use soulprint_core::ports::{Llm, Ports, UserId};
 use soulprint_core::relevance::{DocKind, INDEX_DIR};
 use soulprint_core::stages::{
-    chat_turn, delete_memory, Chat, ChatError, Deleted, IndexCache, TurnReply,
+    chat_turn, delete_memory, Chat, ChatBudget, ChatError, Deleted, IndexCache, TurnReply,
 };
 use soulprint_e2e::pipeline::{finished, generated, sections, start, work_until, ScriptedModel};
 use soulprint_generator::Report;
@@ -51,7 +51,10 @@ async fn ask(ports: &Ports, chat: &Chat, user: &UserId, text: &str) -> TurnReply
         user,
         None,
         text,
-        Duration::from_secs(30),
+        ChatBudget {
+            primary: Duration::from_secs(30),
+            fallback: Duration::from_secs(30),
+        },
         &|_| {},
     )
     .await
@@ -89,7 +92,10 @@ async fn a_turn_recalls_streams_keeps_the_thread_and_learns() {
         &user,
         None,
         &question,
-        Duration::from_secs(30),
+        ChatBudget {
+            primary: Duration::from_secs(30),
+            fallback: Duration::from_secs(30),
+        },
         &sink,
     )
     .await
@@ -119,7 +125,10 @@ async fn a_turn_recalls_streams_keeps_the_thread_and_learns() {
         &user,
         Some(first.thread_id.clone()),
         "Also, I have a dog called Biscuit now.",
-        Duration::from_secs(30),
+        ChatBudget {
+            primary: Duration::from_secs(30),
+            fallback: Duration::from_secs(30),
+        },
         &sink,
     )
     .await
@@ -147,7 +156,10 @@ async fn a_turn_recalls_streams_keeps_the_thread_and_learns() {
         &user,
         None,
         "Hello?",
-        Duration::from_secs(30),
+        ChatBudget {
+            primary: Duration::from_secs(30),
+            fallback: Duration::from_secs(30),
+        },
         &sink,
     )
     .await
@@ -162,7 +174,10 @@ async fn a_turn_recalls_streams_keeps_the_thread_and_learns() {
         &user,
         None,
         "  ",
-        Duration::from_secs(5),
+        ChatBudget {
+            primary: Duration::from_secs(5),
+            fallback: Duration::from_secs(5),
+        },
         &sink,
     )
     .await;
@@ -174,7 +189,10 @@ async fn a_turn_recalls_streams_keeps_the_thread_and_learns() {
         &user,
         None,
         &long,
-        Duration::from_secs(5),
+        ChatBudget {
+            primary: Duration::from_secs(5),
+            fallback: Duration::from_secs(5),
+        },
         &sink,
     )
     .await;
@@ -303,6 +321,56 @@ async fn a_failing_model_gives_way_to_the_fallback_and_its_breaker_opens_then_ha
         ("Noted, friend.", "scripted")
     );
     assert!(!chat.breaker.is_open());
+}
+
+/// A model that hangs: within the turn's budget the fallback answers, and the turn is kept in
+/// its thread (a function behind API Gateway has 30 s in all; a hung model must not take them).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_hanging_model_leaves_time_for_the_fallback_and_the_turn_is_kept() {
+    use std::sync::atomic::Ordering;
+    let model = Arc::new(ScriptedModel::new(vec![], vec![Ok(sections("Wren"))]));
+    let (mut local, user, _report, _dir) = imported(model.clone()).await;
+    local.ports.fallback_llm = Some(Arc::new(Offline));
+    model.hang_chat.store(true, Ordering::SeqCst);
+    let budget = ChatBudget {
+        primary: Duration::from_secs(20),
+        fallback: Duration::from_secs(10),
+    }
+    .within(Duration::from_secs(5));
+    let started = std::time::Instant::now();
+    let turn = chat_turn(
+        &local.ports,
+        &Chat::default(),
+        &user,
+        None,
+        "Where do I live?",
+        budget,
+        &|_| {},
+    )
+    .await
+    .unwrap();
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "{:?}",
+        started.elapsed()
+    );
+    assert!(
+        turn.answered_by.contains("fallback"),
+        "{}",
+        turn.answered_by
+    );
+    assert!(
+        turn.answered_by.contains("no reply within"),
+        "{}",
+        turn.answered_by
+    );
+    let kept = local
+        .ports
+        .store
+        .chat_messages(&user, &turn.thread_id, None, 10)
+        .await
+        .unwrap();
+    assert_eq!(kept.len(), 2, "the question and the fallback's reply");
 }
 
 /// A search engine double: each query finds one result fit to cite and one that is not.

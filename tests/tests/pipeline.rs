@@ -457,3 +457,123 @@ async fn work_whose_job_was_lost_is_queued_again_at_start() {
     let end = work_until(&run, finished).await;
     assert_eq!(end.status, ImportStatus::Complete, "{end:?}");
 }
+
+/// A redelivered finalize that finds another worker's claim held does not take it as done:
+/// it is refused for now (the job comes back), and done once the claim is gone.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_job_whose_work_another_worker_holds_comes_back_instead_of_being_acknowledged() {
+    use soulprint_core::jobs::Job;
+    use soulprint_core::ports::store::Claim;
+    use soulprint_core::ports::Delivery;
+    use soulprint_core::stages::{handle, StageError};
+    let (bytes, _) = export(4, 400_000);
+    let run = open(Arc::new(soulprint_local::Offline));
+    let id = import(&run, bytes).await;
+    work_until(&run, |s| s.full_pass.chunks_total > 0).await;
+    // Another worker took the finalize and is still at it.
+    let key = format!("finalize/{id}/1");
+    let now = run.local.ports.clock.now();
+    let held = run
+        .local
+        .ports
+        .store
+        .claim(&run.user, &key, now, now + time::Duration::minutes(5))
+        .await
+        .unwrap();
+    assert_eq!(held, Claim::Acquired);
+    let delivery = Delivery {
+        job: Job::Finalize {
+            user: run.user.clone(),
+            import_id: id.clone(),
+            attempt: 1,
+        },
+        receipt: "r".into(),
+        receive_count: 2,
+        deadline: Some(now + time::Duration::minutes(10)),
+    };
+    let err = handle(&run.local.ports, &delivery).await.unwrap_err();
+    assert!(matches!(err, StageError::Busy), "{err:?}");
+    assert!(err.is_retryable(), "the message comes back later");
+    // That worker died: its claim is given up, and the job, back again, does the work.
+    run.local
+        .ports
+        .store
+        .release_claim(&run.user, &key)
+        .await
+        .unwrap();
+    let end = work_until(&run, finished).await;
+    assert_eq!(end.full_pass.status, FullPassStatus::Complete, "{end:?}");
+}
+
+/// A supervisor that no longer waits for any task (its executions timed out).
+struct NobodyWaits;
+
+#[async_trait::async_trait]
+impl soulprint_core::ports::Supervisor for NobodyWaits {
+    async fn heartbeat(&self, _: &str) -> Result<(), soulprint_core::ports::SupervisorError> {
+        Err(soulprint_core::ports::SupervisorError::TaskGone(
+            "timed out".into(),
+        ))
+    }
+    async fn succeed(
+        &self,
+        _: &str,
+        _: &serde_json::Value,
+    ) -> Result<(), soulprint_core::ports::SupervisorError> {
+        Err(soulprint_core::ports::SupervisorError::TaskGone(
+            "timed out".into(),
+        ))
+    }
+    async fn fail(
+        &self,
+        _: &str,
+        _: &str,
+        _: &str,
+    ) -> Result<(), soulprint_core::ports::SupervisorError> {
+        Err(soulprint_core::ports::SupervisorError::TaskGone(
+            "timed out".into(),
+        ))
+    }
+}
+
+/// A worker that answers a task the supervisor stopped waiting for (its execution timed out)
+/// ends its job, whether it succeeded or failed: nobody is left to tell, and a job that kept
+/// failing on the answer would loop until its dead letter.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_answer_for_a_task_nobody_waits_for_ends_the_job() {
+    use soulprint_core::jobs::Job;
+    use soulprint_core::ports::Delivery;
+    use soulprint_core::stages::handle;
+    let mut run = open(Arc::new(soulprint_local::Offline));
+    run.local.ports.supervisor = Arc::new(NobodyWaits);
+    for bytes in [b"not an export".to_vec(), export(4, 300_000).0] {
+        let id = new_import_id();
+        let key = import_blob(&run.user, &id, EXPORT_BLOB).unwrap();
+        run.local.ports.blobs.put(&key, bytes).await.unwrap();
+        let now = run.local.ports.clock.now();
+        let previous = run.local.ports.store.import_state(&run.user).await.unwrap();
+        let state = ImportState::begin(previous.as_ref().map(|v| &v.value), id.as_str(), now)
+            .map(|mut s| {
+                s.export_path = key.path().to_owned();
+                s
+            })
+            .unwrap();
+        run.local
+            .ports
+            .store
+            .put_import_state(&run.user, &state, previous.map(|v| v.version))
+            .await
+            .unwrap();
+        let delivery = Delivery {
+            job: Job::Import {
+                user: run.user.clone(),
+                import_id: id,
+                task_token: Some("token-of-a-timed-out-execution".into()),
+            },
+            receipt: "r".into(),
+            receive_count: 1,
+            deadline: None,
+        };
+        handle(&run.local.ports, &delivery).await.unwrap();
+    }
+}

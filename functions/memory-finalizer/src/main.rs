@@ -13,7 +13,7 @@ async fn main() -> Result<(), Error> {
     let ports = Settings::from_env()?.ports(false).await?;
     let ports = &ports;
     run(service_fn(move |event: LambdaEvent<SqsEvent>| async move {
-        Ok::<_, Error>(sqs_worker::handle_batch(ports, QueueName::Finalize, event.payload).await)
+        Ok::<_, Error>(sqs_worker::handle_batch(ports, QueueName::Finalize, event).await)
     }))
     .await
 }

@@ -9,7 +9,9 @@ use std::time::Duration;
 use async_trait::async_trait;
 use aws_sdk_s3::presigning::PresigningConfig;
 use aws_sdk_s3::primitives::ByteStream;
-use aws_sdk_s3::types::{CompletedMultipartUpload, CompletedPart, Delete, ObjectIdentifier, Part};
+use aws_sdk_s3::types::{
+    ChecksumAlgorithm, CompletedMultipartUpload, CompletedPart, Delete, ObjectIdentifier, Part,
+};
 use aws_sdk_s3::Client;
 use soulprint_core::ports::{BlobError, BlobKey, Blobs, DirectUpload, Scratch, UserId};
 use tokio::io::AsyncWriteExt;
@@ -59,12 +61,16 @@ impl S3Blobs {
             })
     }
 
+    /// CRC32 throughout: the upload is created with it, the SDK sends each part's, and the
+    /// completion names every part's, as S3 (and other SDKs) expect of an upload created
+    /// with a checksum algorithm. (Direct uploads, whose parts a browser sends, use none.)
     async fn put_multipart(&self, key: &str, mut file: Scratch) -> Result<u64, BlobError> {
         let upload = self
             .client
             .create_multipart_upload()
             .bucket(&self.bucket)
             .key(key)
+            .checksum_algorithm(ChecksumAlgorithm::Crc32)
             .send()
             .await
             .map_err(unavailable)?;
@@ -93,6 +99,7 @@ impl S3Blobs {
                     .key(key)
                     .upload_id(&id)
                     .part_number(number)
+                    .checksum_algorithm(ChecksumAlgorithm::Crc32)
                     .body(ByteStream::from(chunk))
                     .send()
                     .await
@@ -101,6 +108,7 @@ impl S3Blobs {
                     CompletedPart::builder()
                         .part_number(number)
                         .set_e_tag(part.e_tag().map(str::to_owned))
+                        .set_checksum_crc32(part.checksum_crc32().map(str::to_owned))
                         .build(),
                 );
             }
@@ -228,9 +236,10 @@ impl Blobs for S3Blobs {
         Ok(())
     }
 
-    async fn delete_user(&self, user: &UserId) -> Result<(), BlobError> {
+    /// DeleteObjects, a thousand keys a call.
+    async fn delete_prefix(&self, user: &UserId, prefix: &str) -> Result<(), BlobError> {
         let base = BlobKey::user_prefix(user);
-        let paths = self.list(user, "").await?;
+        let paths = self.list(user, prefix).await?;
         // DeleteObjects takes at most 1,000 keys.
         for batch in paths.chunks(1_000) {
             let objects = batch
@@ -259,7 +268,8 @@ impl Blobs for S3Blobs {
     }
 }
 
-/// Presigned multipart uploads: the client PUTs each part to S3 itself.
+/// Presigned multipart uploads: the client PUTs each part to S3 itself. No checksum algorithm:
+/// a browser sends raw parts (TLS guards them), so the completion names none either.
 #[async_trait]
 impl DirectUpload for S3Blobs {
     async fn begin(&self, key: &BlobKey) -> Result<String, BlobError> {

@@ -118,6 +118,7 @@ impl Queue for SqsQueue {
                     job,
                     receipt: m.receipt_handle().unwrap_or_default().to_owned(),
                     receive_count,
+                    deadline: None,
                 })
             })
             .collect()

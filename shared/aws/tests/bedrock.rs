@@ -496,7 +496,7 @@ async fn chat_may_ask_for_a_web_search_only_when_offered() {
 /// calling it at all.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_throttled_primary_gives_way_to_the_fallback_and_the_breaker_opens() {
-    use soulprint_core::stages::{chat_turn, Chat};
+    use soulprint_core::stages::{chat_turn, Chat, ChatBudget};
     use soulprint_e2e::pipeline::{self, sections, ScriptedModel};
     let (fake, url) = start(vec![
         Answer::Stream(vec!["From the ", "fallback."]),
@@ -532,7 +532,10 @@ async fn a_throttled_primary_gives_way_to_the_fallback_and_the_breaker_opens() {
             &user,
             None,
             "What should I cook tonight?",
-            Duration::from_secs(30),
+            ChatBudget {
+                primary: Duration::from_secs(30),
+                fallback: Duration::from_secs(30),
+            },
             &|_| {},
         )
         .await

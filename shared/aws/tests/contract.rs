@@ -31,6 +31,12 @@ fn fresh(what: &str) -> String {
 }
 
 async fn blobs() -> Arc<dyn Blobs> {
+    let (s3, bucket) = bucket().await;
+    Arc::new(S3Blobs::new(s3, bucket, std::env::temp_dir()))
+}
+
+/// A fresh bucket, and the client to look into it.
+async fn bucket() -> (aws_sdk_s3::Client, String) {
     let s3 = aws_sdk_s3::Client::from_conf(
         aws_sdk_s3::config::Builder::from(&config().await)
             .force_path_style(true)
@@ -38,7 +44,7 @@ async fn blobs() -> Arc<dyn Blobs> {
     );
     let bucket = fresh("bucket");
     s3.create_bucket().bucket(&bucket).send().await.unwrap();
-    Arc::new(S3Blobs::new(s3, bucket, std::env::temp_dir()))
+    (s3, bucket)
 }
 
 async fn queue() -> Arc<dyn Queue> {
@@ -90,12 +96,14 @@ mod sqs {
     soulprint_contract::queue_contract!(super::queue());
 }
 
-/// A file over the single-PUT size goes up in parts and comes back whole.
+/// A file over the single-PUT size goes up in parts, each with its CRC32 and the whole
+/// completed with them, and comes back whole.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_large_file_goes_up_in_parts_and_comes_back_whole() {
     use soulprint_core::ports::{BlobKey, UserId};
     use std::io::{Read, Seek, SeekFrom, Write};
-    let blobs = blobs().await;
+    let (s3, bucket) = bucket().await;
+    let blobs = S3Blobs::new(s3.clone(), bucket.clone(), std::env::temp_dir());
     let user = UserId::new("large").unwrap();
     let body: Vec<u8> = (0..40_000_000u32).map(|i| (i % 251) as u8).collect();
     let mut scratch = blobs.scratch().await.unwrap();
@@ -111,6 +119,15 @@ async fn a_large_file_goes_up_in_parts_and_comes_back_whole() {
     let mut read = Vec::new();
     back.read_to_end(&mut read).unwrap();
     assert!(read == body);
+    let head = s3
+        .head_object()
+        .bucket(&bucket)
+        .key(key.to_string())
+        .checksum_mode(aws_sdk_s3::types::ChecksumMode::Enabled)
+        .send()
+        .await
+        .unwrap();
+    assert!(head.checksum_crc32().is_some(), "{head:?}");
 }
 
 /// Upload parts carry the tag the bucket's lifecycle rule expires; other blobs do not.

@@ -4,7 +4,7 @@ use std::io::{BufRead, IsTerminal, Write};
 use std::process::ExitCode;
 use std::time::Duration;
 
-use soulprint_core::stages::{chat_turn, Chat, ChatError};
+use soulprint_core::stages::{chat_turn, Chat, ChatBudget, ChatError};
 
 use crate::local::{runtime, ChatOptions, LocalArgs};
 
@@ -58,7 +58,11 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             return Ok(ExitCode::SUCCESS);
         }
         let chat = Chat::default();
-        let limit = Duration::from_secs(args.timeout);
+        // The model's time, then the offline engine's (the fallback) when it does not answer.
+        let budget = ChatBudget {
+            primary: Duration::from_secs(args.timeout),
+            ..ChatBudget::LOCAL
+        };
         let mut thread = args.thread.clone();
         let stdin = std::io::stdin();
         let interactive = args.message.is_none() && stdin.is_terminal();
@@ -91,7 +95,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
                 &user,
                 thread.clone(),
                 &message,
-                limit,
+                budget,
                 &sink,
             )
             .await

@@ -35,8 +35,9 @@ pub struct Api {
     pub ports: Ports,
     pub chat: Chat,
     pub limits: RateLimits,
-    /// A chat turn's time limit.
-    pub chat_limit: std::time::Duration,
+    /// How long a chat turn may wait on its models (within an invocation's deadline, where
+    /// the request carries one: [`InvocationDeadline`]).
+    pub chat_budget: soulprint_core::stages::ChatBudget,
     /// The size of every upload part but the last.
     pub part_bytes: usize,
     /// Uploads straight to storage (presigned URLs), where the world has them (S3): parts
@@ -58,7 +59,7 @@ impl Api {
             ports,
             chat: Chat::default(),
             limits,
-            chat_limit: std::time::Duration::from_secs(120),
+            chat_budget: soulprint_core::stages::ChatBudget::LOCAL,
             part_bytes: PART_BYTES,
             direct: None,
             direct_part_bytes: routes::uploads::DIRECT_PART_BYTES,
@@ -79,6 +80,11 @@ impl Api {
         }
     }
 }
+
+/// When the process serving a request is stopped (a Lambda invocation's deadline), as a
+/// request extension: work that must finish within it (a chat turn) takes its time from it.
+#[derive(Debug, Clone, Copy)]
+pub struct InvocationDeadline(pub std::time::Instant);
 
 /// Every route, the private ones behind `tokens`: `soulprint serve`.
 pub fn router(api: Arc<Api>, tokens: Arc<Tokens>) -> Router {

@@ -13,7 +13,7 @@ use lambda_http::request::RequestContext;
 use lambda_http::RequestExt;
 use soulprint_core::ports::UserId;
 use soulprint_http::error::ApiError;
-use soulprint_http::{Api, Caller, RouteGroup};
+use soulprint_http::{Api, Caller, InvocationDeadline, RouteGroup};
 
 /// Lambda's synchronous payload is 6 MB and binary bodies arrive base64-encoded: upload
 /// parts of 4 MiB fit.
@@ -33,6 +33,21 @@ pub fn app(api: Arc<Api>, group: RouteGroup) -> Router {
         .layer(axum::middleware::from_fn(move |request, next| {
             soulprint_http::request_guard::guard(rules, request, next)
         }))
+        .layer(axum::middleware::from_fn(with_deadline))
+}
+
+/// The invocation's deadline, as the routes read it: a chat turn fits its models' time in it.
+pub async fn with_deadline(mut request: Request, next: Next) -> Response {
+    if let Some(context) = request.lambda_context_ref() {
+        let now_ms = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_millis() as u64);
+        let left = std::time::Duration::from_millis(context.deadline.saturating_sub(now_ms));
+        request
+            .extensions_mut()
+            .insert(InvocationDeadline(std::time::Instant::now() + left));
+    }
+    next.run(request).await
 }
 
 /// The answer to a route another function serves.
@@ -90,6 +105,12 @@ pub fn state(
 ) -> Arc<Api> {
     let mut api = Api::new(ports, soulprint_http::RateLimits::new(windows));
     api.part_bytes = LAMBDA_PART_BYTES;
+    // Shares of each invocation's time (`ChatBudget::within`): 29 s behind API Gateway leave
+    // the primary 15.6 s and the fallback 10.4 s; the streaming function has longer.
+    api.chat_budget = soulprint_core::stages::ChatBudget {
+        primary: std::time::Duration::from_secs(60),
+        fallback: std::time::Duration::from_secs(30),
+    };
     api.direct = Some(direct);
     Arc::new(api)
 }

@@ -5,17 +5,24 @@
 //! `maxReceiveCount`, where the operator sees it.
 
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent, SqsMessage};
+use lambda_runtime::{Context, LambdaEvent};
 use soulprint_core::jobs::Job;
 use soulprint_core::ports::{Delivery, Ports, QueueName};
 use soulprint_core::stages::{dead_letter, handle, MAX_RECEIVES};
 use tracing::{error, info_span, warn, Instrument};
 
-/// Handles the jobs of `queue`, the one queue this worker drains.
-pub async fn handle_batch(ports: &Ports, queue: QueueName, event: SqsEvent) -> SqsBatchResponse {
+/// Handles the jobs of `queue`, the one queue this worker drains, within the invocation's
+/// deadline.
+pub async fn handle_batch(
+    ports: &Ports,
+    queue: QueueName,
+    event: LambdaEvent<SqsEvent>,
+) -> SqsBatchResponse {
+    let deadline = deadline(&event.context);
     let mut response = SqsBatchResponse::default();
-    for message in event.records {
+    for message in event.payload.records {
         let id = message.message_id.clone().unwrap_or_default();
-        if !handle_message(ports, queue, message).await {
+        if !handle_message(ports, queue, message, deadline).await {
             response.add_failure(id);
         }
     }
@@ -23,7 +30,20 @@ pub async fn handle_batch(ports: &Ports, queue: QueueName, event: SqsEvent) -> S
 }
 
 /// True when the message is done with (done, or failed for good and recorded as such).
-async fn handle_message(ports: &Ports, queue: QueueName, message: SqsMessage) -> bool {
+/// When the invocation will be stopped; none when the context does not say (a test's).
+fn deadline(context: &Context) -> Option<time::OffsetDateTime> {
+    let ms = i128::from(context.deadline);
+    (ms > 0)
+        .then(|| time::OffsetDateTime::from_unix_timestamp_nanos(ms * 1_000_000).ok())
+        .flatten()
+}
+
+async fn handle_message(
+    ports: &Ports,
+    queue: QueueName,
+    message: SqsMessage,
+    deadline: Option<time::OffsetDateTime>,
+) -> bool {
     let body = message.body.as_deref().unwrap_or("");
     let job: Job = match serde_json::from_str(body) {
         Ok(job) => job,
@@ -52,6 +72,7 @@ async fn handle_message(ports: &Ports, queue: QueueName, message: SqsMessage) ->
         job,
         receipt: message.receipt_handle.unwrap_or_default(),
         receive_count,
+        deadline,
     };
     let span = info_span!(
         "job",

@@ -139,6 +139,7 @@ pub fn app(api: Arc<Api>, keys: Arc<IssuerKeys>) -> Router {
         .route_layer(axum::middleware::from_fn_with_state(keys, check_token))
         .fallback(|| async { crate::api::not_here(RouteGroup::ChatStream) })
         .method_not_allowed_fallback(|| async { crate::api::not_here(RouteGroup::ChatStream) })
+        .layer(axum::middleware::from_fn(crate::api::with_deadline))
 }
 
 async fn check_token(

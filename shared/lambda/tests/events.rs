@@ -283,6 +283,17 @@ async fn the_function_url_checks_the_token_against_the_issuers_keys() {
     }
 }
 
+/// An invocation of a worker with a batch, and a minute to handle it.
+fn invocation(event: SqsEvent) -> soulprint_lambda::lambda_runtime::LambdaEvent<SqsEvent> {
+    let mut context = soulprint_lambda::lambda_runtime::Context::default();
+    context.deadline = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as u64
+        + 60_000;
+    soulprint_lambda::lambda_runtime::LambdaEvent::new(event, context)
+}
+
 fn sqs_event(name: &str) -> SqsEvent {
     serde_json::from_str(&event(name)).unwrap()
 }
@@ -310,7 +321,7 @@ async fn worker_events_trust_only_ids_the_store_knows_and_fail_one_message_alone
             QueueName::Imports,
         ),
     ] {
-        let response = sqs_worker::handle_batch(&ports, queue, sqs_event(name)).await;
+        let response = sqs_worker::handle_batch(&ports, queue, invocation(sqs_event(name))).await;
         assert!(
             response.batch_item_failures.is_empty(),
             "{name}: {:?}",
@@ -327,7 +338,7 @@ async fn worker_events_trust_only_ids_the_store_knows_and_fail_one_message_alone
     let mut event = sqs_event("fact-worker-sqs.json");
     event.records[0].body = Some("{\"job\": \"rm -rf\"}".into());
     let poisoned = event.records[0].message_id.clone().unwrap();
-    let response = sqs_worker::handle_batch(&ports, QueueName::Facts, event).await;
+    let response = sqs_worker::handle_batch(&ports, QueueName::Facts, invocation(event)).await;
     let failed: Vec<&str> = response
         .batch_item_failures
         .iter()
@@ -339,7 +350,7 @@ async fn worker_events_trust_only_ids_the_store_knows_and_fail_one_message_alone
     // it fails, to reach the dead letters, and nothing is done for it.
     let event = sqs_event("fact-worker-sqs.json");
     let jobs = event.records.len();
-    let response = sqs_worker::handle_batch(&ports, QueueName::Finalize, event).await;
+    let response = sqs_worker::handle_batch(&ports, QueueName::Finalize, invocation(event)).await;
     assert_eq!(response.batch_item_failures.len(), jobs);
 }
 
@@ -492,4 +503,88 @@ async fn an_upload_goes_straight_to_s3_resumes_and_outlives_an_import_that_canno
         use soulprint_core::ports::Blobs;
         assert!(blobs.get(&key).await.unwrap() == export);
     }
+}
+
+/// The chat function behind API Gateway has 30 s in all: a primary model that hangs takes only
+/// its share of the invocation's time, and the fallback answers before the deadline, the turn
+/// kept. (With the 120 s limit of `soulprint serve` the function was killed first, and the
+/// person got a 5xx.)
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_hanging_model_leaves_the_chat_function_time_to_answer_by_the_fallback() {
+    use soulprint_core::import_state::ImportState;
+    use soulprint_e2e::pipeline::{sections, ScriptedModel};
+    use soulprint_lambda::lambda_http::RequestExt;
+    let settings = common::resources(30).await;
+    let mut state = settings.api().await.unwrap();
+    let hanging = Arc::new(ScriptedModel::new(vec![], vec![]));
+    hanging
+        .hang_chat
+        .store(true, std::sync::atomic::Ordering::SeqCst);
+    {
+        let api = Arc::get_mut(&mut state).unwrap();
+        api.ports.llm = hanging;
+        api.ports.fallback_llm = Some(Arc::new(soulprint_local::Offline));
+        api.chat_budget = soulprint_core::stages::ChatBudget {
+            primary: std::time::Duration::from_secs(20),
+            fallback: std::time::Duration::from_secs(10),
+        };
+    }
+    // The person has a soulprint to chat with.
+    let user = UserId::new("user-7f3a").unwrap();
+    let now = time::OffsetDateTime::now_utc();
+    let mut import = ImportState::begin(None, "i1", now).unwrap();
+    import.quick_ready("i1", now).unwrap();
+    state
+        .ports
+        .store
+        .put_import_state(&user, &import, None)
+        .await
+        .unwrap();
+    let mut profile = soulprint_core::profile::Profile {
+        import_id: "i1".into(),
+        sections: sections("Wren"),
+        memory_md: None,
+        chunk_index: None,
+        soulprint_text: String::new(),
+        written_by: "test".into(),
+        notes: vec![],
+        updated_at: now,
+    };
+    profile.render(now);
+    state
+        .ports
+        .store
+        .put_profile(&user, &profile)
+        .await
+        .unwrap();
+
+    // An invocation with 6 s left.
+    let deadline = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as u64
+        + 6_000;
+    let mut context = soulprint_lambda::lambda_runtime::Context::default();
+    context.deadline = deadline;
+    let app = api::app(Arc::clone(&state), RouteGroup::Chat);
+    let started = std::time::Instant::now();
+    let (status, _, body) = call(app, request("chat-turn.json").with_lambda_context(context)).await;
+    assert_eq!(status, 200, "{body}");
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(6),
+        "{:?}",
+        started.elapsed()
+    );
+    assert!(
+        body["answered_by"].as_str().unwrap().contains("fallback"),
+        "{body}"
+    );
+    let thread = body["thread_id"].as_str().unwrap();
+    let kept = state
+        .ports
+        .store
+        .chat_messages(&user, thread, None, 10)
+        .await
+        .unwrap();
+    assert_eq!(kept.len(), 2);
 }

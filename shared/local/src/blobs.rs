@@ -159,12 +159,23 @@ impl Blobs for DirBlobs {
         }
     }
 
-    async fn delete_user(&self, user: &UserId) -> Result<(), BlobError> {
-        match fs::remove_dir_all(self.user_dir(user)) {
-            Ok(()) => Ok(()),
-            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(()),
-            Err(e) => Err(unavailable(e)),
+    async fn delete_prefix(&self, user: &UserId, prefix: &str) -> Result<(), BlobError> {
+        // A whole folder (the user's own, an import's) goes at once, folders and all.
+        if prefix.is_empty() || prefix.ends_with('/') {
+            let dir = self.user_dir(user).join(prefix);
+            if !prefix.is_empty() && BlobKey::new(user, prefix.trim_end_matches('/')).is_err() {
+                return Err(BlobError::BadKey(prefix.to_owned()));
+            }
+            return match fs::remove_dir_all(dir) {
+                Ok(()) => Ok(()),
+                Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(()),
+                Err(e) => Err(unavailable(e)),
+            };
         }
+        for path in self.list(user, prefix).await? {
+            self.delete(&BlobKey::new(user, path)?).await?;
+        }
+        Ok(())
     }
 }
 

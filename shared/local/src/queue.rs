@@ -131,6 +131,7 @@ impl Queue for SqliteQueue {
                 job,
                 receipt,
                 receive_count: count + 1,
+                deadline: None,
             });
         }
         tx.commit().map_err(|e| unavailable(queue, e))?;

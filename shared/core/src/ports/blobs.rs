@@ -106,8 +106,12 @@ pub trait Blobs: Send + Sync {
     async fn list(&self, user: &UserId, prefix: &str) -> Result<Vec<String>, BlobError>;
     /// The blob gone (nothing if it was not there).
     async fn delete(&self, key: &BlobKey) -> Result<(), BlobError>;
+    /// Every blob of the user under `prefix` (paths as [`Blobs::list`] gives them), gone.
+    async fn delete_prefix(&self, user: &UserId, prefix: &str) -> Result<(), BlobError>;
     /// Every blob of the user, gone.
-    async fn delete_user(&self, user: &UserId) -> Result<(), BlobError>;
+    async fn delete_user(&self, user: &UserId) -> Result<(), BlobError> {
+        self.delete_prefix(user, "").await
+    }
 }
 
 #[cfg(test)]

@@ -67,6 +67,10 @@ pub struct Delivery {
     pub receipt: String,
     /// 1 the first time; more when redelivered.
     pub receive_count: u32,
+    /// When the worker handling it will be stopped (a Lambda invocation's deadline); none
+    /// where a worker keeps its job hidden for as long as it works. A claim on the job's work
+    /// is held until then, so that the job's redelivery after the worker died finds it free.
+    pub deadline: Option<time::OffsetDateTime>,
 }
 
 /// Why a queue operation failed.

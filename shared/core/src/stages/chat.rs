@@ -152,6 +152,38 @@ async fn recall_from(
         .collect())
 }
 
+/// How long a turn may wait on its models: the primary's share first, then the fallback's,
+/// with room left to store the turn and learn from it. A function behind API Gateway has 30 s
+/// in all, so the shares come from the invocation's deadline there ([`ChatBudget::within`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ChatBudget {
+    /// The primary model's time.
+    pub primary: Duration,
+    /// The fallback's time, once the primary failed or ran out of its own.
+    pub fallback: Duration,
+}
+
+impl ChatBudget {
+    /// On one machine, with a local model that may be slow: two minutes, then 30 s.
+    pub const LOCAL: ChatBudget = ChatBudget {
+        primary: Duration::from_secs(120),
+        fallback: Duration::from_secs(30),
+    };
+    /// Kept back from a deadline for storing the turn and learning from it.
+    pub const MARGIN: Duration = Duration::from_secs(3);
+
+    /// The shares of what is left until `deadline`, keeping [`Self::MARGIN`] back: three fifths
+    /// for the primary, the rest for the fallback, each at most this budget's.
+    pub fn within(self, left: Duration) -> ChatBudget {
+        let usable = left.saturating_sub(Self::MARGIN);
+        let primary = (usable * 3 / 5).min(self.primary);
+        ChatBudget {
+            primary,
+            fallback: usable.saturating_sub(primary).min(self.fallback),
+        }
+    }
+}
+
 /// What chat keeps between turns: the loaded indexes and the model's breaker.
 #[derive(Default, Clone)]
 pub struct Chat {
@@ -168,7 +200,7 @@ pub async fn chat_turn(
     user: &UserId,
     thread_id: Option<String>,
     message: &str,
-    limit: Duration,
+    budget: ChatBudget,
     sink: TokenSink<'_>,
 ) -> Result<TurnReply, ChatError> {
     let chars = message.chars().count();
@@ -245,7 +277,7 @@ pub async fn chat_turn(
             can_search: false,
             searches: Vec::new(),
         };
-        let (reply, sources, answered_by) = answer(ports, chat, &request, limit, sink).await?;
+        let (reply, sources, answered_by) = answer(ports, chat, &request, budget, sink).await?;
         let asked = ChatMessage {
             thread_id: thread_id.clone(),
             seq: 0,
@@ -296,10 +328,11 @@ async fn answer(
     ports: &Ports,
     chat: &Chat,
     request: &ChatRequest,
-    limit: Duration,
+    budget: ChatBudget,
     sink: TokenSink<'_>,
 ) -> Result<(Reply<String>, Vec<WebSource>, String), ChatError> {
     let primary = ports.llm.info().label;
+    let limit = budget.primary;
     let why = if chat.breaker.allow(ports.clock.now()) {
         match tokio::time::timeout(limit, converse(ports, &*ports.llm, request, sink)).await {
             Ok(Ok((reply, sources))) => {
@@ -325,10 +358,11 @@ async fn answer(
             false => ChatError::Stage(StageError::Llm(crate::ports::LlmError::Unavailable(why))),
         });
     };
-    let (reply, sources) = tokio::time::timeout(limit, converse(ports, &**fallback, request, sink))
-        .await
-        .map_err(|_| ChatError::TimedOut(limit))?
-        .map_err(StageError::from)?;
+    let (reply, sources) =
+        tokio::time::timeout(budget.fallback, converse(ports, &**fallback, request, sink))
+            .await
+            .map_err(|_| ChatError::TimedOut(budget.primary + budget.fallback))?
+            .map_err(StageError::from)?;
     let label = format!(
         "{} (fallback: {primary} did not answer: {why})",
         fallback.info().label
@@ -454,4 +488,27 @@ pub fn explode(memory: &[MemoryFact]) -> Vec<Fact> {
             })
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_budget_fits_both_models_and_the_turns_writes_inside_the_deadline() {
+        let api = ChatBudget {
+            primary: Duration::from_secs(20),
+            fallback: Duration::from_secs(10),
+        };
+        // API Gateway's 30 s, of which 29 s are the function's: 26 s for the models.
+        let b = api.within(Duration::from_secs(29));
+        assert_eq!(b.primary, Duration::from_millis(15_600));
+        assert_eq!(b.fallback, Duration::from_millis(10_400).min(api.fallback));
+        assert!(b.primary + b.fallback + ChatBudget::MARGIN <= Duration::from_secs(29));
+        // Plenty of time: each keeps its own share.
+        assert_eq!(api.within(Duration::from_secs(900)), api);
+        // Almost none: nothing to wait for.
+        let none = api.within(Duration::from_secs(2));
+        assert_eq!(none.primary + none.fallback, Duration::ZERO);
+    }
 }

@@ -5,7 +5,9 @@ use tracing::{info, info_span, warn, Instrument};
 use super::facts::current;
 use super::import::gather;
 use super::quick_pass::quick_pass;
-use super::{blocking, exactly_once, import_blob, update_state, StageError, CONVERSATIONS_BLOB};
+use super::{
+    blocking, claim_hold, exactly_once, import_blob, update_state, StageError, CONVERSATIONS_BLOB,
+};
 use crate::memory::tombstone::buried_fact;
 use crate::memory::{consolidate, markdown, Tombstone};
 use crate::ports::llm::{MemoryRequest, Usage};
@@ -16,7 +18,12 @@ use crate::sampler::SampleOptions;
 /// The regeneration reads up to this many conversations (the seed's v2).
 const REGENERATION_CONVERSATIONS: usize = 200;
 
-pub(crate) async fn run(ports: &Ports, user: &UserId, run: &RunId) -> Result<(), StageError> {
+pub(crate) async fn run(
+    ports: &Ports,
+    user: &UserId,
+    run: &RunId,
+    deadline: Option<time::OffsetDateTime>,
+) -> Result<(), StageError> {
     let span =
         info_span!("finalize", user = %user, import_id = %run.import_id, attempt = run.attempt);
     async {
@@ -24,7 +31,11 @@ pub(crate) async fn run(ports: &Ports, user: &UserId, run: &RunId) -> Result<(),
             return answer_if_done(ports, user, run).await;
         }
         let key = format!("finalize/{}/{}", run.import_id, run.attempt);
-        let hold = crate::ports::QueueName::Finalize.visibility();
+        let hold = claim_hold(
+            ports.clock.as_ref(),
+            deadline,
+            crate::ports::QueueName::Finalize,
+        );
         exactly_once(
             ports.store.as_ref(),
             ports.clock.as_ref(),
@@ -166,8 +177,9 @@ async fn finalize(ports: &Ports, user: &UserId, run: &RunId) -> Result<(), Stage
     .await?;
     if let Some(token) = &state.full_pass.task_token {
         let output = serde_json::json!({"import_id": import_id, "facts": memory.len()});
-        ports.supervisor.succeed(token, &output).await?;
+        super::report_success(ports, token, &output).await?;
     }
+    drop_earlier_imports(ports, user, import_id).await;
     info!(
         raw_facts = raw_count,
         facts = memory.len(),
@@ -175,6 +187,34 @@ async fn finalize(ports: &Ports, user: &UserId, run: &RunId) -> Result<(), Stage
         "full pass complete"
     );
     Ok(())
+}
+
+/// The blobs of the person's other imports (their exports, conversations and batches), gone
+/// once this one is complete: they were kept for a retry that can no longer come. A failure
+/// leaves them to the next completion.
+async fn drop_earlier_imports(ports: &Ports, user: &UserId, import_id: &str) {
+    let names = match ports.blobs.list(user, "imports/").await {
+        Ok(names) => names,
+        Err(e) => {
+            warn!(error = %e, "could not list earlier imports' blobs");
+            return;
+        }
+    };
+    let mut others: Vec<&str> = names
+        .iter()
+        .filter_map(|n| n.strip_prefix("imports/")?.split('/').next())
+        .filter(|id| *id != import_id)
+        .collect();
+    others.dedup();
+    for id in others {
+        if let Err(e) = ports
+            .blobs
+            .delete_prefix(user, &format!("imports/{id}/"))
+            .await
+        {
+            warn!(error = %e, import = id, "could not delete an earlier import's blobs");
+        }
+    }
 }
 
 /// MEMORY from the model, checked (every heading, no placeholder; tried three times), else

@@ -7,7 +7,9 @@ use std::time::Duration;
 
 use tracing::{info, info_span, Instrument};
 
-use super::{answered, exactly_once, import_blob, update_state, StageError, CONVERSATIONS_BLOB};
+use super::{
+    answered, claim_hold, exactly_once, import_blob, update_state, StageError, CONVERSATIONS_BLOB,
+};
 use crate::chunker::{chunk_conversation, Chunk};
 use crate::conversation::from_json_line;
 use crate::import_state::FullPassStatus;
@@ -40,6 +42,7 @@ pub(crate) async fn adopt_token(
     import_id: &str,
     attempt: u32,
     token: &str,
+    deadline: Option<time::OffsetDateTime>,
 ) -> Result<(), StageError> {
     let state = update_state(ports.store.as_ref(), user, |s| {
         if s.import_id == import_id
@@ -77,13 +80,9 @@ pub(crate) async fn adopt_token(
                 .error
                 .as_deref()
                 .unwrap_or("the full pass failed");
-            ports
-                .supervisor
-                .fail(token, "FullPassFailed", cause)
-                .await?;
-            Ok(())
+            answered(ports.supervisor.fail(token, "FullPassFailed", cause).await)
         }
-        FullPassStatus::Processing => run(ports, user, import_id, attempt).await,
+        FullPassStatus::Processing => run(ports, user, import_id, attempt, deadline).await,
     }
 }
 
@@ -92,6 +91,7 @@ pub(crate) async fn run(
     user: &UserId,
     import_id: &str,
     attempt: u32,
+    deadline: Option<time::OffsetDateTime>,
 ) -> Result<(), StageError> {
     let span = info_span!("full_pass", user = %user, import_id, attempt);
     async {
@@ -115,7 +115,11 @@ pub(crate) async fn run(
         })
         .await?;
         let key = format!("plan/{import_id}/{}", run.attempt);
-        let hold = crate::ports::QueueName::FullPass.visibility();
+        let hold = claim_hold(
+            ports.clock.as_ref(),
+            deadline,
+            crate::ports::QueueName::FullPass,
+        );
         exactly_once(
             ports.store.as_ref(),
             ports.clock.as_ref(),
@@ -186,7 +190,7 @@ async fn plan(
             .put(&batch_blob(user, run, batches)?, bytes)
             .await?;
         if let (Some(token), true) = (task_token, last_beat.elapsed() > Duration::from_secs(20)) {
-            ports.supervisor.heartbeat(token).await?;
+            answered(ports.supervisor.heartbeat(token).await)?;
             last_beat = std::time::Instant::now();
         }
     }

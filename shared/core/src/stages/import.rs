@@ -169,7 +169,7 @@ pub(crate) async fn run(
                         .await?
                         .map_or(1, |s| s.value.full_pass.attempt);
                     let output = serde_json::json!({"import_id": import_id, "attempt": attempt});
-                    ports.supervisor.succeed(token, &output).await?;
+                    super::report_success(ports, token, &output).await?;
                 }
                 Ok(())
             }
@@ -202,7 +202,7 @@ pub(crate) async fn fail(
         Err(e) => return Err(e),
     }
     if let Some(token) = task_token {
-        ports.supervisor.fail(token, "ImportFailed", reason).await?;
+        super::answered(ports.supervisor.fail(token, "ImportFailed", reason).await)?;
     }
     Ok(())
 }

@@ -32,7 +32,7 @@ use crate::ports::{
 
 pub use breaker::Breaker;
 pub use chat::{
-    chat_turn, explode, recall, with_sources, Chat, ChatError, IndexCache, TurnReply,
+    chat_turn, explode, recall, with_sources, Chat, ChatBudget, ChatError, IndexCache, TurnReply,
     MAX_MESSAGE_CHARS, MAX_SEARCHES,
 };
 pub use import::{new_import_id, retry_full_pass, start_import, StartError};
@@ -91,6 +91,10 @@ pub enum StageError {
     /// The import state kept changing under this worker: the job comes back later.
     #[error("the import's state kept changing under this worker; it will try again")]
     Contention,
+    /// Another worker holds this job's work (its claim has not expired): the job comes back
+    /// later and finds it done, or free when that worker died.
+    #[error("another worker is doing this job's work; it will be tried again later")]
+    Busy,
     /// A worker thread panicked or was cancelled.
     #[error("a worker thread failed: {0}")]
     Join(String),
@@ -116,7 +120,9 @@ impl StageError {
             StageError::Queue(e) => matches!(e, QueueError::Unavailable { .. }),
             StageError::Llm(e) => e.is_retryable(),
             StageError::Supervisor(e) => matches!(e, SupervisorError::Unavailable(_)),
-            StageError::Io(_) | StageError::Contention | StageError::Join(_) => true,
+            StageError::Io(_) | StageError::Contention | StageError::Busy | StageError::Join(_) => {
+                true
+            }
             StageError::Transition(_)
             | StageError::Export(_)
             | StageError::NoConversations
@@ -208,8 +214,26 @@ where
     Err(StageError::Contention)
 }
 
-/// Does `work` once for `key`: skipped if done before; refused (to come back later) while
-/// another worker holds the claim, whose hold expires if that worker died.
+/// How long a worker's claim on a job's work is held: until its invocation's deadline (and a
+/// little more), so that the job's redelivery after the worker was stopped finds it free;
+/// where the worker has no deadline, as long as the queue hides the job.
+pub(crate) fn claim_hold(
+    clock: &dyn Clock,
+    deadline: Option<time::OffsetDateTime>,
+    queue: crate::ports::QueueName,
+) -> Duration {
+    match deadline {
+        Some(at) => {
+            let left = (at - clock.now()).max(time::Duration::ZERO);
+            Duration::try_from(left).unwrap_or_default() + Duration::from_secs(30)
+        }
+        None => queue.visibility(),
+    }
+}
+
+/// Does `work` once for `key`: skipped if done before; refused with [`StageError::Busy`] (the
+/// job comes back later) while another worker holds the claim, whose hold expires when that
+/// worker's invocation ends.
 pub(crate) async fn exactly_once<Fut>(
     claims: &dyn ClaimStore,
     clock: &dyn Clock,
@@ -224,9 +248,9 @@ where
     let now = clock.now();
     match claims.claim(user, key, now, now + hold).await? {
         Claim::Completed => return Ok(()),
-        // A duplicate while another worker holds it: that worker finishes the work, or its
-        // claim expires and its own message brings the work back.
-        Claim::InProgress => return Ok(()),
+        // Another worker holds it: that worker finishes the work, or its claim expires when
+        // it is stopped. Either way this job comes back later and sees which.
+        Claim::InProgress => return Err(StageError::Busy),
         Claim::Acquired => {}
     }
     match work.await {

@@ -26,13 +26,15 @@ pub async fn handle(ports: &Ports, delivery: &Delivery) -> Result<(), StageError
             import_id,
             attempt,
             task_token: Some(token),
-        } => full_pass::adopt_token(ports, user, import_id, *attempt, token).await,
+        } => {
+            full_pass::adopt_token(ports, user, import_id, *attempt, token, delivery.deadline).await
+        }
         Job::FullPass {
             user,
             import_id,
             attempt,
             task_token: None,
-        } => full_pass::run(ports, user, import_id, *attempt).await,
+        } => full_pass::run(ports, user, import_id, *attempt, delivery.deadline).await,
         Job::FactBatch {
             user,
             import_id,
@@ -43,7 +45,7 @@ pub async fn handle(ports: &Ports, delivery: &Delivery) -> Result<(), StageError
             user,
             import_id,
             attempt,
-        } => finalize::run(ports, user, &run_id(import_id, *attempt)).await,
+        } => finalize::run(ports, user, &run_id(import_id, *attempt), delivery.deadline).await,
         Job::SupervisorGaveUp {
             user,
             import_id,
@@ -201,10 +203,7 @@ pub(crate) async fn fail_full_pass(
         Err(e) => return Err(e),
     };
     if let Some(token) = &state.full_pass.task_token {
-        ports
-            .supervisor
-            .fail(token, "FullPassFailed", reason)
-            .await?;
+        super::answered(ports.supervisor.fail(token, "FullPassFailed", reason).await)?;
     }
     Ok(())
 }

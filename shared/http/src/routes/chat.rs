@@ -8,18 +8,19 @@ use std::sync::Arc;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::sse::{Event, KeepAlive, Sse};
+use axum::Extension;
 use axum::Json;
 use serde::Deserialize;
 use serde_json::{json, Value};
 use soulprint_core::ports::UserId;
-use soulprint_core::stages::{chat_turn, ChatError, TurnReply, MAX_MESSAGE_CHARS};
+use soulprint_core::stages::{chat_turn, ChatBudget, ChatError, TurnReply, MAX_MESSAGE_CHARS};
 use tokio_stream::wrappers::UnboundedReceiverStream;
 use tokio_stream::{Stream, StreamExt};
 
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{Body, PathOf, QueryOf};
 use crate::rate_limit::Tier;
-use crate::{Api, Caller};
+use crate::{Api, Caller, InvocationDeadline};
 
 #[derive(Deserialize)]
 pub struct Turn {
@@ -90,9 +91,21 @@ fn checked_thread_id(id: &str) -> ApiResult<()> {
     }
 }
 
+/// The turn's time with its models: the server's budget, within the invocation's deadline
+/// where there is one.
+fn budget(api: &Api, deadline: Option<Extension<InvocationDeadline>>) -> ChatBudget {
+    match deadline {
+        Some(Extension(InvocationDeadline(at))) => api
+            .chat_budget
+            .within(at.saturating_duration_since(std::time::Instant::now())),
+        None => api.chat_budget,
+    }
+}
+
 pub async fn turn(
     State(api): State<Arc<Api>>,
     Caller(user): Caller,
+    deadline: Option<Extension<InvocationDeadline>>,
     Body(turn): Body<Turn>,
 ) -> ApiResult<Json<Value>> {
     admit(&api, &user, &turn).await?;
@@ -102,7 +115,7 @@ pub async fn turn(
         &user,
         turn.thread_id,
         &turn.message,
-        api.chat_limit,
+        budget(&api, deadline),
         &|_| {},
     )
     .await
@@ -113,9 +126,11 @@ pub async fn turn(
 pub async fn stream(
     State(api): State<Arc<Api>>,
     Caller(user): Caller,
+    deadline: Option<Extension<InvocationDeadline>>,
     Body(turn): Body<Turn>,
 ) -> ApiResult<Sse<impl Stream<Item = Result<Event, Infallible>>>> {
     admit(&api, &user, &turn).await?;
+    let budget = budget(&api, deadline);
     let (tx, rx) = tokio::sync::mpsc::unbounded_channel::<Event>();
     // The turn runs on its own: a client that goes away does not cut a reply (and what was
     // learned) in half.
@@ -130,7 +145,7 @@ pub async fn stream(
             &user,
             turn.thread_id,
             &turn.message,
-            api.chat_limit,
+            budget,
             &sink,
         )
         .await;
