@@ -17,8 +17,11 @@ use time::{Duration, OffsetDateTime};
 
 /// An import processing for longer than this is taken as stuck: a new one may start.
 pub const STUCK_AFTER: Duration = Duration::minutes(15);
-/// The full pass fails after this long.
-pub const FULL_PASS_LIMIT: Duration = Duration::minutes(30);
+/// A full pass that records no batch for this long is stuck, and fails (it can be retried). It
+/// is the one definition of "stuck": the state machine's heartbeat for the Full state and
+/// the operator's alarms use the same window. A pass that keeps moving runs as long as the
+/// export needs.
+pub const STALLED_AFTER: Duration = Duration::minutes(30);
 /// `import_error` keeps the first this-many characters of the reason.
 pub const MAX_ERROR_CHARS: usize = 500;
 
@@ -121,10 +124,12 @@ pub struct FullPass {
     pub chunks_total: u64,
     /// Why the run failed, cut to [`MAX_ERROR_CHARS`] characters.
     pub error: Option<String>,
-    /// When a worker took the run up, so its time limit runs from here; none while it waits in a
-    /// queue.
+    /// When a worker took the run up; none while it waits in a queue.
     #[serde(with = "time::serde::rfc3339::option")]
     pub started_at: Option<OffsetDateTime>,
+    /// When the run last moved (a batch recorded): it is stuck [`STALLED_AFTER`] later.
+    #[serde(default, with = "time::serde::rfc3339::option")]
+    pub progressed_at: Option<OffsetDateTime>,
 }
 
 /// A user's current import and its full pass, as stored; every change goes through its methods,
@@ -257,6 +262,7 @@ impl ImportState {
                 chunks_total: 0,
                 error: None,
                 started_at: None,
+                progressed_at: None,
             },
         })
     }
@@ -361,6 +367,7 @@ impl ImportState {
         self.full_pass.error = None;
         // The clock starts when a worker takes the run up, not while it waits in a queue.
         self.full_pass.started_at = None;
+        self.full_pass.progressed_at = None;
         self.updated_at = now;
         Ok(())
     }
@@ -414,6 +421,7 @@ impl ImportState {
             .chunks_done
             .max(done)
             .min(self.full_pass.chunks_total);
+        self.full_pass.progressed_at = Some(now);
         self.updated_at = now;
         Ok(())
     }
@@ -448,13 +456,15 @@ impl ImportState {
         Ok(())
     }
 
-    /// Whether the full pass has run past its limit and should be failed.
+    /// Whether the full pass has stopped moving ([`STALLED_AFTER`] since it began or last
+    /// recorded a batch) and should be failed.
     pub fn full_pass_overdue(&self, now: OffsetDateTime) -> bool {
-        self.full_pass.status == FullPassStatus::Processing
-            && self
-                .full_pass
-                .started_at
-                .is_some_and(|t| now - t >= FULL_PASS_LIMIT)
+        let fp = &self.full_pass;
+        fp.status == FullPassStatus::Processing
+            && fp
+                .progressed_at
+                .max(fp.started_at)
+                .is_some_and(|t| now - t >= STALLED_AFTER)
     }
 
     fn import_to(
@@ -556,13 +566,17 @@ mod tests {
         s.full_pass_progress("i1", 1, 3, 10, t(3)).unwrap();
         s.full_pass_progress("i1", 1, 2, 10, t(4)).unwrap(); // a redelivered batch reporting late
         assert_eq!(s.full_pass.chunks_done, 3);
-        assert!(!s.full_pass_overdue(t(31)));
-        assert!(s.full_pass_overdue(t(32)));
-        s.fail_full_pass("i1", 1, "took longer than 30 minutes", t(32))
+        // Stuck is measured from the last batch recorded, not from the start: a run that
+        // keeps moving runs as long as it needs.
+        assert!(!s.full_pass_overdue(t(33)));
+        s.full_pass_progress("i1", 1, 5, 10, t(60)).unwrap();
+        assert!(!s.full_pass_overdue(t(89)));
+        assert!(s.full_pass_overdue(t(90)));
+        s.fail_full_pass("i1", 1, "recorded no batch for 30 minutes", t(90))
             .unwrap();
         assert_eq!(s.status, ImportStatus::QuickReady);
         assert_eq!(s.full_pass.status, FullPassStatus::Failed);
-        s.start_full_pass("i1", t(40)).unwrap();
+        s.start_full_pass("i1", t(95)).unwrap();
         assert_eq!(
             (s.full_pass.chunks_done, s.full_pass.error.as_deref()),
             (0, None)

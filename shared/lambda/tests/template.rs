@@ -255,14 +255,37 @@ fn the_state_machine_times_out_and_records_both_stages() {
     assert!(seconds("Quick", "TimeoutSeconds") >= 2 * visibility("ImportsQueue"));
     assert!(seconds("Full", "HeartbeatSeconds") > visibility("FullPassQueue"));
     assert!(seconds("Full", "HeartbeatSeconds") > visibility("FactsQueue"));
-    // The full pass's own limit (the domain fails it past 30 minutes) is the state's.
-    assert_eq!(
-        seconds("Full", "TimeoutSeconds"),
-        soulprint_core::import_state::FULL_PASS_LIMIT.whole_seconds() as u64
+    // Stuck is defined once: no batch recorded for the domain's window. The Full state's
+    // heartbeat is that window (every recorded batch beats), and nothing else times it out
+    // before the execution's own day.
+    let stalled = soulprint_core::import_state::STALLED_AFTER.whole_seconds() as u64;
+    assert_eq!(seconds("Full", "HeartbeatSeconds"), stalled);
+    assert!(
+        seconds("Full", "TimeoutSeconds") >= 12 * 3600,
+        "a 2 GB export finishes"
     );
     assert!(
         definition["TimeoutSeconds"].as_u64().unwrap()
-            > seconds("Quick", "TimeoutSeconds") + seconds("Full", "TimeoutSeconds")
+            >= seconds("Quick", "TimeoutSeconds") + seconds("Full", "TimeoutSeconds")
+    );
+    // One failed execution pages; a stalled batch queue and a throttled model are seen too.
+    let alarm = |name: &str| &resources[name]["Properties"];
+    assert_eq!(
+        alarm("FailedImportsAlarm")["MetricName"],
+        "ExecutionsFailed"
+    );
+    assert_eq!(alarm("FailedImportsAlarm")["Threshold"], 0);
+    assert_eq!(
+        alarm("FactsQueueAgeAlarm")["MetricName"],
+        "ApproximateAgeOfOldestMessage"
+    );
+    assert_eq!(
+        alarm("FactsQueueAgeAlarm")["Threshold"].as_u64(),
+        Some(stalled)
+    );
+    assert_eq!(
+        alarm("FactModelThrottlingAlarm")["MetricName"],
+        "InvocationThrottles"
     );
     for (stage, record) in [
         ("Quick", "RecordImportFailed"),
@@ -278,4 +301,160 @@ fn the_state_machine_times_out_and_records_both_stages() {
             "supervisor_gave_up"
         );
     }
+}
+
+/// Each function's statements, flattened: (actions, resource as YAML text, condition).
+fn statements(f: &Value) -> Vec<(Vec<String>, String, Value)> {
+    let mut out = Vec::new();
+    for policy in f["Properties"]["Policies"].as_array().into_iter().flatten() {
+        for st in policy["Statement"].as_array().into_iter().flatten() {
+            let actions = match &st["Action"] {
+                Value::String(a) => vec![a.clone()],
+                Value::Array(list) => list
+                    .iter()
+                    .filter_map(|a| a.as_str().map(str::to_owned))
+                    .collect(),
+                _ => Vec::new(),
+            };
+            out.push((actions, st["Resource"].to_string(), st["Condition"].clone()));
+        }
+    }
+    out
+}
+
+/// Least privilege by rule: no function holds SAM's S3 policies (S3CrudPolicy grants
+/// lifecycle and ACL changes), every S3 action is on `users/*` (listing too, by a prefix
+/// condition), and each function has exactly the S3 actions its work needs. No API function
+/// sends to a queue (the state machine does, for the executions they start).
+#[test]
+fn s3_access_is_each_functions_own_and_under_users_only() {
+    let t = common::template();
+    let needs: &[(&str, &[&str])] = &[
+        (
+            "trigger",
+            &[
+                "s3:AbortMultipartUpload",
+                "s3:DeleteObject",
+                "s3:GetObject",
+                "s3:ListBucket",
+                "s3:ListMultipartUploadParts",
+                "s3:PutObject",
+                "s3:PutObjectTagging",
+            ],
+        ),
+        ("status", &[]),
+        ("chat", &["s3:GetObject"]),
+        ("chat-stream", &["s3:GetObject"]),
+        (
+            "memory",
+            &[
+                "s3:DeleteObject",
+                "s3:GetObject",
+                "s3:ListBucket",
+                "s3:PutObject",
+            ],
+        ),
+        ("health", &["s3:GetObject"]),
+        (
+            "import-worker",
+            &[
+                "s3:AbortMultipartUpload",
+                "s3:DeleteObject",
+                "s3:GetObject",
+                "s3:ListBucket",
+                "s3:PutObject",
+            ],
+        ),
+        (
+            "full-pass",
+            &[
+                "s3:AbortMultipartUpload",
+                "s3:DeleteObject",
+                "s3:GetObject",
+                "s3:ListBucket",
+                "s3:PutObject",
+            ],
+        ),
+        (
+            "fact-worker",
+            &["s3:DeleteObject", "s3:GetObject", "s3:ListBucket"],
+        ),
+        (
+            "memory-finalizer",
+            &[
+                "s3:AbortMultipartUpload",
+                "s3:DeleteObject",
+                "s3:GetObject",
+                "s3:ListBucket",
+                "s3:PutObject",
+            ],
+        ),
+    ];
+    for (binary, wanted) in needs {
+        let (name, f) = functions(&t)
+            .into_iter()
+            .find(|(_, f)| f["Metadata"]["BuildProperties"]["Binary"] == *binary)
+            .unwrap();
+        let policies = f["Properties"]["Policies"].to_string();
+        assert!(
+            !policies.contains("S3CrudPolicy") && !policies.contains("S3ReadPolicy"),
+            "{name}"
+        );
+        let mut granted: Vec<String> = Vec::new();
+        for (actions, resource, condition) in statements(f) {
+            for action in actions.iter().filter(|a| a.starts_with("s3:")) {
+                if action == "s3:ListBucket" {
+                    assert!(resource.contains("Bucket.Arn"), "{name}: {resource}");
+                    assert_eq!(
+                        condition["StringLike"]["s3:prefix"],
+                        serde_json::json!(["users/*"]),
+                        "{name}"
+                    );
+                } else {
+                    assert!(
+                        resource.contains("${Bucket.Arn}/users/*"),
+                        "{name}: {resource}"
+                    );
+                }
+                granted.push(action.clone());
+            }
+        }
+        granted.sort();
+        granted.dedup();
+        assert_eq!(granted, *wanted, "{name}");
+        if ["trigger", "status", "chat", "memory", "health"].contains(binary) {
+            assert!(
+                !policies.contains("SQSSendMessagePolicy"),
+                "{name} sends to no queue"
+            );
+        }
+    }
+}
+
+/// The operator's knobs: logs expire, the API's access log is on (and holds no header), the
+/// Function URL's function has reserved concurrency, each person's imports have a budget, and
+/// the dead-letter queues are given as the ARNs a redrive needs.
+#[test]
+fn logs_expire_the_stream_is_capped_and_the_outputs_serve_a_redrive() {
+    let t = common::template();
+    let resources = t["Resources"].as_object().unwrap();
+    for (name, _) in functions(&t) {
+        let logs = format!("{}Logs", name.trim_end_matches("Function"));
+        assert_eq!(
+            resources[&logs]["Properties"]["RetentionInDays"],
+            serde_json::json!({"Ref": "LogRetentionDays"}),
+            "{name}"
+        );
+    }
+    let access = &resources["HttpApi"]["Properties"]["AccessLogSettings"];
+    let format = access["Format"].as_str().unwrap();
+    assert!(!format.to_lowercase().contains("header") && !format.contains("authorization"));
+    assert_eq!(
+        resources["ChatStreamFunction"]["Properties"]["ReservedConcurrentExecutions"],
+        serde_json::json!({"Ref": "ChatStreamConcurrency"})
+    );
+    let trigger = &resources["TriggerFunction"]["Properties"]["Environment"]["Variables"];
+    assert!(trigger["IMPORTS_PER_DAY"].is_object() && trigger["MODEL_SPEND_PER_MONTH"].is_object());
+    let dlqs = t["Outputs"]["DeadLetterQueues"]["Value"].to_string();
+    assert_eq!(dlqs.matches("DeadLetters.Arn").count(), 4, "{dlqs}");
 }

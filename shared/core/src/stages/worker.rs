@@ -208,7 +208,7 @@ pub(crate) async fn fail_full_pass(
     Ok(())
 }
 
-/// Fails the full pass if it has run past its limit; true when it did.
+/// Fails the full pass if it has stopped moving; true when it did.
 pub(crate) async fn fail_if_overdue(
     ports: &Ports,
     user: &UserId,
@@ -226,8 +226,8 @@ pub(crate) async fn fail_if_overdue(
         return Ok(false);
     }
     let reason = format!(
-        "the full pass ran past its limit of {} minutes; retry it to continue",
-        crate::import_state::FULL_PASS_LIMIT.whole_minutes()
+        "the full pass recorded no batch for {} minutes (stuck); retry it to continue",
+        crate::import_state::STALLED_AFTER.whole_minutes()
     );
     fail_full_pass(ports, user, run, &reason, now).await?;
     Ok(true)
