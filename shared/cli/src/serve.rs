@@ -60,6 +60,13 @@ pub struct ServeArgs {
     /// 408.
     #[arg(long, value_name = "SECONDS", default_value_t = 15, value_parser = clap::value_parser!(u64).range(1..=300))]
     body_timeout: u64,
+    /// Imports one person may start a day (with --spend-per-month; none by default: on your own
+    /// machine the spend is yours to watch).
+    #[arg(long, value_name = "N", requires = "spend_per_month")]
+    imports_per_day: Option<u32>,
+    /// US dollars of model spend (at --model-price) one person's imports may reach a month.
+    #[arg(long, value_name = "USD", requires = "imports_per_day")]
+    spend_per_month: Option<f64>,
     /// Unfinished uploads one person may have at once.
     #[arg(long, value_name = "N", default_value_t = 3, value_parser = clap::value_parser!(u32).range(1..))]
     max_open_uploads: u32,
@@ -133,12 +140,20 @@ pub fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
     let user = args.local.user()?;
     runtime()?.block_on(async {
         let workers = local.start_workers().await?;
+        let windows = Arc::new(MemoryWindows::default());
         let limits = if args.no_rate_limits {
             RateLimits::off()
         } else {
-            RateLimits::new(Arc::new(MemoryWindows::default()))
+            RateLimits::new(windows.clone())
         };
         let mut api = Api::new(local.ports.clone(), limits);
+        if let (Some(per_day), Some(spend)) = (args.imports_per_day, args.spend_per_month) {
+            api.import_budget = Some(soulprint_http::import_budget::ImportBudget {
+                windows,
+                per_day,
+                spend_per_month_usd: spend,
+            });
+        }
         api.body_idle = Duration::from_secs(args.body_timeout);
         api.upload_quota = UploadQuota {
             open_uploads: args.max_open_uploads,

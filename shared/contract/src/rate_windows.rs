@@ -14,10 +14,14 @@ const START: i64 = 1_800_000_000;
 /// Each request in a window raises its count by one and is given the new count.
 pub async fn requests_add_up_within_a_window(windows: Arc<dyn RateWindows>) {
     let u = user("rate-count");
+    assert_eq!(windows.counted(&u, "standard", START).await.unwrap(), 0);
     for expected in 1..=5 {
         let n = windows.count(&u, "standard", START, 60).await.unwrap();
         assert_eq!(n, expected);
     }
+    // Reading the count counts nothing.
+    assert_eq!(windows.counted(&u, "standard", START).await.unwrap(), 5);
+    assert_eq!(windows.counted(&u, "standard", START).await.unwrap(), 5);
 }
 
 /// Another user, another tier or the next window has a count of its own.

@@ -9,6 +9,7 @@ pub mod auth;
 pub mod error;
 mod extract;
 pub mod groups;
+pub mod import_budget;
 pub mod rate_limit;
 pub mod request_guard;
 mod routes;
@@ -51,6 +52,8 @@ pub struct Api {
     pub parts_in_flight: upload_limits::PartsInFlight,
     /// The longest pause between two pieces of a request body.
     pub body_idle: std::time::Duration,
+    /// What one person's imports may cost; none: no budget (one person's own machine).
+    pub import_budget: Option<import_budget::ImportBudget>,
 }
 
 impl Api {
@@ -66,6 +69,7 @@ impl Api {
             upload_quota: upload_limits::UploadQuota::default(),
             parts_in_flight: upload_limits::PartsInFlight::default(),
             body_idle: request_guard::BODY_IDLE,
+            import_budget: None,
         }
     }
 }

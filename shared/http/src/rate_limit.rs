@@ -135,6 +135,19 @@ mod tests {
             *n += 1;
             Ok(*n)
         }
+
+        async fn counted(
+            &self,
+            user: &UserId,
+            tier: &str,
+            window_start: i64,
+        ) -> Result<u64, soulprint_core::ports::StoreError> {
+            let counts = self.0.lock().unwrap();
+            Ok(counts
+                .get(&(user.to_string(), tier.to_owned(), window_start))
+                .copied()
+                .unwrap_or(0))
+        }
     }
 
     #[tokio::test]

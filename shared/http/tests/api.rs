@@ -677,3 +677,100 @@ async fn memory_controls_work_after_a_failed_import_and_a_deleted_fact_stays_del
         "the excerpt came back"
     );
 }
+
+/// A person's imports have a budget: so many a day, so much model spend a month. Past it a new
+/// import is refused with 429 and when to come back, and their status says where they stand.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn imports_past_the_persons_budget_are_refused_and_the_status_says_so() {
+    use soulprint_core::ports::store::ImportUsage;
+    let dir = tempfile::tempdir().unwrap();
+    let local = Local::open(LocalOptions {
+        data_dir: dir.path().to_path_buf(),
+        llm: Arc::new(Offline),
+        fact_llm: None,
+        fact_workers: 2,
+    })
+    .unwrap();
+    let windows = Arc::new(soulprint_local::MemoryWindows::default());
+    let mut api = Api::new(local.ports.clone(), RateLimits::off());
+    api.part_bytes = 64 * 1024;
+    api.import_budget = Some(soulprint_http::import_budget::ImportBudget {
+        windows,
+        per_day: 2,
+        spend_per_month_usd: 0.5,
+    });
+    let tokens = Arc::new(Tokens::hs256(
+        b"test-key-of-32-bytes-or-more....",
+        "iss",
+        "aud",
+    ));
+    let server = Server {
+        app: router(Arc::new(api), Arc::clone(&tokens)),
+        tokens,
+        local,
+        _dir: dir,
+    };
+    let ana = UserId::new("ana").unwrap();
+    for _ in 0..2 {
+        assert_eq!(
+            server.import_refused("ana", b"no export").await,
+            StatusCode::ACCEPTED
+        );
+        work_until(&server.local, &ana, |s| s.status == ImportStatus::Failed).await;
+    }
+    let (_, latest) = server.get("/imports/latest", "ana").await;
+    assert_eq!(latest["budget"]["imports_today"], 2, "{latest}");
+    assert_eq!(latest["budget"]["imports_per_day"], 2);
+    let (_, upload) = server
+        .json(Method::POST, "/uploads", "ana", json!({"size_bytes": 9}))
+        .await;
+    let id = upload["upload_id"].as_str().unwrap().to_owned();
+    server
+        .call(
+            Method::PUT,
+            &format!("/uploads/{id}/parts/1"),
+            Some(&server.token("ana")),
+            Some(b"no export".to_vec()),
+        )
+        .await;
+    let (s, v, headers) = server
+        .call(
+            Method::POST,
+            "/imports",
+            Some(&server.token("ana")),
+            Some(json!({"upload_id": id}).to_string().into_bytes()),
+        )
+        .await;
+    assert_eq!(s, StatusCode::TOO_MANY_REQUESTS, "{v}");
+    assert_eq!(v["error"]["code"], "budget_imports");
+    assert!(headers.contains_key(header::RETRY_AFTER));
+    // Someone else's budget is their own; spend past the month's is refused the same way.
+    server
+        .local
+        .ports
+        .store
+        .record_usage(
+            &UserId::new("bo").unwrap(),
+            "i1",
+            "quick_pass",
+            &ImportUsage {
+                cost_usd: 0.75,
+                ..ImportUsage::default()
+            },
+        )
+        .await
+        .unwrap();
+    let (_, upload) = server
+        .json(Method::POST, "/uploads", "bo", json!({"size_bytes": 9}))
+        .await;
+    let id = upload["upload_id"].as_str().unwrap().to_owned();
+    let (s, v) = server
+        .json(Method::POST, "/imports", "bo", json!({"upload_id": id}))
+        .await;
+    assert_eq!(s, StatusCode::TOO_MANY_REQUESTS, "{v}");
+    assert_eq!(v["error"]["code"], "budget_spent");
+    assert!(
+        v["error"]["message"].as_str().unwrap().contains("$0.75"),
+        "{v}"
+    );
+}

@@ -32,6 +32,9 @@ pub struct Settings {
     pub jwt_issuer: Option<String>,
     pub jwt_audience: Option<String>,
     pub jwks_url: Option<String>,
+    /// Each person's import budget: imports a day, and model spend a month in dollars.
+    pub imports_per_day: Option<u32>,
+    pub spend_per_month: Option<f64>,
 }
 
 /// A Bedrock model and its list price.
@@ -68,6 +71,17 @@ impl ModelSetting {
     }
 }
 
+/// A number from the environment, if set; what is not one is an error naming it.
+fn number<T: std::str::FromStr>(name: &str) -> Result<Option<T>> {
+    var(name)
+        .map(|v| {
+            v.parse()
+                .ok()
+                .with_context(|| format!("{name} is {v:?}, not a number"))
+        })
+        .transpose()
+}
+
 fn var(name: &str) -> Option<String> {
     std::env::var(name).ok().filter(|v| !v.is_empty())
 }
@@ -102,6 +116,8 @@ impl Settings {
             jwt_issuer: var("JWT_ISSUER"),
             jwt_audience: var("JWT_AUDIENCE"),
             jwks_url: var("JWKS_URL"),
+            imports_per_day: number("IMPORTS_PER_DAY")?,
+            spend_per_month: number("MODEL_SPEND_PER_MONTH")?,
         })
     }
 
@@ -145,11 +161,22 @@ impl Settings {
     /// uploads straight to S3.
     pub async fn api(&self) -> Result<Arc<soulprint_http::Api>> {
         let sdk = self.sdk_config().await;
-        Ok(crate::api::state(
+        let windows = self.rate_windows(&sdk);
+        let mut api = crate::api::state(
             self.ports_with(&sdk, true)?,
-            self.rate_windows(&sdk),
+            Arc::clone(&windows),
             Arc::new(self.s3_blobs(&sdk)),
-        ))
+        );
+        if let (Some(per_day), Some(spend)) = (self.imports_per_day, self.spend_per_month) {
+            if let Some(api) = Arc::get_mut(&mut api) {
+                api.import_budget = Some(soulprint_http::import_budget::ImportBudget {
+                    windows,
+                    per_day,
+                    spend_per_month_usd: spend,
+                });
+            }
+        }
+        Ok(api)
     }
 
     /// Blobs in the bucket, scratch files in `/tmp`.

@@ -36,6 +36,9 @@ CREATE TABLE IF NOT EXISTS memory_fact (
     PRIMARY KEY (user, ord));
 CREATE TABLE IF NOT EXISTS tombstone (
     user TEXT NOT NULL, ord INTEGER PRIMARY KEY AUTOINCREMENT, tombstone TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS spend (
+    user TEXT NOT NULL, month TEXT NOT NULL, micros INTEGER NOT NULL,
+    PRIMARY KEY (user, month));
 CREATE TABLE IF NOT EXISTS usage (
     user TEXT NOT NULL, import_id TEXT NOT NULL, key TEXT NOT NULL, usage TEXT NOT NULL,
     PRIMARY KEY (user, import_id, key));

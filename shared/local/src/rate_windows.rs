@@ -30,4 +30,17 @@ impl RateWindows for MemoryWindows {
         *n += 1;
         Ok(*n)
     }
+
+    async fn counted(
+        &self,
+        user: &UserId,
+        tier: &str,
+        window_start: i64,
+    ) -> Result<u64, StoreError> {
+        let counts = self.counts.lock().unwrap_or_else(|p| p.into_inner());
+        Ok(counts
+            .get(&(user.clone(), tier.to_owned(), window_start))
+            .copied()
+            .unwrap_or(0))
+    }
 }

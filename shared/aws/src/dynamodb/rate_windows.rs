@@ -32,4 +32,19 @@ impl RateWindows for DynamoStore {
             .map_err(unavailable)?;
         get_n(&out.attributes.unwrap_or_default(), "hits")
     }
+
+    async fn counted(
+        &self,
+        user: &UserId,
+        tier: &str,
+        window_start: i64,
+    ) -> Result<u64, StoreError> {
+        match self
+            .get(user, &format!("RATE#{tier}#{window_start}"))
+            .await?
+        {
+            Some(item) => get_n(&item, "hits"),
+            None => Ok(0),
+        }
+    }
 }

@@ -90,6 +90,9 @@ impl RunStore for DynamoStore {
                 TransactWriteItem::builder().put(marker).build(),
                 TransactWriteItem::builder().update(counters).build(),
                 TransactWriteItem::builder().put(usage).build(),
+                TransactWriteItem::builder()
+                    .update(self.spend(user, spent.cost_usd))
+                    .build(),
             ])
             .await
         {

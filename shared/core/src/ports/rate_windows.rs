@@ -18,4 +18,11 @@ pub trait RateWindows: Send + Sync {
         window_start: i64,
         window_seconds: i64,
     ) -> Result<u64, StoreError>;
+    /// The requests counted so far in that window, without counting one.
+    async fn counted(
+        &self,
+        user: &UserId,
+        tier: &str,
+        window_start: i64,
+    ) -> Result<u64, StoreError>;
 }

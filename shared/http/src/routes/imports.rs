@@ -50,6 +50,9 @@ pub async fn start(
 ) -> ApiResult<(StatusCode, Json<Value>)> {
     api.limits.check(&user, Tier::Expensive).await?;
     let upload = load(&api, &user, &body.upload_id).await?;
+    if let Some(budget) = &api.import_budget {
+        budget.admit(api.ports.store.as_ref(), &user).await?;
+    }
     // Refused before the export is moved: a second import while one runs keeps its upload.
     if let Some(current) = api.ports.store.import_state(&user).await? {
         let now = api.ports.clock.now();
@@ -100,7 +103,13 @@ pub async fn start(
 pub async fn latest(State(api): State<Arc<Api>>, Caller(user): Caller) -> ApiResult<Json<Value>> {
     api.limits.check(&user, Tier::Standard).await?;
     match api.ports.store.import_state(&user).await? {
-        Some(state) => Ok(Json(status_body(&state.value))),
+        Some(state) => {
+            let mut body = status_body(&state.value);
+            if let Some(budget) = &api.import_budget {
+                body["budget"] = budget.standing(api.ports.store.as_ref(), &user).await?;
+            }
+            Ok(Json(body))
+        }
         None => Err(ApiError::not_found(
             "no import yet: upload an export, then POST /imports",
         )),
@@ -112,6 +121,9 @@ pub async fn retry(
     Caller(user): Caller,
 ) -> ApiResult<(StatusCode, Json<Value>)> {
     api.limits.check(&user, Tier::Expensive).await?;
+    if let Some(budget) = &api.import_budget {
+        budget.check_spend(api.ports.store.as_ref(), &user).await?;
+    }
     match retry_full_pass(&api.ports, &user, None).await {
         Ok(state) => Ok((StatusCode::ACCEPTED, Json(status_body(&state)))),
         Err(soulprint_core::stages::StageError::Transition(why)) => Err(ApiError::new(

@@ -120,6 +120,17 @@ fn write_usage(
         params![user, import_id, key, encode(usage)],
     )
     .map_err(err)?;
+    // Money spent is spent again when a step runs again: the month's total only grows.
+    tx.execute(
+        "INSERT INTO spend (user, month, micros) VALUES (?1, ?2, ?3)
+         ON CONFLICT (user, month) DO UPDATE SET micros = micros + excluded.micros",
+        params![
+            user,
+            soulprint_core::ports::store::month_of(time::OffsetDateTime::now_utc()),
+            soulprint_core::ports::store::micros(usage.cost_usd) as i64
+        ],
+    )
+    .map_err(err)?;
     Ok(())
 }
 

@@ -20,6 +20,7 @@ impl PersonStore for SqliteStore {
             "run_batch",
             "memory_fact",
             "tombstone",
+            "spend",
             "usage",
             "idempotency",
             "chat_message",

@@ -24,7 +24,7 @@ pub use parts::StoreParts;
 pub use people::PersonStore;
 pub use profiles::ProfileStore;
 pub use runs::{BatchOutcome, RunId, RunPlan, RunProgress, RunStore};
-pub use usage::{ImportUsage, UsageStore};
+pub use usage::{micros, month_of, ImportUsage, UsageStore};
 
 /// A stored value and the version a conditional write must name.
 #[derive(Debug, Clone, PartialEq)]

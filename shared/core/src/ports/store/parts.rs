@@ -152,6 +152,9 @@ impl UsageStore for StoreParts {
     async fn usage(&self, user: &UserId, import_id: &str) -> Result<ImportUsage, StoreError> {
         self.usage.usage(user, import_id).await
     }
+    async fn spent(&self, user: &UserId, month: &str) -> Result<f64, StoreError> {
+        self.usage.spent(user, month).await
+    }
 }
 
 #[async_trait]

@@ -53,4 +53,21 @@ pub trait UsageStore: Send + Sync {
     ) -> Result<(), StoreError>;
     /// What the import has spent: every step's record, and every recorded batch.
     async fn usage(&self, user: &UserId, import_id: &str) -> Result<ImportUsage, StoreError>;
+    /// US dollars the person's imports spent in `month` (`"2026-12"`, UTC): every model call
+    /// recorded that month, a step that ran again included (its calls were paid for again).
+    async fn spent(&self, user: &UserId, month: &str) -> Result<f64, StoreError>;
+}
+
+/// The month a spend is counted in: `"2026-12"`.
+pub fn month_of(at: time::OffsetDateTime) -> String {
+    format!("{:04}-{:02}", at.year(), u8::from(at.month()))
+}
+
+/// A cost as the stores count it, in millionths of a dollar (adding floats loses cents).
+pub fn micros(cost_usd: f64) -> u64 {
+    if cost_usd.is_finite() && cost_usd > 0.0 {
+        (cost_usd * 1e6).round() as u64
+    } else {
+        0
+    }
 }
