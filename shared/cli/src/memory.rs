@@ -101,7 +101,7 @@ fn line(f: &MemoryFact) -> String {
         f.id,
         f.category.as_str(),
         f.text,
-        f.sources.len(),
+        f.times_stated(),
         first.origin,
         first.conversation_id
     )

@@ -5,12 +5,12 @@ use std::collections::HashMap;
 
 use async_trait::async_trait;
 use aws_sdk_dynamodb::types::{Delete, PutRequest, TransactWriteItem, WriteRequest};
-use soulprint_core::memory::{Fact, MemoryFact, Tombstone};
+use soulprint_core::memory::{sort_canonically, Fact, MemoryFact, Tombstone};
 use soulprint_core::ports::store::MemoryStore;
 use soulprint_core::ports::{StoreError, UserId};
 
-use super::codec::{body, decode, get_s, s};
-use super::{unavailable, with_key, Cancelled, DynamoStore, Item};
+use super::codec::{body, decode, get_n, get_s, n, s};
+use super::{condition_failed, unavailable, with_key, Cancelled, DynamoStore, Item};
 
 #[async_trait]
 impl MemoryStore for DynamoStore {
@@ -25,14 +25,7 @@ impl MemoryStore for DynamoStore {
         let gen = uuid::Uuid::now_v7().simple().to_string();
         let fresh: Vec<Item> = facts
             .iter()
-            .enumerate()
-            .map(|(i, f)| {
-                with_key(
-                    user,
-                    &format!("MEM#{gen}#{i:08}"),
-                    HashMap::from([("id".to_owned(), s(&f.id)), ("body".to_owned(), body(f))]),
-                )
-            })
+            .map(|f| with_key(user, &fact_sk(&gen, &f.id), fact_attrs(f)))
             .collect();
         let puts = fresh
             .iter()
@@ -95,7 +88,12 @@ impl MemoryStore for DynamoStore {
             let items = self.query_prefix(user, &format!("MEM#{current}#")).await?;
             let after = self.memory_generation(user).await?;
             if after.as_deref() == Some(current.as_str()) {
-                return items.iter().map(|item| decode("fact", item)).collect();
+                let mut facts = items
+                    .iter()
+                    .map(|item| decode("fact", item))
+                    .collect::<Result<Vec<MemoryFact>, StoreError>>()?;
+                sort_canonically(&mut facts);
+                return Ok(facts);
             }
             gen = after;
         }
@@ -111,16 +109,11 @@ impl MemoryStore for DynamoStore {
         let Some(gen) = self.memory_generation(user).await? else {
             return Ok(None);
         };
-        let matching: Vec<Item> = self
-            .query_prefix(user, &format!("MEM#{gen}#"))
-            .await?
-            .into_iter()
-            .filter(|item| get_s(item, "id").is_ok_and(|i| i == id))
-            .collect();
-        let Some(first) = matching.first() else {
+        let Some(item) = self.get(user, &fact_sk(&gen, id)).await? else {
             return Ok(None);
         };
-        let fact: MemoryFact = decode("fact", first)?;
+        let matching = [item];
+        let fact: MemoryFact = decode("fact", &matching[0])?;
         let tombstone = Tombstone::of_fact(&fact);
         let mut writes: Vec<TransactWriteItem> = matching
             .iter()
@@ -141,6 +134,11 @@ impl MemoryStore for DynamoStore {
         writes.push(
             TransactWriteItem::builder()
                 .put(self.put_item(user, &tombstone_sk(), tombstone_attrs(&tombstone)))
+                .build(),
+        );
+        writes.push(
+            TransactWriteItem::builder()
+                .update(self.bump(user, &gen))
                 .build(),
         );
         match self.transact(writes).await {
@@ -175,6 +173,78 @@ impl MemoryStore for DynamoStore {
         Ok(Some(fact))
     }
 
+    /// Into the generation in force (made if there is none yet), with the pointer's revision
+    /// moved on in the same transaction, on condition it is still `expected`.
+    async fn put_facts(
+        &self,
+        user: &UserId,
+        expected: Option<&str>,
+        facts: &[MemoryFact],
+    ) -> Result<String, StoreError> {
+        let (gen, mut rev) = match expected {
+            Some(revision) => {
+                let (gen, rev) = revision.split_once(':').ok_or(StoreError::Conflict)?;
+                (
+                    gen.to_owned(),
+                    rev.parse::<u64>().map_err(|_| StoreError::Conflict)?,
+                )
+            }
+            None => {
+                let gen = uuid::Uuid::now_v7().simple().to_string();
+                let created = self
+                    .client
+                    .put_item()
+                    .table_name(&self.table)
+                    .set_item(Some(with_key(
+                        user,
+                        "MEMORY",
+                        HashMap::from([("gen".to_owned(), s(&gen)), ("rev".to_owned(), n(0))]),
+                    )))
+                    .condition_expression("attribute_not_exists(pk)")
+                    .send()
+                    .await;
+                match created {
+                    Ok(_) => (gen, 0),
+                    Err(e) if condition_failed(&e) => return Err(StoreError::Conflict),
+                    Err(e) => return Err(unavailable(e)),
+                }
+            }
+        };
+        // A transaction takes 100 items: 99 facts and the pointer.
+        for part in facts.chunks(99) {
+            let mut writes: Vec<TransactWriteItem> = part
+                .iter()
+                .map(|f| {
+                    TransactWriteItem::builder()
+                        .put(self.put_item(user, &fact_sk(&gen, &f.id), fact_attrs(f)))
+                        .build()
+                })
+                .collect();
+            writes.push(
+                TransactWriteItem::builder()
+                    .update(self.bump_from(user, &gen, Some(rev)))
+                    .build(),
+            );
+            match self.transact(writes).await {
+                Ok(()) => rev += 1,
+                Err(Cancelled::Conditions(_)) => return Err(StoreError::Conflict),
+                Err(Cancelled::Failed(e)) => return Err(e),
+            }
+        }
+        Ok(format!("{gen}:{rev}"))
+    }
+
+    async fn memory_revision(&self, user: &UserId) -> Result<Option<String>, StoreError> {
+        match self.get(user, "MEMORY").await? {
+            Some(item) => Ok(Some(format!(
+                "{}:{}",
+                get_s(&item, "gen")?,
+                get_n(&item, "rev").unwrap_or(0)
+            ))),
+            None => Ok(None),
+        }
+    }
+
     async fn bury(&self, user: &UserId, tombstone: &Tombstone) -> Result<(), StoreError> {
         self.put(user, &tombstone_sk(), tombstone_attrs(tombstone))
             .await
@@ -186,6 +256,48 @@ impl MemoryStore for DynamoStore {
             .iter()
             .map(|item| decode("tombstone", item))
             .collect()
+    }
+}
+
+/// A fact's key in a generation: by its id, so that a change writes it alone.
+fn fact_sk(gen: &str, id: &str) -> String {
+    format!("MEM#{gen}#{id}")
+}
+
+fn fact_attrs(f: &MemoryFact) -> Item {
+    HashMap::from([("id".to_owned(), s(&f.id)), ("body".to_owned(), body(f))])
+}
+
+impl DynamoStore {
+    /// Moves the memory's revision on, on condition `gen` is still the generation in force.
+    fn bump(&self, user: &UserId, gen: &str) -> aws_sdk_dynamodb::types::Update {
+        self.bump_from(user, gen, None)
+    }
+
+    /// The same, and on condition the revision is still `rev` where one is given (a record
+    /// made before revisions counts as 0).
+    fn bump_from(
+        &self,
+        user: &UserId,
+        gen: &str,
+        rev: Option<u64>,
+    ) -> aws_sdk_dynamodb::types::Update {
+        let update = aws_sdk_dynamodb::types::Update::builder()
+            .table_name(&self.table)
+            .set_key(Some(Self::key(user, "MEMORY")))
+            .update_expression("ADD rev :one")
+            .expression_attribute_values(":one", n(1))
+            .expression_attribute_values(":gen", s(gen));
+        let update = match rev {
+            Some(rev) => update
+                .condition_expression(
+                    "gen = :gen AND (rev = :rev OR (attribute_not_exists(rev) AND :rev = :zero))",
+                )
+                .expression_attribute_values(":rev", n(rev))
+                .expression_attribute_values(":zero", n(0)),
+            None => update.condition_expression("gen = :gen"),
+        };
+        update.build().expect("table, key and expression are set")
     }
 }
 

@@ -3,22 +3,89 @@
 use std::sync::Arc;
 
 use soulprint_core::import_state::ImportState;
-use soulprint_core::memory::Tombstone;
+use soulprint_core::memory::{sort_canonically, Tombstone};
 use soulprint_core::ports::store::{BatchOutcome, RunId, RunPlan};
-use soulprint_core::ports::Store;
+use soulprint_core::ports::{Store, StoreError};
 
 use super::{fact, memory_fact, t0, user};
 
-/// Writing the memory replaces all of it, and it reads back in the order written.
+/// Writing the memory replaces all of it, and it reads back in canonical order, however it
+/// was written.
 pub async fn memory_is_replaced_whole_in_order(store: Arc<dyn Store>) {
     let u = user("memory");
     let s = ImportState::begin(None, "i1", t0()).unwrap();
     store.put_import_state(&u, &s, None).await.unwrap();
     let facts = vec![memory_fact("f2"), memory_fact("f1")];
     store.replace_memory(&u, "i1", &facts).await.unwrap();
-    assert_eq!(store.memory(&u).await.unwrap(), facts, "order kept");
-    store.replace_memory(&u, "i1", &facts[1..]).await.unwrap();
-    assert_eq!(store.memory(&u).await.unwrap(), facts[1..]);
+    let mut canonical = facts.clone();
+    sort_canonically(&mut canonical);
+    assert_eq!(store.memory(&u).await.unwrap(), canonical);
+    store.replace_memory(&u, "i1", &facts[..1]).await.unwrap();
+    assert_eq!(store.memory(&u).await.unwrap(), facts[..1]);
+}
+
+/// What the person says in chat writes only the facts it changes, into the memory in force,
+/// whatever the imports do; the revision tells a reader when what it kept is stale.
+pub async fn put_facts_write_only_those_and_move_the_revision(store: Arc<dyn Store>) {
+    let u = user("put-facts");
+    assert_eq!(store.memory_revision(&u).await.unwrap(), None);
+    // Before any memory (chat before the first full pass ends): memory begins.
+    let first = store
+        .put_facts(&u, None, &[memory_fact("f1")])
+        .await
+        .unwrap();
+    assert_eq!(
+        store.memory_revision(&u).await.unwrap().as_deref(),
+        Some(first.as_str())
+    );
+    // Written by someone else meanwhile: refused, to be learned again.
+    assert!(matches!(
+        store.put_facts(&u, None, &[memory_fact("f9")]).await,
+        Err(StoreError::Conflict)
+    ));
+    assert_eq!(store.memory(&u).await.unwrap().len(), 1);
+    let s = ImportState::begin(None, "i1", t0()).unwrap();
+    store.put_import_state(&u, &s, None).await.unwrap();
+    store
+        .replace_memory(&u, "i1", &[memory_fact("f1"), memory_fact("f2")])
+        .await
+        .unwrap();
+    let replaced = store.memory_revision(&u).await.unwrap().unwrap();
+    assert_ne!(replaced, first);
+    // f2 changed, f3 new; f1 untouched.
+    let mut f2 = memory_fact("f2");
+    f2.text = "Fact f2, said again".into();
+    f2.stated = 2;
+    let after = store
+        .put_facts(&u, Some(&replaced), &[f2.clone(), memory_fact("f3")])
+        .await
+        .unwrap();
+    assert_ne!(after, replaced);
+    assert_eq!(
+        store.memory_revision(&u).await.unwrap().as_deref(),
+        Some(after.as_str())
+    );
+    assert!(matches!(
+        store
+            .put_facts(&u, Some(&replaced), &[memory_fact("f9")])
+            .await,
+        Err(StoreError::Conflict)
+    ));
+    let memory = store.memory(&u).await.unwrap();
+    assert_eq!(memory.len(), 3);
+    assert_eq!(memory.iter().find(|f| f.id == "f2").unwrap(), &f2);
+    // A newer import that is not complete does not stop it (the person's own words).
+    let newer = ImportState::begin(None, "i2", t0()).unwrap();
+    let v = store.import_state(&u).await.unwrap().unwrap().version;
+    store.put_import_state(&u, &newer, Some(v)).await.unwrap();
+    store
+        .put_facts(&u, Some(&after), &[memory_fact("f4")])
+        .await
+        .unwrap();
+    assert_eq!(store.memory(&u).await.unwrap().len(), 4);
+    // A deletion moves the revision too.
+    store.delete_fact(&u, "f4").await.unwrap().unwrap();
+    assert_ne!(store.memory_revision(&u).await.unwrap().unwrap(), after);
 }
 
 /// A fact is deleted by its id, once, and only by its own user.

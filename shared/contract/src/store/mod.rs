@@ -63,5 +63,6 @@ pub(crate) fn memory_fact(id: &str) -> MemoryFact {
         status: FactStatus::Current,
         superseded_by: None,
         sources: vec![fact("x").source],
+        stated: 1,
     }
 }

@@ -79,12 +79,7 @@ pub fn consolidate(mut facts: Vec<Fact>) -> Vec<MemoryFact> {
 
     let mut memory: Vec<MemoryFact> = clusters.into_iter().map(into_memory).collect();
     supersede(&mut memory);
-    memory.sort_by(|a, b| {
-        (a.category, a.status as u8)
-            .cmp(&(b.category, b.status as u8))
-            .then(b.last_observed().cmp(&a.last_observed()))
-            .then(a.id.cmp(&b.id))
-    });
+    super::sort_canonically(&mut memory);
     memory
 }
 
@@ -102,10 +97,8 @@ fn into_memory(c: Cluster) -> MemoryFact {
     let category = spokesman.category;
     let text = super::clean_text(&spokesman.text);
     let subject = c.facts.iter().find_map(|f| f.subject);
-    let mut sources: Vec<_> = c.facts.into_iter().map(|f| f.source).collect();
-    sources.sort_by(|a, b| (a.observed_at, a).cmp(&(b.observed_at, b)));
-    sources.dedup();
-    MemoryFact {
+    let sources: Vec<_> = c.facts.into_iter().map(|f| f.source).collect();
+    let mut fact = MemoryFact {
         id: fact_id(category.as_str(), &text),
         category,
         text,
@@ -113,7 +106,10 @@ fn into_memory(c: Cluster) -> MemoryFact {
         status: FactStatus::Current,
         superseded_by: None,
         sources,
-    }
+        stated: 0,
+    };
+    fact.bound_sources();
+    fact
 }
 
 /// Per subject, the most recently stated fact is current; the others become its history.
@@ -141,7 +137,7 @@ fn supersede(memory: &mut [MemoryFact]) {
 }
 
 /// A stable id: FNV-1a of the category and wording.
-fn fact_id(category: &str, text: &str) -> String {
+pub fn fact_id(category: &str, text: &str) -> String {
     let mut h: u64 = 0xcbf2_9ce4_8422_2325;
     for b in category.bytes().chain([0]).chain(text.bytes()) {
         h ^= u64::from(b);

@@ -149,7 +149,9 @@ pub enum FactStatus {
     History,
 }
 
-/// A fact after consolidation: near-duplicates merged, with every source.
+/// A fact after consolidation: near-duplicates merged, with their sources (the first and the
+/// latest [`KEPT_SOURCES`], and how many there were: a fact restated thousands of times stays
+/// one small record).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct MemoryFact {
     /// Stable: the same facts from the same export get the same ids.
@@ -164,11 +166,37 @@ pub struct MemoryFact {
     pub status: FactStatus,
     /// For history: the fact that replaced it.
     pub superseded_by: Option<String>,
-    /// Sorted oldest first.
+    /// Sorted oldest first: the first and the latest [`KEPT_SOURCES`].
     pub sources: Vec<Source>,
+    /// How many times it was stated, the sources not kept included (0 in records older than
+    /// this count: then `sources` holds them all).
+    #[serde(default)]
+    pub stated: u64,
 }
 
+/// Sources a fact keeps at each end, its first statements and its latest.
+pub const KEPT_SOURCES: usize = 8;
+
 impl MemoryFact {
+    /// How many times the fact was stated.
+    pub fn times_stated(&self) -> u64 {
+        self.stated.max(self.sources.len() as u64)
+    }
+
+    /// Counts the sources, then keeps the first and the latest [`KEPT_SOURCES`] of them
+    /// (sorted oldest first, without repeats).
+    pub fn bound_sources(&mut self) {
+        self.sources
+            .sort_by(|a, b| (a.observed_at, a).cmp(&(b.observed_at, b)));
+        self.sources.dedup();
+        self.stated = self.stated.max(self.sources.len() as u64);
+        if self.sources.len() > 2 * KEPT_SOURCES {
+            let latest = self.sources.split_off(self.sources.len() - KEPT_SOURCES);
+            self.sources.truncate(KEPT_SOURCES);
+            self.sources.extend(latest);
+        }
+    }
+
     /// When the fact was last stated.
     pub fn last_observed(&self) -> Option<OffsetDateTime> {
         self.sources.iter().filter_map(|s| s.observed_at).max()
@@ -200,6 +228,32 @@ pub fn clean_text(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_fact_stated_thousands_of_times_keeps_its_ends_and_its_count() {
+        let source = |i: i64| Source {
+            origin: Origin::Conversation,
+            conversation_id: format!("c{i}"),
+            message_ids: vec![format!("m{i}")],
+            observed_at: Some(OffsetDateTime::UNIX_EPOCH + time::Duration::days(i)),
+        };
+        let mut f = MemoryFact {
+            id: "f".into(),
+            category: Category::Life,
+            text: "Lives in Berlin".into(),
+            subject: None,
+            status: FactStatus::Current,
+            superseded_by: None,
+            sources: (0..2_300).rev().map(source).collect(),
+            stated: 0,
+        };
+        f.bound_sources();
+        assert_eq!(f.times_stated(), 2_300);
+        assert_eq!(f.sources.len(), 2 * KEPT_SOURCES);
+        assert_eq!(f.sources[0].conversation_id, "c0");
+        assert_eq!(f.sources.last().unwrap().conversation_id, "c2299");
+        assert_eq!(f.first_observed(), Some(OffsetDateTime::UNIX_EPOCH));
+    }
 
     #[test]
     fn control_and_reordering_characters_never_reach_a_fact() {

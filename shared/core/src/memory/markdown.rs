@@ -23,9 +23,8 @@ pub fn render(facts: &[MemoryFact]) -> String {
             .collect();
         // Said most often first, then most recently.
         current.sort_by(|a, b| {
-            b.sources
-                .len()
-                .cmp(&a.sources.len())
+            b.times_stated()
+                .cmp(&a.times_stated())
                 .then(b.last_observed().cmp(&a.last_observed()))
                 .then(a.id.cmp(&b.id))
         });
@@ -55,7 +54,7 @@ pub fn render(facts: &[MemoryFact]) -> String {
 
 fn when(f: &MemoryFact) -> String {
     let date = f.last_observed().map(|t| t.date().to_string());
-    match (date, f.sources.len()) {
+    match (date, f.times_stated()) {
         (Some(d), 1) => format!(" ({d})"),
         (Some(d), n) => format!(" ({d}; said {n} times)"),
         (None, 1) => String::new(),

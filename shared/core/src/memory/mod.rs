@@ -3,6 +3,7 @@
 
 pub mod consolidate;
 pub mod fact;
+pub mod learn;
 pub mod markdown;
 pub mod seed;
 pub mod statements;
@@ -11,4 +12,5 @@ pub mod words;
 
 pub use consolidate::consolidate;
 pub use fact::{clean_text, Category, Fact, FactStatus, MemoryFact, Origin, Source, Subject};
+pub use learn::{learn, sort_canonically};
 pub use tombstone::Tombstone;

@@ -150,6 +150,7 @@ mod tests {
                 message_ids: vec!["m1".into()],
                 observed_at: None,
             }],
+            stated: 1,
         }
     }
 

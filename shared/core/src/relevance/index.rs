@@ -72,6 +72,27 @@ const EXPANDED_WEIGHT: f64 = 0.4;
 const FACT_BOOST: f64 = 1.3;
 
 impl RelevanceIndex {
+    /// About how many bytes it holds in memory (its texts, ids and postings).
+    pub fn approx_bytes(&self) -> usize {
+        let docs: usize = self
+            .docs
+            .iter()
+            .map(|d| {
+                d.text.len()
+                    + d.id.len()
+                    + d.conversation_id.len()
+                    + d.message_ids.iter().map(|m| m.len() + 24).sum::<usize>()
+                    + 128
+            })
+            .sum();
+        let postings: usize = self
+            .postings
+            .iter()
+            .map(|(w, list)| w.len() + 48 + list.len() * 8)
+            .sum();
+        docs + postings + self.lengths.len() * 4
+    }
+
     /// Indexes `docs`, building the postings in memory.
     pub fn new(docs: Vec<Doc>) -> Self {
         let mut postings: HashMap<String, Vec<(u32, u32)>> = HashMap::new();

@@ -1,17 +1,17 @@
 //! A chat turn: the soulprint, what is recalled for the message, the thread so far → the
 //! model → the reply, stored; then what the person stated about themselves is learned.
 
-use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use tracing::{info, info_span, warn, Instrument};
 
 use super::breaker::Breaker;
+use super::cache::ByteLru;
 use super::StageError;
 use crate::conversation::Role;
 use crate::memory::statements::statements;
-use crate::memory::{consolidate, Fact, FactStatus, MemoryFact, Origin, Source};
+use crate::memory::{learn as learn_facts, Fact, FactStatus, MemoryFact, Origin, Source};
 use crate::ports::llm::{ChatAnswer, ChatRequest, ChatTurn, Llm, Reply, TokenSink, Usage};
 use crate::ports::store::ChatMessage;
 use crate::ports::web::{consulted, WebSearchDone, WebSource};
@@ -67,19 +67,39 @@ pub struct TurnReply {
     pub sources: Vec<WebSource>,
 }
 
+/// Bytes of relevance indexes a process keeps, over all the people it serves.
+pub const INDEX_CACHE_BYTES: usize = 256 << 20;
+/// Bytes of facts a process keeps, over all the people it serves.
+pub const MEMORY_CACHE_BYTES: usize = 128 << 20;
+
+/// Per-user values, each with the version (blob key or revision) it was loaded at.
+type Versioned<T> = Arc<Mutex<ByteLru<(String, Arc<T>)>>>;
+
 /// Per-user indexes of conversation chunks, loaded once and kept while the profile names the
-/// same blob (a full pass or a deleted chunk writes a new one).
-#[derive(Default, Clone)]
+/// same blob (a full pass or a deleted chunk writes a new one), at most
+/// [`INDEX_CACHE_BYTES`] of them.
+#[derive(Clone)]
 pub struct IndexCache {
-    loaded: Arc<Mutex<Loaded>>,
+    loaded: Versioned<RelevanceIndex>,
     /// Held while a chunk is deleted: two deletions at once would each drop the other's blob.
     pub(super) editing: Arc<tokio::sync::Mutex<()>>,
 }
 
-/// Each user's index, with the name of the blob it was read from.
-type Loaded = HashMap<UserId, (String, Arc<RelevanceIndex>)>;
+impl Default for IndexCache {
+    fn default() -> Self {
+        IndexCache::with_budget(INDEX_CACHE_BYTES)
+    }
+}
 
 impl IndexCache {
+    /// A cache of at most `bytes` of indexes.
+    pub fn with_budget(bytes: usize) -> Self {
+        IndexCache {
+            loaded: Arc::new(Mutex::new(ByteLru::new(bytes))),
+            editing: Arc::default(),
+        }
+    }
+
     /// The index the profile names (none before the first full pass: nothing to recall
     /// but what the prompt holds).
     pub async fn get(
@@ -92,8 +112,8 @@ impl IndexCache {
             return Ok(Arc::default());
         };
         if let Some((loaded, index)) = self.lock().get(user) {
-            if loaded == name {
-                return Ok(Arc::clone(index));
+            if &loaded == name {
+                return Ok(index);
             }
         }
         let index = match ports.blobs.get(&BlobKey::new(user, name)?).await {
@@ -105,19 +125,95 @@ impl IndexCache {
             Err(e) => return Err(e.into()),
         };
         let index = Arc::new(index);
+        let bytes = index.approx_bytes();
         self.lock()
-            .insert(user.clone(), (name.clone(), Arc::clone(&index)));
+            .put(user, (name.clone(), Arc::clone(&index)), bytes);
         Ok(index)
     }
 
-    /// Drops the user's loaded index: they were forgotten, or a chunk was deleted.
+    /// Drops the person's index (deleted, or the person forgotten).
     pub fn forget(&self, user: &UserId) {
         self.lock().remove(user);
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, Loaded> {
+    /// Bytes of indexes kept now.
+    pub fn bytes(&self) -> usize {
+        self.lock().used()
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, ByteLru<(String, Arc<RelevanceIndex>)>> {
         self.loaded.lock().unwrap_or_else(|p| p.into_inner())
     }
+}
+
+/// Per-user facts, kept while the memory's revision is the same (any write moves it on), at
+/// most [`MEMORY_CACHE_BYTES`] of them: a chat turn reads one record to know its facts are
+/// current, not every fact.
+#[derive(Clone)]
+pub struct MemoryCache {
+    loaded: Versioned<Vec<MemoryFact>>,
+}
+
+impl Default for MemoryCache {
+    fn default() -> Self {
+        MemoryCache {
+            loaded: Arc::new(Mutex::new(ByteLru::new(MEMORY_CACHE_BYTES))),
+        }
+    }
+}
+
+impl MemoryCache {
+    /// The person's facts and their revision: from the cache while the revision holds.
+    pub async fn get(
+        &self,
+        ports: &Ports,
+        user: &UserId,
+    ) -> Result<(Option<String>, Arc<Vec<MemoryFact>>), StageError> {
+        let revision = ports.store.memory_revision(user).await?;
+        let Some(revision) = revision else {
+            return Ok((None, Arc::default()));
+        };
+        if let Some((kept, facts)) = self.lock().get(user) {
+            if kept == revision {
+                return Ok((Some(revision), facts));
+            }
+        }
+        let facts = Arc::new(ports.store.memory(user).await?);
+        // The revision was read first, so these facts are at least that new; a write in
+        // between moves the revision and the next read loads again.
+        self.keep(user, &revision, Arc::clone(&facts));
+        Ok((Some(revision), facts))
+    }
+
+    /// Keeps the person's facts as of `revision` (after this process wrote them).
+    pub fn keep(&self, user: &UserId, revision: &str, facts: Arc<Vec<MemoryFact>>) {
+        let bytes = facts.iter().map(approx_bytes).sum::<usize>();
+        self.lock().put(user, (revision.to_owned(), facts), bytes);
+    }
+
+    /// Drops the person's facts.
+    pub fn forget(&self, user: &UserId) {
+        self.lock().remove(user);
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, ByteLru<(String, Arc<Vec<MemoryFact>>)>> {
+        self.loaded.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+/// About how many bytes a fact holds in memory.
+fn approx_bytes(f: &MemoryFact) -> usize {
+    f.text.len()
+        + f.id.len()
+        + f.sources
+            .iter()
+            .map(|s| {
+                s.conversation_id.len()
+                    + s.message_ids.iter().map(|m| m.len() + 24).sum::<usize>()
+                    + 64
+            })
+            .sum::<usize>()
+        + 96
 }
 
 /// The `k` facts and chunks most relevant to `query`, best first, with their scores.
@@ -189,6 +285,8 @@ impl ChatBudget {
 pub struct Chat {
     /// Each user's loaded chunk index.
     pub index: IndexCache,
+    /// Each user's memory, kept while its revision holds.
+    pub memory: MemoryCache,
     /// Stops calling the chat model for a while after failures in a row.
     pub breaker: Arc<Breaker>,
 }
@@ -216,13 +314,13 @@ pub async fn chat_turn(
             .await
             .map_err(StageError::from)?
             .ok_or(ChatError::NoProfile)?;
-        let memory = ports.store.memory(user).await.map_err(StageError::from)?;
+        let (revision, memory) = chat.memory.get(ports, user).await?;
         let recalled: Vec<Doc> = recall_from(
             ports,
             &chat.index,
             user,
             &profile,
-            &memory,
+            memory.as_slice(),
             message,
             RECALLED,
         )
@@ -300,10 +398,12 @@ pub async fn chat_turn(
             .append_chat(user, &[asked.clone(), answered])
             .await
             .map_err(StageError::from)?;
-        let learned = learn(ports, user, &asked).await.unwrap_or_else(|e| {
-            warn!(error = %e, "could not learn from the message");
-            Vec::new()
-        });
+        let learned = learn(ports, chat, user, &asked, revision, &memory)
+            .await
+            .unwrap_or_else(|e| {
+                warn!(error = %e, "could not learn from the message");
+                Vec::new()
+            });
         info!(
             recalled = recalled.len(),
             learned = learned.len(),
@@ -434,12 +534,15 @@ pub fn with_sources(reply: &str, sources: &[WebSource]) -> String {
     out
 }
 
-/// Facts the person stated about themselves in `message`, consolidated into memory with the
-/// chat message as their source. Returns their texts.
+/// Facts the person stated about themselves in `message`, merged into memory with the chat
+/// message as their source: only the facts they change are written. Returns their texts.
 async fn learn(
     ports: &Ports,
+    chat: &Chat,
     user: &UserId,
     message: &ChatMessage,
+    mut revision: Option<String>,
+    memory: &Arc<Vec<MemoryFact>>,
 ) -> Result<Vec<String>, StageError> {
     let found: Vec<Fact> = statements(&message.text)
         .into_iter()
@@ -459,20 +562,34 @@ async fn learn(
         return Ok(Vec::new());
     }
     let texts = found.iter().map(|f| f.text.clone()).collect();
-    let Some(state) = ports.store.import_state(user).await? else {
-        return Ok(Vec::new());
-    };
-    // Memory as it is now: the model's reply took a while, and a fact may have been deleted
-    // or learned meanwhile.
-    let memory = ports.store.memory(user).await?;
-    let mut raw = explode(&memory);
-    raw.extend(found);
-    let merged = consolidate(raw);
-    ports
-        .store
-        .replace_memory(user, &state.value.import_id, &merged)
-        .await?;
-    Ok(texts)
+    let mut memory = Arc::clone(memory);
+    for _ in 0..4 {
+        let changes = learn_facts(&memory, found.clone());
+        match ports
+            .store
+            .put_facts(user, revision.as_deref(), &changes)
+            .await
+        {
+            Ok(now) => {
+                let mut kept: Vec<MemoryFact> = memory
+                    .iter()
+                    .filter(|m| !changes.iter().any(|c| c.id == m.id))
+                    .cloned()
+                    .collect();
+                kept.extend(changes);
+                crate::memory::sort_canonically(&mut kept);
+                chat.memory.keep(user, &now, Arc::new(kept));
+                return Ok(texts);
+            }
+            // Someone else wrote meanwhile (a deletion, another turn, a full pass): again,
+            // with memory as it is now.
+            Err(crate::ports::StoreError::Conflict) => {
+                (revision, memory) = chat.memory.get(ports, user).await?;
+            }
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Err(StageError::Contention)
 }
 
 /// Consolidated facts back into one fact per source, to consolidate again with new ones.

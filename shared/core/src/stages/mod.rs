@@ -11,6 +11,7 @@
 //! does nothing.
 
 mod breaker;
+pub mod cache;
 mod chat;
 mod facts;
 mod finalize;

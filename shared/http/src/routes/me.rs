@@ -55,6 +55,7 @@ pub async fn forget(State(api): State<Arc<Api>>, Caller(user): Caller) -> ApiRes
     api.ports.store.forget(&user).await?;
     api.ports.blobs.delete_user(&user).await?;
     api.chat.index.forget(&user);
+    api.chat.memory.forget(&user);
     tracing::info!(user = %user, "forgotten");
     Ok(StatusCode::NO_CONTENT)
 }

@@ -3,7 +3,7 @@
 
 use async_trait::async_trait;
 use rusqlite::{params, OptionalExtension};
-use soulprint_core::memory::{Fact, MemoryFact, Tombstone};
+use soulprint_core::memory::{sort_canonically, Fact, MemoryFact, Tombstone};
 use soulprint_core::ports::store::MemoryStore;
 use soulprint_core::ports::{StoreError, UserId};
 
@@ -37,7 +37,58 @@ impl MemoryStore for SqliteStore {
                     .map_err(err)?;
             }
         }
+        bump(&tx, user)?;
         tx.commit().map_err(err)
+    }
+
+    async fn put_facts(
+        &self,
+        user: &UserId,
+        expected: Option<&str>,
+        facts: &[MemoryFact],
+    ) -> Result<String, StoreError> {
+        let mut conn = self.db.lock();
+        let tx = conn.transaction().map_err(err)?;
+        let now: Option<i64> = tx
+            .query_row(
+                "SELECT revision FROM memory_revision WHERE user = ?1",
+                params![user.as_str()],
+                |r| r.get(0),
+            )
+            .optional()
+            .map_err(err)?;
+        if now.map(|n| n.to_string()).as_deref() != expected {
+            return Err(StoreError::Conflict);
+        }
+        for f in facts {
+            tx.execute(
+                "DELETE FROM memory_fact WHERE user = ?1 AND id = ?2",
+                params![user.as_str(), f.id],
+            )
+            .map_err(err)?;
+            tx.execute(
+                "INSERT INTO memory_fact (user, ord, id, fact)
+                 VALUES (?1, (SELECT COALESCE(MAX(ord), -1) + 1 FROM memory_fact WHERE user = ?1),
+                         ?2, ?3)",
+                params![user.as_str(), f.id, encode(f)],
+            )
+            .map_err(err)?;
+        }
+        bump(&tx, user)?;
+        tx.commit().map_err(err)?;
+        Ok((now.unwrap_or(0) + 1).to_string())
+    }
+
+    async fn memory_revision(&self, user: &UserId) -> Result<Option<String>, StoreError> {
+        let conn = self.db.lock();
+        conn.query_row(
+            "SELECT revision FROM memory_revision WHERE user = ?1",
+            params![user.as_str()],
+            |r| r.get::<_, i64>(0),
+        )
+        .optional()
+        .map(|r| r.map(|n| n.to_string()))
+        .map_err(err)
     }
 
     async fn memory(&self, user: &UserId) -> Result<Vec<MemoryFact>, StoreError> {
@@ -48,7 +99,11 @@ impl MemoryStore for SqliteStore {
         let rows = stmt
             .query_map(params![user.as_str()], |r| r.get::<_, String>(0))
             .map_err(err)?;
-        rows.map(|r| decode("fact", &r.map_err(err)?)).collect()
+        let mut facts = rows
+            .map(|r| decode("fact", &r.map_err(err)?))
+            .collect::<Result<Vec<MemoryFact>, StoreError>>()?;
+        sort_canonically(&mut facts);
+        Ok(facts)
     }
 
     async fn delete_fact(&self, user: &UserId, id: &str) -> Result<Option<MemoryFact>, StoreError> {
@@ -71,6 +126,7 @@ impl MemoryStore for SqliteStore {
             params![user.as_str(), id],
         )
         .map_err(err)?;
+        bump(&tx, user)?;
         let tombstone = Tombstone::of_fact(&fact);
         tx.execute(
             "INSERT INTO tombstone (user, tombstone) VALUES (?1, ?2)",
@@ -131,4 +187,15 @@ impl MemoryStore for SqliteStore {
         rows.map(|r| decode("tombstone", &r.map_err(err)?))
             .collect()
     }
+}
+
+/// The person's memory changed: its revision moves on.
+fn bump(tx: &rusqlite::Transaction<'_>, user: &UserId) -> Result<(), StoreError> {
+    tx.execute(
+        "INSERT INTO memory_revision (user, revision) VALUES (?1, 1)
+         ON CONFLICT (user) DO UPDATE SET revision = revision + 1",
+        params![user.as_str()],
+    )
+    .map_err(err)?;
+    Ok(())
 }

@@ -19,6 +19,7 @@ impl PersonStore for SqliteStore {
             "run_plan",
             "run_batch",
             "memory_fact",
+            "memory_revision",
             "tombstone",
             "spend",
             "usage",

@@ -17,8 +17,23 @@ pub trait MemoryStore: Send + Sync {
         import_id: &str,
         facts: &[MemoryFact],
     ) -> Result<(), StoreError>;
-    /// The consolidated facts, in the order they were written.
+    /// The consolidated facts, in canonical order ([`crate::memory::sort_canonically`]).
     async fn memory(&self, user: &UserId) -> Result<Vec<MemoryFact>, StoreError>;
+    /// Writes these facts (new, or replacing the fact of the same id) into the memory in
+    /// force, whatever the state of the imports: what the person told SoulPrint themselves.
+    /// Only these are written, if the memory is still at revision `expected` (`None`: no
+    /// memory yet); [`StoreError::Conflict`] otherwise (read again, learn again). Returns the
+    /// new revision.
+    async fn put_facts(
+        &self,
+        user: &UserId,
+        expected: Option<&str>,
+        facts: &[MemoryFact],
+    ) -> Result<String, StoreError>;
+    /// Changes with every write of the memory (a replacement, put facts, a deletion): a reader
+    /// that kept the facts of a revision may keep using them while it is the same. None before
+    /// any memory.
+    async fn memory_revision(&self, user: &UserId) -> Result<Option<String>, StoreError>;
     /// Deletes one consolidated fact, whatever the state of the imports, and returns it;
     /// `None` when there was none with this id. With it, atomically, a [`Tombstone`] is
     /// recorded, and the facts of the person's runs that it buries (their batch markers keep

@@ -130,6 +130,17 @@ impl MemoryStore for StoreParts {
     async fn delete_fact(&self, user: &UserId, id: &str) -> Result<Option<MemoryFact>, StoreError> {
         self.memory.delete_fact(user, id).await
     }
+    async fn put_facts(
+        &self,
+        user: &UserId,
+        expected: Option<&str>,
+        facts: &[MemoryFact],
+    ) -> Result<String, StoreError> {
+        self.memory.put_facts(user, expected, facts).await
+    }
+    async fn memory_revision(&self, user: &UserId) -> Result<Option<String>, StoreError> {
+        self.memory.memory_revision(user).await
+    }
     async fn bury(&self, user: &UserId, tombstone: &Tombstone) -> Result<(), StoreError> {
         self.memory.bury(user, tombstone).await
     }
