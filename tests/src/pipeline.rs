@@ -6,7 +6,8 @@ use std::sync::{Arc, Mutex};
 use async_trait::async_trait;
 use soulprint_core::import_state::{FullPassStatus, ImportState, ImportStatus};
 use soulprint_core::ports::llm::{
-    ChatAnswer, ExtractedFact, FactRequest, MemoryRequest, ModelInfo, ProfileRequest, Reply, Usage,
+    ChatAnswer, ExtractedFact, FactRequest, MemoryRequest, ModelInfo, PackFacts, ProfileRequest,
+    Reply, Usage,
 };
 use soulprint_core::ports::store::{ImportStore, Versioned};
 use soulprint_core::ports::{Clock, Llm, LlmError, StoreError, UserId};
@@ -34,6 +35,13 @@ pub struct ScriptedModel {
     pub panic_once: std::sync::atomic::AtomicBool,
     /// Ask for a web search whenever one is offered, then answer citing \[1\].
     pub search_greedily: std::sync::atomic::AtomicBool,
+    /// Fact extraction is throttled while this is set (the model's quota spent); the calls
+    /// refused are counted in `throttled`.
+    pub throttle_facts: std::sync::atomic::AtomicBool,
+    pub throttled: std::sync::atomic::AtomicUsize,
+    /// Leave out of a pack's answer any chunk holding this text, unless it is asked alone
+    /// (a model that loses its place in a long answer).
+    pub garble_in_packs: Option<String>,
 }
 
 impl ScriptedModel {
@@ -43,6 +51,16 @@ impl ScriptedModel {
             profile_answers: Mutex::new(answers),
             ..ScriptedModel::default()
         }
+    }
+}
+
+impl ScriptedModel {
+    fn garbles(&self, chunk: &soulprint_core::chunker::Chunk, packed: bool) -> bool {
+        packed
+            && self
+                .garble_in_packs
+                .as_deref()
+                .is_some_and(|text| chunk.text.contains(text))
     }
 }
 
@@ -82,40 +100,56 @@ impl Llm for ScriptedModel {
         }
     }
 
-    async fn extract_facts(
-        &self,
-        request: &FactRequest,
-    ) -> Result<Reply<Vec<ExtractedFact>>, LlmError> {
+    async fn extract_facts(&self, request: &FactRequest) -> Result<Reply<PackFacts>, LlmError> {
         if self
             .panic_once
             .swap(false, std::sync::atomic::Ordering::SeqCst)
         {
             panic!("the scripted model panics, as asked");
         }
-        self.fact_requests.lock().unwrap().push(request.clone());
-        let mut facts = Vec::new();
-        for (_, words) in request.chunk.person_parts() {
-            for known in &self.known_facts {
-                if words.contains(known.as_str()) {
-                    facts.push(ExtractedFact {
-                        category: soulprint_core::memory::Category::Life,
-                        text: known.clone(),
-                        subject: None,
-                        evidence: Some(known.clone()),
-                    });
-                }
-            }
+        if self
+            .throttle_facts
+            .load(std::sync::atomic::Ordering::SeqCst)
+        {
+            self.throttled
+                .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            return Err(LlmError::Throttled("tokens per minute spent".into()));
         }
-        // Hostile extras: a fact resting on nothing the person said.
-        facts.push(ExtractedFact {
-            category: soulprint_core::memory::Category::Belief,
-            text: "The person believes the moon is cheese.".into(),
-            subject: None,
-            evidence: Some("the moon is made of cheese, I am sure".into()),
-        });
+        self.fact_requests.lock().unwrap().push(request.clone());
+        let pack = request
+            .chunks
+            .iter()
+            .map(|chunk| {
+                if self.garbles(chunk, request.chunks.len() > 1) {
+                    return None;
+                }
+                let mut facts = Vec::new();
+                for (_, words) in chunk.person_parts() {
+                    for known in &self.known_facts {
+                        if words.contains(known.as_str()) {
+                            facts.push(ExtractedFact {
+                                category: soulprint_core::memory::Category::Life,
+                                text: known.clone(),
+                                subject: None,
+                                evidence: Some(known.clone()),
+                            });
+                        }
+                    }
+                }
+                // Hostile extras: a fact resting on nothing the person said.
+                facts.push(ExtractedFact {
+                    category: soulprint_core::memory::Category::Belief,
+                    text: "The person believes the moon is cheese.".into(),
+                    subject: None,
+                    evidence: Some("the moon is made of cheese, I am sure".into()),
+                });
+                Some(facts)
+            })
+            .collect();
+        let tokens: u32 = request.chunks.iter().map(|c| c.tokens).sum();
         Ok(Reply {
-            value: facts,
-            usage: usage(u64::from(request.chunk.tokens)),
+            value: pack,
+            usage: usage(u64::from(tokens)),
         })
     }
 

@@ -247,16 +247,170 @@ async fn an_export_becomes_a_soulprint_then_memory_with_sources() {
         .await
         .unwrap();
     assert_eq!(usage.quick_pass.calls, 2);
-    assert!(usage.fact_extraction.calls as usize == model.fact_requests.lock().unwrap().len());
+    let calls = model.fact_requests.lock().unwrap().len();
+    assert!(usage.fact_extraction.calls as usize == calls);
+    // Chunks go to the model in packs, each chunk once; those the pre-filter skips not at all.
+    let mut ids: Vec<(String, u32)> = model
+        .fact_requests
+        .lock()
+        .unwrap()
+        .iter()
+        .flat_map(|r| &r.chunks)
+        .map(|c| (c.conversation_id.clone(), c.index))
+        .collect();
+    let asked = ids.len();
+    ids.sort();
+    ids.dedup();
+    assert_eq!(ids.len(), asked, "each chunk asked once");
+    assert!(asked as u64 <= end.full_pass.chunks_total);
+    assert!(
+        calls * 3 <= asked,
+        "{calls} calls for {asked} chunks: chunks are packed"
+    );
     assert!(usage.cost_usd > 0.0 && usage.export_tokens > 0);
     assert!(
         usage.fact_input_tokens_sent < usage.export_tokens / 2,
         "{usage:?}"
     );
     // No chunk of a do-not-remember conversation reached the model.
-    for r in model.fact_requests.lock().unwrap().iter() {
-        assert!(!by_id[r.chunk.conversation_id.as_str()].do_not_remember);
+    for chunk in model
+        .fact_requests
+        .lock()
+        .unwrap()
+        .iter()
+        .flat_map(|r| &r.chunks)
+    {
+        assert!(!by_id[chunk.conversation_id.as_str()].do_not_remember);
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_chunk_a_packed_answer_leaves_out_is_asked_alone_and_keeps_its_source() {
+    let (bytes, report) = export(12, 1_500_000);
+    let planted = report.planted.iter().find(|p| !p.do_not_remember).unwrap();
+    let text = planted
+        .fact
+        .split_once(", ")
+        .map_or(planted.fact.clone(), |(_, f)| f.to_owned());
+    let model = Arc::new(ScriptedModel {
+        garble_in_packs: Some(text.clone()),
+        ..ScriptedModel::new(vec![text.clone()], vec![Ok(sections("Marlowe"))])
+    });
+    let run = open(model.clone());
+    import(&run, bytes).await;
+    let end = work_until(&run, finished).await;
+    assert_eq!(end.status, ImportStatus::Complete, "{end:?}");
+
+    let requests = model.fact_requests.lock().unwrap().clone();
+    let holding: Vec<usize> = requests
+        .iter()
+        .filter(|r| r.chunks.iter().any(|c| c.text.contains(&text)))
+        .map(|r| r.chunks.len())
+        .collect();
+    assert!(holding.len() >= 2 && holding[0] > 1, "{holding:?}");
+    assert!(holding.contains(&1), "asked again alone: {holding:?}");
+    // Its fact is remembered, from its own conversation and message.
+    let memory = run.local.ports.store.memory(&run.user).await.unwrap();
+    let fact = memory.iter().find(|f| f.text == text).unwrap();
+    let source = fact
+        .sources
+        .iter()
+        .find(|s| s.conversation_id == planted.conversation_id)
+        .unwrap();
+    assert_eq!(
+        source.message_ids,
+        std::slice::from_ref(&planted.message_id)
+    );
+    let progress = run
+        .local
+        .ports
+        .store
+        .run_progress(
+            &run.user,
+            &soulprint_core::ports::store::RunId {
+                import_id: end.import_id.clone(),
+                attempt: 1,
+            },
+        )
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(progress.failed_chunks, 0, "answered alone, it did not fail");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_throttled_model_slows_the_full_pass_without_failing_it() {
+    use soulprint_core::ports::QueueName;
+    use std::sync::atomic::Ordering;
+    let (bytes, _) = export(6, 400_000);
+    let model = Arc::new(ScriptedModel::new(vec![], vec![Ok(sections("Quill"))]));
+    model.throttle_facts.store(true, Ordering::SeqCst);
+    let run = open(model.clone());
+    let import_id = import(&run, bytes).await;
+    let run_id = soulprint_core::ports::store::RunId {
+        import_id,
+        attempt: 1,
+    };
+    // Every batch is asked, and throttled.
+    let workers = run.local.start_workers().await.unwrap();
+    let deadline = std::time::Instant::now() + Duration::from_secs(120);
+    let batches = loop {
+        let planned = run
+            .local
+            .ports
+            .store
+            .run_progress(&run.user, &run_id)
+            .await
+            .unwrap();
+        if let Some(p) = planned {
+            if model.throttled.load(Ordering::SeqCst) >= (p.batches_total - 1) as usize {
+                break p.batches_total - 1;
+            }
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "not every batch was asked"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
+    workers.stop(Duration::from_secs(10)).await;
+    assert!(batches > 1);
+
+    // Nothing failed: each batch waits on the queue as a new message, for later.
+    let state = run
+        .local
+        .ports
+        .store
+        .import_state(&run.user)
+        .await
+        .unwrap()
+        .unwrap()
+        .value;
+    assert_eq!(state.full_pass.status, FullPassStatus::Processing);
+    assert_eq!(state.full_pass.error, None);
+    let progress = run
+        .local
+        .ports
+        .store
+        .run_progress(&run.user, &run_id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(progress.failed_chunks, 0);
+    assert_eq!(progress.batches_done, 1, "only the export's own facts");
+    let queue = &run.local.ports.queue;
+    assert_eq!(
+        queue.depth(QueueName::Facts).await.unwrap(),
+        u64::from(batches)
+    );
+    assert!(
+        queue
+            .receive(QueueName::Facts, 10, Duration::from_secs(60))
+            .await
+            .unwrap()
+            .is_empty(),
+        "they wait before they come back"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

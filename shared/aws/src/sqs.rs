@@ -10,7 +10,7 @@ use aws_sdk_sqs::types::{
 };
 use aws_sdk_sqs::Client;
 use soulprint_core::jobs::Job;
-use soulprint_core::ports::{Delivery, Queue, QueueError, QueueName};
+use soulprint_core::ports::{Delivery, Queue, QueueError, QueueName, MAX_DELAY};
 
 use crate::error_text::described;
 
@@ -81,6 +81,25 @@ impl Queue for SqsQueue {
             }
         }
         Ok(())
+    }
+
+    async fn send_later(
+        &self,
+        queue: QueueName,
+        job: &Job,
+        delay: Duration,
+    ) -> Result<(), QueueError> {
+        let body = serde_json::to_string(job).expect("a job serialises");
+        let seconds = delay.min(MAX_DELAY).as_secs() as i32;
+        self.client
+            .send_message()
+            .queue_url(self.url(queue)?)
+            .message_body(body)
+            .delay_seconds(seconds)
+            .send()
+            .await
+            .map(drop)
+            .map_err(unavailable(queue))
     }
 
     async fn receive(
@@ -159,6 +178,7 @@ impl Queue for SqsQueue {
             .queue_url(self.url(queue)?)
             .attribute_names(QueueAttributeName::ApproximateNumberOfMessages)
             .attribute_names(QueueAttributeName::ApproximateNumberOfMessagesNotVisible)
+            .attribute_names(QueueAttributeName::ApproximateNumberOfMessagesDelayed)
             .send()
             .await
             .map_err(unavailable(queue))?;
@@ -170,6 +190,7 @@ impl Queue for SqsQueue {
                 .unwrap_or(0)
         };
         Ok(count(QueueAttributeName::ApproximateNumberOfMessages)
-            + count(QueueAttributeName::ApproximateNumberOfMessagesNotVisible))
+            + count(QueueAttributeName::ApproximateNumberOfMessagesNotVisible)
+            + count(QueueAttributeName::ApproximateNumberOfMessagesDelayed))
     }
 }

@@ -198,6 +198,17 @@ impl<Q: Queue> Queue for ExecutionFrontDoor<Q> {
         self.queue.send(queue, &rest).await
     }
 
+    /// A job sent for later is one coming back (its execution is running): straight to its
+    /// queue.
+    async fn send_later(
+        &self,
+        queue: QueueName,
+        job: &Job,
+        delay: std::time::Duration,
+    ) -> Result<(), QueueError> {
+        self.queue.send_later(queue, job, delay).await
+    }
+
     async fn receive(
         &self,
         queue: QueueName,

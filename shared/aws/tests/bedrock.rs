@@ -133,7 +133,7 @@ async fn converse(
             StatusCode::OK,
             None,
             json!({
-                "output": {"message": {"role": "assistant", "content": [{"text": "{\"facts\": [{\"cat"}]}},
+                "output": {"message": {"role": "assistant", "content": [{"text": "{\"chunks\": [{\"chunk"}]}},
                 "stopReason": "max_tokens",
                 "usage": usage,
                 "metrics": {"latencyMs": 5},

@@ -87,6 +87,7 @@ macro_rules! queue_contract {
                 a_message_is_delivered_until_acknowledged,
                 an_unacknowledged_message_is_redelivered,
                 extending_keeps_a_message_hidden,
+                a_job_sent_later_waits_its_delay,
             ]
         );
     };
@@ -156,6 +157,7 @@ macro_rules! llm_contract {
                 wrong_twice_is_invalid_output,
                 throttling_is_retried,
                 a_retired_model_is_not_served_and_not_retried,
+                a_pack_is_answered_chunk_by_chunk,
             ]
         );
     };

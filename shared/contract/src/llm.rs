@@ -33,27 +33,33 @@ pub struct Harness {
     pub requests: Box<dyn Fn() -> usize + Send + Sync>,
 }
 
+fn chunk(id: &str, text: &str) -> Chunk {
+    Chunk {
+        conversation_id: id.into(),
+        title: Some("Moving".into()),
+        index: 0,
+        total: 1,
+        observed_at: None,
+        recent: false,
+        text: text.into(),
+        tokens: 16,
+        message_ids: vec!["m1".into()],
+        parts: vec![ChunkPart {
+            message_id: "m1".into(),
+            person: true,
+            start: 0,
+            end: text.len() as u32,
+            at: None,
+        }],
+    }
+}
+
 fn request() -> FactRequest {
-    let text = "Person: I moved to Lisbon last spring and I work as a nurse there.";
     FactRequest {
-        chunk: Chunk {
-            conversation_id: "c1".into(),
-            title: Some("Moving".into()),
-            index: 0,
-            total: 1,
-            observed_at: None,
-            recent: false,
-            text: text.into(),
-            tokens: 16,
-            message_ids: vec!["m1".into()],
-            parts: vec![ChunkPart {
-                message_id: "m1".into(),
-                person: true,
-                start: 0,
-                end: text.len() as u32,
-                at: None,
-            }],
-        },
+        chunks: vec![chunk(
+            "c1",
+            "Person: I moved to Lisbon last spring and I work as a nurse there.",
+        )],
     }
 }
 
@@ -61,9 +67,14 @@ fn fact(text: &str) -> Value {
     json!({"category": "life", "text": text, "subject": "location", "evidence": "I moved to Lisbon"})
 }
 
-/// A well-formed answer with one fact.
+/// A well-formed answer with one fact, for chunk 1.
 pub fn one_fact() -> Scripted {
-    Scripted::Answer(json!({"facts": [fact("Lives in Lisbon")]}))
+    Scripted::Answer(json!({"chunks": [{"chunk": 1, "facts": [fact("Lives in Lisbon")]}]}))
+}
+
+/// The facts of the one chunk sent.
+fn facts_of(pack: &[Option<Vec<soulprint_core::ports::llm::ExtractedFact>>]) -> usize {
+    pack[0].as_ref().map_or(0, Vec::len)
 }
 
 /// A well-formed answer is taken in one call, its usage counted.
@@ -74,8 +85,9 @@ where
 {
     let h = start(vec![one_fact()]).await;
     let reply = h.llm.extract_facts(&request()).await.unwrap();
-    assert_eq!(reply.value.len(), 1);
-    assert_eq!(reply.value[0].text, "Lives in Lisbon");
+    let facts = reply.value[0].as_ref().unwrap();
+    assert_eq!(facts.len(), 1);
+    assert_eq!(facts[0].text, "Lives in Lisbon");
     assert_eq!(reply.usage.calls, 1);
     assert!(reply.usage.input_tokens > 0, "usage is counted");
     assert_eq!((h.requests)(), 1);
@@ -88,12 +100,12 @@ where
     Fut: Future<Output = Harness>,
 {
     let h = start(vec![
-        Scripted::Answer(json!({"facts": "none that I can see"})),
+        Scripted::Answer(json!({"chunks": "none that I can see"})),
         one_fact(),
     ])
     .await;
     let reply = h.llm.extract_facts(&request()).await.unwrap();
-    assert_eq!(reply.value.len(), 1);
+    assert_eq!(facts_of(&reply.value), 1);
     assert_eq!(reply.usage.calls, 2, "both calls are paid for");
     assert_eq!((h.requests)(), 2);
 }
@@ -107,12 +119,12 @@ where
 {
     let h = start(vec![Scripted::Prose("Sure! Lisbon, I think."), one_fact()]).await;
     assert_eq!(
-        h.llm.extract_facts(&request()).await.unwrap().value.len(),
+        facts_of(&h.llm.extract_facts(&request()).await.unwrap().value),
         1
     );
     let h = start(vec![Scripted::CutOff, one_fact()]).await;
     assert_eq!(
-        h.llm.extract_facts(&request()).await.unwrap().value.len(),
+        facts_of(&h.llm.extract_facts(&request()).await.unwrap().value),
         1
     );
     assert_eq!((h.requests)(), 2);
@@ -125,7 +137,7 @@ where
     Fut: Future<Output = Harness>,
 {
     let h = start(vec![
-        Scripted::Answer(json!({"facts": "none"})),
+        Scripted::Answer(json!({"chunks": "none"})),
         Scripted::Prose("I cannot do that."),
         one_fact(),
     ])
@@ -143,7 +155,7 @@ where
 {
     let h = start(vec![Scripted::Throttle, one_fact()]).await;
     let reply = h.llm.extract_facts(&request()).await.unwrap();
-    assert_eq!(reply.value.len(), 1);
+    assert_eq!(facts_of(&reply.value), 1);
     assert_eq!((h.requests)(), 2);
     // Throttling that lasts is worth trying later, not a failure of the chunk.
     let h = start(vec![Scripted::Throttle; 8]).await;
@@ -169,4 +181,48 @@ where
     let err = h.llm.check().await.unwrap_err();
     assert!(matches!(err, LlmError::NotServed(_)), "{err:?}");
     assert_eq!((h.requests)(), 1);
+}
+
+/// A pack's answer is split by chunk, in the order sent: an entry naming a chunk that was not
+/// sent is dropped with its facts, and a chunk left out or given a part that cannot be read
+/// is unanswered (the stage asks it again alone).
+pub async fn a_pack_is_answered_chunk_by_chunk<F, Fut>(start: F)
+where
+    F: Fn(Vec<Scripted>) -> Fut,
+    Fut: Future<Output = Harness>,
+{
+    let h = start(vec![Scripted::Answer(json!({"chunks": [
+        {"chunk": 2, "facts": [fact("Works as a nurse")]},
+        {"chunk": 1, "facts": [fact("Lives in Lisbon")]},
+        {"chunk": 9, "facts": [fact("Was never sent")]},
+        {"chunk": 3, "facts": "none"},
+    ]}))])
+    .await;
+    let pack = FactRequest {
+        chunks: vec![
+            chunk("c1", "Person: I moved to Lisbon last spring."),
+            chunk("c2", "Person: I work as a nurse."),
+            chunk("c3", "Person: I like tea."),
+            chunk("c4", "Person: Hello."),
+        ],
+    };
+    let reply = h.llm.extract_facts(&pack).await.unwrap();
+    let texts: Vec<Option<Vec<String>>> = reply
+        .value
+        .iter()
+        .map(|c| {
+            c.as_ref()
+                .map(|f| f.iter().map(|f| f.text.clone()).collect())
+        })
+        .collect();
+    assert_eq!(
+        texts,
+        vec![
+            Some(vec!["Lives in Lisbon".to_owned()]),
+            Some(vec!["Works as a nurse".to_owned()]),
+            None,
+            None
+        ]
+    );
+    assert_eq!((h.requests)(), 1, "one call for the pack");
 }

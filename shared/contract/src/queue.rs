@@ -95,3 +95,21 @@ pub async fn extending_keeps_a_message_hidden(queue: Arc<dyn Queue>) {
     queue.ack(q, &got[0].receipt).await.unwrap();
     assert_eq!(queue.depth(q).await.unwrap(), 0);
 }
+
+/// A job sent for later stays hidden until its delay passes, counted in the depth, then comes
+/// as a first delivery.
+pub async fn a_job_sent_later_waits_its_delay(queue: Arc<dyn Queue>) {
+    let q = QueueName::Imports;
+    queue
+        .send_later(q, &job(9), Duration::from_secs(2))
+        .await
+        .unwrap();
+    assert!(queue.receive(q, 10, LONG).await.unwrap().is_empty());
+    assert_eq!(queue.depth(q).await.unwrap(), 1, "waiting, not lost");
+    tokio::time::sleep(Duration::from_millis(2200)).await;
+    let got = receive_one(&queue, q, LONG).await;
+    assert_eq!(got.len(), 1);
+    assert_eq!(got[0].job, job(9));
+    assert_eq!(got[0].receive_count, 1);
+    queue.ack(q, &got[0].receipt).await.unwrap();
+}

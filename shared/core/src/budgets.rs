@@ -25,6 +25,17 @@ pub fn chunk_options(model: &ModelInfo) -> ChunkOptions {
     options
 }
 
+/// Input tokens of the chunks packed into one fact-extraction call (a batch of the full
+/// pass): at most half the window, so the answer fits beside them. Twelve thousand make a
+/// call of a few seconds on a hosted model and cut the calls of a typical export five to
+/// fifteen times against one a chunk.
+pub fn pack_tokens(model: &ModelInfo) -> usize {
+    const DEFAULT: usize = 12_000;
+    model
+        .context_tokens
+        .map_or(DEFAULT, |window| DEFAULT.min(window as usize / 2))
+}
+
 /// Characters of each recalled excerpt in a chat prompt.
 pub fn recalled_chars(model: &ModelInfo) -> usize {
     const DEFAULT: usize = 2_000;

@@ -10,6 +10,7 @@ pub mod error;
 mod extract;
 pub mod groups;
 pub mod import_budget;
+pub mod pages;
 pub mod rate_limit;
 pub mod request_guard;
 mod routes;

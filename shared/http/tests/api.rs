@@ -312,13 +312,10 @@ async fn an_upload_resumes_an_import_runs_and_nobody_else_sees_it() {
             "{uri}"
         );
     }
-    for uri in ["/memory/facts", "/chat/threads"] {
+    for (uri, list) in [("/memory/facts", "facts"), ("/chat/threads", "threads")] {
         let (_, v) = server.get(uri, "bo").await;
-        assert_eq!(
-            v.as_object().unwrap().values().next().unwrap(),
-            &json!([]),
-            "{uri}"
-        );
+        assert_eq!(v[list], json!([]), "{uri}");
+        assert!(v["next"].is_null(), "{uri}");
     }
     let encoded = chunk.replace('#', "%23");
     for uri in [
@@ -773,4 +770,100 @@ async fn imports_past_the_persons_budget_are_refused_and_the_status_says_so() {
         v["error"]["message"].as_str().unwrap().contains("$0.75"),
         "{v}"
     );
+}
+
+/// Long lists come a page at a time: facts and threads by cursor, each page within its count
+/// and its bytes, every item once; a thread's page of long messages stays under Lambda's
+/// 6 MB, its oldest left for the next page.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn long_lists_come_in_pages_that_fit_a_response() {
+    use soulprint_core::conversation::Role;
+    use soulprint_core::memory::{consolidate, Category, Fact, Origin, Source};
+    use soulprint_core::ports::store::ChatMessage;
+    let server = server();
+    let ana = UserId::new("ana").unwrap();
+    let store = &server.local.ports.store;
+    let facts: Vec<Fact> = (0..1_200)
+        .map(|i| Fact {
+            category: Category::Preference,
+            text: format!("Collects stamp series {i}"),
+            subject: None,
+            source: Source {
+                origin: Origin::Conversation,
+                conversation_id: format!("c{i}"),
+                message_ids: vec![format!("m{i}")],
+                observed_at: None,
+            },
+        })
+        .collect();
+    store
+        .put_facts(&ana, None, &consolidate(facts))
+        .await
+        .unwrap();
+
+    let mut seen = std::collections::HashSet::new();
+    let mut cursor: Option<String> = None;
+    let mut pages = 0;
+    loop {
+        let uri = match &cursor {
+            Some(c) => format!("/memory/facts?limit=500&cursor={c}"),
+            None => "/memory/facts?limit=500".to_owned(),
+        };
+        let (status, page) = server.get(&uri, "ana").await;
+        assert_eq!(status, StatusCode::OK, "{page}");
+        assert_eq!(page["total"], 1_200);
+        let items = page["facts"].as_array().unwrap();
+        assert!(items.len() <= 500);
+        for f in items {
+            assert!(
+                seen.insert(f["id"].as_str().unwrap().to_owned()),
+                "once each"
+            );
+        }
+        pages += 1;
+        match page["next"].as_str() {
+            Some(next) => cursor = Some(next.to_owned()),
+            None => break,
+        }
+    }
+    assert_eq!((seen.len(), pages), (1_200, 3));
+    let (status, _) = server.get("/memory/facts?cursor=abc", "ana").await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+
+    // 200 messages of 50,000 characters: more than 6 MB in one page, were it not bounded.
+    let thread = "0193a1b2c3d4e5f60718293a4b5c6d7e";
+    let now = time::OffsetDateTime::now_utc();
+    let messages: Vec<ChatMessage> = (0..200u64)
+        .map(|n| ChatMessage {
+            thread_id: thread.into(),
+            seq: 0,
+            id: format!("msg{n}"),
+            role: if n % 2 == 0 {
+                Role::User
+            } else {
+                Role::Assistant
+            },
+            text: format!("{n} {}", "é".repeat(50_000)),
+            answered_by: None,
+            at: now,
+        })
+        .collect();
+    store.append_chat(&ana, &messages).await.unwrap();
+    let uri = format!("/chat/threads/{thread}/messages?limit=200");
+    let token = server.token("ana");
+    let request = Request::builder()
+        .uri(uri)
+        .header(header::AUTHORIZATION, format!("Bearer {token}"))
+        .body(Body::empty())
+        .unwrap();
+    let response = server.app.clone().oneshot(request).await.unwrap();
+    let bytes = response.into_body().collect().await.unwrap().to_bytes();
+    assert!(bytes.len() < 6_000_000, "{} bytes", bytes.len());
+    let page: Value = serde_json::from_slice(&bytes).unwrap();
+    let got = page["messages"].as_array().unwrap();
+    assert!(got.len() < 200 && !got.is_empty());
+    assert_eq!(got.last().unwrap()["id"], "msg199", "the newest are kept");
+    let (_, threads) = server.get("/chat/threads?limit=1", "ana").await;
+    assert_eq!(threads["threads"].as_array().unwrap().len(), 1);
+    assert!(threads["next"].is_null());
 }

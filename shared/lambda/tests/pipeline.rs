@@ -102,7 +102,7 @@ impl Poller {
             .sqs
             .receive_message()
             .queue_url(&self.settings.queue_urls[&queue])
-            .max_number_of_messages(if queue == QueueName::Facts { 3 } else { 1 })
+            .max_number_of_messages(1)
             .message_system_attribute_names(MessageSystemAttributeName::ApproximateReceiveCount)
             .send()
             .await

@@ -8,8 +8,8 @@ use soulprint_core::memory::markdown;
 use soulprint_core::memory::statements::{statements, Statement};
 use soulprint_core::memory::Subject;
 use soulprint_core::ports::llm::{
-    ChatAnswer, ChatRequest, ExtractedFact, FactRequest, MemoryRequest, ModelInfo, ProfileRequest,
-    Reply, TokenSink, Usage,
+    ChatAnswer, ChatRequest, ExtractedFact, FactRequest, MemoryRequest, ModelInfo, PackFacts,
+    ProfileRequest, Reply, TokenSink, Usage,
 };
 use soulprint_core::ports::{Llm, LlmError};
 use soulprint_core::relevance::DocKind;
@@ -38,23 +38,27 @@ impl Llm for Offline {
         })
     }
 
-    async fn extract_facts(
-        &self,
-        request: &FactRequest,
-    ) -> Result<Reply<Vec<ExtractedFact>>, LlmError> {
-        let mut facts = Vec::new();
-        for (_, words) in request.chunk.person_parts() {
-            for s in statements(words) {
-                facts.push(ExtractedFact {
-                    category: s.category,
-                    evidence: Some(words[s.start..s.end].to_owned()),
-                    text: s.text,
-                    subject: s.subject,
-                });
-            }
-        }
+    async fn extract_facts(&self, request: &FactRequest) -> Result<Reply<PackFacts>, LlmError> {
+        let pack = request
+            .chunks
+            .iter()
+            .map(|chunk| {
+                let mut facts = Vec::new();
+                for (_, words) in chunk.person_parts() {
+                    for s in statements(words) {
+                        facts.push(ExtractedFact {
+                            category: s.category,
+                            evidence: Some(words[s.start..s.end].to_owned()),
+                            text: s.text,
+                            subject: s.subject,
+                        });
+                    }
+                }
+                Some(facts)
+            })
+            .collect();
         Ok(Reply {
-            value: facts,
+            value: pack,
             usage: Usage::default(),
         })
     }

@@ -7,7 +7,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use rusqlite::{params, OptionalExtension};
 use soulprint_core::jobs::Job;
-use soulprint_core::ports::{Delivery, Queue, QueueError, QueueName};
+use soulprint_core::ports::{Delivery, Queue, QueueError, QueueName, MAX_DELAY};
 
 use crate::db::Database;
 
@@ -70,6 +70,24 @@ impl Queue for SqliteQueue {
             .map_err(|e| unavailable(queue, e))?;
         }
         tx.commit().map_err(|e| unavailable(queue, e))
+    }
+
+    async fn send_later(
+        &self,
+        queue: QueueName,
+        job: &Job,
+        delay: Duration,
+    ) -> Result<(), QueueError> {
+        let body = serde_json::to_string(job).expect("a job serialises");
+        let visible_at = now_ms() + delay.min(MAX_DELAY).as_millis() as i64;
+        self.db
+            .lock()
+            .execute(
+                "INSERT INTO queue (queue, body, visible_at) VALUES (?1, ?2, ?3)",
+                params![queue.as_str(), body, visible_at],
+            )
+            .map(drop)
+            .map_err(|e| unavailable(queue, e))
     }
 
     async fn receive(

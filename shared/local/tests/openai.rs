@@ -68,7 +68,7 @@ async fn contract_fake(script: Vec<Scripted>) -> Harness {
             Scripted::CutOff => (
                 200,
                 json!({
-                    "choices": [{"message": {"role": "assistant", "content": "{\"facts\": [{\"cat"}, "finish_reason": "length"}],
+                    "choices": [{"message": {"role": "assistant", "content": "{\"chunks\": [{\"chunk"}, "finish_reason": "length"}],
                     "usage": {"prompt_tokens": 1200, "completion_tokens": 2048},
                 })
                 .to_string(),
@@ -179,11 +179,11 @@ async fn a_bad_request_is_refused_and_nothing_listening_is_unavailable() {
 
 #[tokio::test]
 async fn a_malformed_fact_is_dropped_not_its_neighbours() {
-    let answer = json!({"facts": [
+    let answer = json!({"chunks": [{"chunk": 1, "facts": [
         {"category": "life", "text": "Lives in Lisbon", "subject": "location", "evidence": "I live in Lisbon"},
         {"category": "astrology", "text": "Is a Leo", "subject": null, "evidence": "x"},
         {"text": 42},
-    ]})
+    ]}]})
     .to_string();
     let (url, _) = fake(vec![completion(&answer)]).await;
     let text = "Person: I live in Lisbon.".to_string();
@@ -206,11 +206,14 @@ async fn a_malformed_fact_is_dropped_not_its_neighbours() {
         text,
     };
     let reply = model(url)
-        .extract_facts(&FactRequest { chunk })
+        .extract_facts(&FactRequest {
+            chunks: vec![chunk],
+        })
         .await
         .unwrap();
-    assert_eq!(reply.value.len(), 1);
-    assert_eq!(reply.value[0].text, "Lives in Lisbon");
+    let facts = reply.value[0].as_ref().expect("the chunk is answered");
+    assert_eq!(facts.len(), 1);
+    assert_eq!(facts[0].text, "Lives in Lisbon");
 }
 
 fn chat_request(can_search: bool, searches: Vec<WebSearchDone>) -> ChatRequest {

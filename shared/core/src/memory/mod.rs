@@ -1,6 +1,7 @@
 //! What SoulPrint remembers about a person: facts with their sources, consolidated, and the
 //! MEMORY section written from them.
 
+pub mod about_self;
 pub mod consolidate;
 pub mod fact;
 pub mod learn;

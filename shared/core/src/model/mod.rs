@@ -14,7 +14,7 @@ use serde::de::DeserializeOwned;
 use serde_json::Value;
 
 use crate::ports::llm::{
-    ChatAnswer, ChatRequest, ExtractedFact, FactRequest, Llm, LlmError, MemoryRequest, ModelInfo,
+    ChatAnswer, ChatRequest, FactRequest, Llm, LlmError, MemoryRequest, ModelInfo, PackFacts,
     ProfileRequest, Reply, TokenSink, Usage,
 };
 use crate::ports::model::{ModelBackend, Repair, StructuredCall};
@@ -139,21 +139,19 @@ impl Llm for Model {
         self.structured(&call, schemas::check_sections).await
     }
 
-    async fn extract_facts(
-        &self,
-        request: &FactRequest,
-    ) -> Result<Reply<Vec<ExtractedFact>>, LlmError> {
+    async fn extract_facts(&self, request: &FactRequest) -> Result<Reply<PackFacts>, LlmError> {
+        let sent = request.chunks.len();
         let call = StructuredCall {
             name: "facts",
             system: questions::FACTS_SYSTEM,
             user: questions::facts_prompt(request),
-            schema: schemas::facts_schema(),
-            max_tokens: self.tokens(schemas::FACTS_ANSWER_TOKENS),
+            schema: schemas::facts_schema(sent),
+            max_tokens: self.tokens(schemas::facts_answer_tokens(sent)),
         };
         let reply: Reply<schemas::FactsAnswer> =
             self.structured(&call, schemas::check_facts).await?;
         Ok(Reply {
-            value: reply.value.into_facts(),
+            value: reply.value.into_pack(sent),
             usage: reply.usage,
         })
     }

@@ -14,16 +14,17 @@ already knew them. Base every field on the conversations; where they do not tell
 Assistant, Helper, AI, Bot, Buddy or Soul) and a 2-4 word archetype. Personality traits and \
 behavioural rules: 3 to 7 each. Answer with JSON only, matching the schema.";
 
-/// Fact extraction's system text, for every chunk.
-pub const FACTS_SYSTEM: &str = "You extract durable facts about a person from an excerpt of \
-their conversation with an AI assistant. Only facts about the person themselves that will \
-still be true in a month: where they live, their work, people and animals in their life, \
-preferences, projects, important dates, beliefs, decisions. Use only what the person says \
-(lines starting \"Person:\"); assistant lines are context. No facts about the assistant, about \
-the topic in general, or one-off requests. Each fact is one short sentence in the third person; \
-`evidence` quotes the person's words it rests on; `subject` is location, occupation, employer \
-or relationship when the fact is about one of those, else null. Answer with JSON only, matching \
-the schema; an excerpt with no such facts gives an empty list.";
+/// Fact extraction's system text, for every pack of chunks.
+pub const FACTS_SYSTEM: &str = "You extract durable facts about a person from numbered \
+excerpts (chunks) of their conversations with an AI assistant. Only facts about the person \
+themselves that will still be true in a month: where they live, their work, people and animals \
+in their life, preferences, projects, important dates, beliefs, decisions. Use only what the \
+person says (lines starting \"Person:\"); assistant lines are context. No facts about the \
+assistant, about the topic in general, or one-off requests. Each fact is one short sentence in \
+the third person; `evidence` quotes the person's words it rests on, from the same chunk; \
+`subject` is location, occupation, employer or relationship when the fact is about one of \
+those, else null. Answer with JSON only, matching the schema: one entry for every chunk, \
+`chunk` its number, `facts` its facts (an empty list when it has none).";
 
 /// The system text of writing MEMORY.
 pub const MEMORY_SYSTEM: &str = "You write the MEMORY section of an assistant's notes about a \
@@ -77,18 +78,24 @@ pub fn profile_prompt(request: &ProfileRequest) -> String {
     out
 }
 
-/// The user turn of fact extraction: the conversation's title, date and place, then the chunk.
+/// The user turn of fact extraction: each chunk under its number, with its conversation's
+/// title, date and place.
 pub fn facts_prompt(request: &FactRequest) -> String {
-    let c = &request.chunk;
-    format!(
-        "Conversation \"{}\" ({}), part {} of {}:\n\n{}",
-        c.title.as_deref().unwrap_or("Untitled"),
-        c.observed_at
-            .map_or("undated".into(), |t| t.date().to_string()),
-        c.index + 1,
-        c.total,
-        c.text
-    )
+    let mut out = String::new();
+    for (n, c) in request.chunks.iter().enumerate() {
+        let _ = write!(
+            out,
+            "## Chunk {}: conversation \"{}\" ({}), part {} of {}\n\n{}\n\n",
+            n + 1,
+            c.title.as_deref().unwrap_or("Untitled"),
+            c.observed_at
+                .map_or("undated".into(), |t| t.date().to_string()),
+            c.index + 1,
+            c.total,
+            c.text
+        );
+    }
+    out
 }
 
 /// The user turn of writing MEMORY: the facts one a line, with their heading, date and whether

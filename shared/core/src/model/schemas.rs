@@ -3,7 +3,7 @@
 use serde_json::{json, Value};
 
 use crate::memory::{Category, Subject};
-use crate::ports::llm::ExtractedFact;
+use crate::ports::llm::{ExtractedFact, PackFacts};
 
 // Bounds on every string and list: the domain cuts longer ones anyway (`tidy_sections`), and
 // a server that turns the schema into a grammar (llama.cpp) then stops a small model that
@@ -13,8 +13,21 @@ const ITEM_CHARS: u32 = 200;
 const LIST_ITEMS: u32 = 12;
 const FACT_CHARS: u32 = 200;
 const FACTS_PER_CHUNK: u32 = 12;
-/// Tokens a chunk's facts may take: twelve facts of 200 characters and their evidence.
-pub const FACTS_ANSWER_TOKENS: u32 = 2_048;
+/// Tokens of a pack's answer, a chunk's share and the most in all. A chunk rarely holds more
+/// than a few durable facts (~60 tokens each with evidence); Bedrock reserves the whole
+/// `maxTokens` against the quota, so it is sized to the answer, not to the worst case. An
+/// answer cut off at it is asked again, then chunk by chunk.
+const FACTS_TOKENS_PER_CHUNK: u32 = 400;
+const FACTS_ANSWER_MAX_TOKENS: u32 = 4_096;
+
+/// Tokens the answer for a pack of `chunks` chunks may take.
+pub fn facts_answer_tokens(chunks: usize) -> u32 {
+    let chunks = u32::try_from(chunks).unwrap_or(u32::MAX);
+    FACTS_TOKENS_PER_CHUNK
+        .saturating_mul(chunks)
+        .saturating_add(FACTS_TOKENS_PER_CHUNK)
+        .min(FACTS_ANSWER_MAX_TOKENS)
+}
 const MEMORY_CHARS: u32 = 20_000;
 
 fn text() -> Value {
@@ -102,24 +115,33 @@ pub fn sections_schema() -> Value {
     ])
 }
 
-/// `{"facts": [...]}`: a top-level object, as structured-output APIs require.
-pub fn facts_schema() -> Value {
+/// `{"chunks": [{"chunk": 1, "facts": [...]}, ...]}` for a pack of `chunks` chunks: a
+/// top-level object, as structured-output APIs require, with one entry per chunk.
+pub fn facts_schema(chunks: usize) -> Value {
     let categories: Vec<&str> = Category::ALL.iter().map(|c| c.as_str()).collect();
     let subjects: Vec<Value> = Subject::ALL
         .iter()
         .map(|s| Value::from(s.as_str()))
         .chain([Value::Null])
         .collect();
+    let facts = json!({
+        "type": "array",
+        "maxItems": FACTS_PER_CHUNK,
+        "items": object(&[
+            ("category", json!({"type": "string", "enum": categories})),
+            ("text", bounded_text(FACT_CHARS)),
+            ("subject", json!({"type": ["string", "null"], "enum": subjects})),
+            ("evidence", bounded_text(FACT_CHARS)),
+        ]),
+    });
     object(&[(
-        "facts",
+        "chunks",
         json!({
             "type": "array",
-            "maxItems": FACTS_PER_CHUNK,
+            "maxItems": chunks,
             "items": object(&[
-                ("category", json!({"type": "string", "enum": categories})),
-                ("text", bounded_text(FACT_CHARS)),
-                ("subject", json!({"type": ["string", "null"], "enum": subjects})),
-                ("evidence", bounded_text(FACT_CHARS)),
+                ("chunk", json!({"type": "integer", "minimum": 1, "maximum": chunks})),
+                ("facts", facts),
             ]),
         }),
     )])
@@ -152,24 +174,42 @@ pub fn web_search_schema() -> Value {
 /// The fact-extraction answer, as [`facts_schema`] shapes it.
 #[derive(Debug, serde::Deserialize)]
 pub struct FactsAnswer {
-    facts: Vec<Value>,
+    chunks: Vec<Value>,
 }
 
 impl FactsAnswer {
-    /// The facts; a malformed item is dropped, not the chunk's other facts.
-    pub fn into_facts(self) -> Vec<ExtractedFact> {
-        self.facts
-            .into_iter()
-            .filter_map(|f| serde_json::from_value(f).ok())
-            .collect()
+    /// Each of the `sent` chunks' facts, in the order sent ([`PackFacts`]). An entry naming a
+    /// chunk that was not sent is dropped with its facts; an entry whose facts are not a list
+    /// leaves its chunk unanswered; a malformed fact is dropped, not the chunk's other facts.
+    pub fn into_pack(self, sent: usize) -> PackFacts {
+        let mut pack: PackFacts = vec![None; sent];
+        for entry in self.chunks {
+            let Some(slot) = entry
+                .get("chunk")
+                .and_then(Value::as_u64)
+                .and_then(|n| usize::try_from(n).ok())
+                .and_then(|n| n.checked_sub(1))
+                .and_then(|i| pack.get_mut(i))
+            else {
+                continue;
+            };
+            let Some(Value::Array(facts)) = entry.get("facts") else {
+                continue;
+            };
+            let facts = facts
+                .iter()
+                .filter_map(|f| serde_json::from_value::<ExtractedFact>(f.clone()).ok());
+            slot.get_or_insert_with(Vec::new).extend(facts);
+        }
+        pack
     }
 }
 
-/// The fact list must be there (its items are checked one by one).
+/// The list of chunks must be there (each entry is checked on its own).
 pub fn check_facts(v: &Value) -> Result<(), String> {
-    match v.get("facts") {
+    match v.get("chunks") {
         Some(Value::Array(_)) => Ok(()),
-        _ => Err("missing the \"facts\" list".into()),
+        _ => Err("missing the \"chunks\" list".into()),
     }
 }
 

@@ -75,12 +75,19 @@ pub struct ProfileRequest {
     pub memory_md: Option<String>,
 }
 
-/// Facts about the person in one chunk of a conversation.
+/// Facts about the person in a pack of conversation chunks, asked in one call: fewer, fuller
+/// calls than one a chunk, each fact still tied to the chunk it came from.
 #[derive(Debug, Clone, PartialEq)]
 pub struct FactRequest {
-    /// The chunk to read.
-    pub chunk: Chunk,
+    /// The chunks to read, numbered from 1 in the question.
+    pub chunks: Vec<Chunk>,
 }
+
+/// What a pack's answer says of each chunk sent, in the order sent: its facts, or `None` when
+/// the answer left the chunk out or gave its part in a shape that could not be read (the
+/// chunk is then asked again alone). Facts the answer tied to a chunk that was not sent are
+/// dropped.
+pub type PackFacts = Vec<Option<Vec<ExtractedFact>>>;
 
 /// One fact as a model reports it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -184,11 +191,8 @@ pub trait Llm: Send + Sync {
     /// The five sections from a sample of the person's conversations (with MEMORY, when written
     /// again after the full pass).
     async fn profile(&self, request: &ProfileRequest) -> Result<Reply<Sections>, LlmError>;
-    /// The facts about the person in one chunk; none at all is an answer.
-    async fn extract_facts(
-        &self,
-        request: &FactRequest,
-    ) -> Result<Reply<Vec<ExtractedFact>>, LlmError>;
+    /// The facts about the person in each chunk of a pack; none at all is an answer.
+    async fn extract_facts(&self, request: &FactRequest) -> Result<Reply<PackFacts>, LlmError>;
     /// The MEMORY section, in Markdown, from the consolidated facts.
     async fn write_memory(&self, request: &MemoryRequest) -> Result<Reply<String>, LlmError>;
     /// A chat reply, its pieces sent to `sink` as they come; the whole reply returned. Or,

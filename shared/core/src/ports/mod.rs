@@ -26,7 +26,7 @@ pub use clock::{Clock, SystemClock};
 pub use direct_upload::DirectUpload;
 pub use llm::{Llm, LlmError, Usage};
 pub use model::ModelBackend;
-pub use queue::{Delivery, Queue, QueueError, QueueName};
+pub use queue::{Delivery, Queue, QueueError, QueueName, MAX_DELAY};
 pub use rate_windows::RateWindows;
 pub use store::{Store, StoreError};
 pub use supervisor::{Supervisor, SupervisorError};

@@ -94,11 +94,22 @@ pub enum QueueError {
     },
 }
 
+/// The longest a message can wait before it is first visible (SQS's limit).
+pub const MAX_DELAY: Duration = Duration::from_secs(15 * 60);
+
 /// The pipeline's queues: at-least-once delivery with visibility timeouts.
 #[async_trait]
 pub trait Queue: Send + Sync {
     /// Sends the jobs (in batches where the service has them).
     async fn send(&self, queue: QueueName, jobs: &[Job]) -> Result<(), QueueError>;
+    /// Sends a job that becomes visible after `delay` (at most [`MAX_DELAY`]), as a new
+    /// message: received for the first time, whatever its earlier copy went through.
+    async fn send_later(
+        &self,
+        queue: QueueName,
+        job: &Job,
+        delay: Duration,
+    ) -> Result<(), QueueError>;
     /// Up to `max` visible messages, hidden for `visibility` from now.
     async fn receive(
         &self,
@@ -115,6 +126,6 @@ pub trait Queue: Send + Sync {
         receipt: &str,
         visibility: Duration,
     ) -> Result<(), QueueError>;
-    /// Messages waiting or in flight on `queue`.
+    /// Messages waiting (delayed ones too) or in flight on `queue`.
     async fn depth(&self, queue: QueueName) -> Result<u64, QueueError>;
 }

@@ -77,7 +77,7 @@ type Versioned<T> = Arc<Mutex<ByteLru<(String, Arc<T>)>>>;
 
 /// Per-user indexes of conversation chunks, loaded once and kept while the profile names the
 /// same blob (a full pass or a deleted chunk writes a new one), at most
-/// [`INDEX_CACHE_BYTES`] of them.
+/// `INDEX_CACHE_BYTES` of them.
 #[derive(Clone)]
 pub struct IndexCache {
     loaded: Versioned<RelevanceIndex>,
@@ -147,7 +147,7 @@ impl IndexCache {
 }
 
 /// Per-user facts, kept while the memory's revision is the same (any write moves it on), at
-/// most [`MEMORY_CACHE_BYTES`] of them: a chat turn reads one record to know its facts are
+/// most `MEMORY_CACHE_BYTES` of them: a chat turn reads one record to know its facts are
 /// current, not every fact.
 #[derive(Clone)]
 pub struct MemoryCache {

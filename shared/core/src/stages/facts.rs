@@ -3,6 +3,7 @@
 use tracing::{info, info_span, warn, Instrument};
 
 use super::full_pass::batch_blob;
+use super::packs::worth_asking;
 use super::{update_state, StageError};
 use crate::chunker::Chunk;
 use crate::import_state::FullPassStatus;
@@ -10,12 +11,16 @@ use crate::jobs::Job;
 use crate::memory::words::content_words;
 use crate::memory::{Fact, Origin, Source};
 use crate::model::questions;
-use crate::ports::llm::{ExtractedFact, FactRequest, LlmError};
+use crate::ports::llm::{ExtractedFact, FactRequest, LlmError, PackFacts};
 use crate::ports::store::{BatchOutcome, ImportStore, RunId};
 use crate::ports::{Ports, UserId};
 use crate::tokens::estimate_tokens;
 
 const MAX_FACT_CHARS: usize = 300;
+/// Bytes of facts one batch records: its done-marker holds them in one DynamoDB item (400 KB
+/// at most), with room for the key. Only a hostile pack comes near it: a fact with its ids is
+/// about half a kilobyte, and a pack yields a few dozen.
+pub const MARKER_FACT_BYTES: usize = 300_000;
 const MAX_FACTS_PER_CHUNK: usize = 40;
 const MIN_EVIDENCE_CHARS: usize = 12;
 
@@ -52,34 +57,124 @@ pub(crate) async fn run(
             chunks: chunks.len() as u64,
             ..BatchOutcome::default()
         };
-        for chunk in chunks {
-            let request = FactRequest { chunk };
-            outcome.input_tokens_sent += u64::from(
-                estimate_tokens(questions::FACTS_SYSTEM)
-                    + estimate_tokens(&questions::facts_prompt(&request)),
-            );
-            match ports.fact_llm.extract_facts(&request).await {
-                Ok(reply) => {
-                    outcome.usage.add(&reply.usage);
-                    outcome.facts.extend(with_provenance(&request.chunk, reply.value));
-                }
-                Err(e) if e.is_retryable() => return Err(e.into()),
-                Err(e @ LlmError::NotServed(_)) => {
-                    // Every other chunk would fail the same way: the run fails now, saying why.
-                    let reason = format!("fact extraction cannot run: {e}; then retry the full pass");
-                    let now = ports.clock.now();
-                    return super::worker::fail_full_pass(ports, user, run, &reason, now).await;
-                }
-                Err(e) => {
-                    warn!(error = %e, conversation = %request.chunk.conversation_id, "no facts from this chunk");
-                    outcome.failed_chunks += 1;
-                }
-            }
+        // The others are in the batch for the relevance index only.
+        let asked: Vec<Chunk> = chunks.into_iter().filter(worth_asking).collect();
+        if let Some(reason) = extract(ports, asked, &mut outcome).await? {
+            let now = ports.clock.now();
+            return super::worker::fail_full_pass(ports, user, run, &reason, now).await;
         }
+        fit_marker(&mut outcome.facts);
         record(ports, user, run, batch, &outcome).await
     }
     .instrument(span)
     .await
+}
+
+/// The pack's facts into `outcome`, in one call; a chunk its answer left out or garbled is
+/// asked again alone, once. Returns why the run must fail when the model is not there.
+async fn extract(
+    ports: &Ports,
+    chunks: Vec<Chunk>,
+    outcome: &mut BatchOutcome,
+) -> Result<Option<String>, StageError> {
+    if chunks.is_empty() {
+        return Ok(None);
+    }
+    let packed = chunks.len() > 1;
+    let request = FactRequest { chunks };
+    let again: Vec<&Chunk> = match ask(ports, &request, outcome).await? {
+        Asked::Answered(pack) => pack
+            .into_iter()
+            .zip(&request.chunks)
+            .filter_map(|(answer, chunk)| match answer {
+                Some(facts) => {
+                    outcome.facts.extend(with_provenance(chunk, facts));
+                    None
+                }
+                None => Some(chunk),
+            })
+            .collect(),
+        Asked::Failed(e) => {
+            warn!(error = %e, chunks = request.chunks.len(), "no answer for the pack");
+            request.chunks.iter().collect()
+        }
+        Asked::NotServed(reason) => return Ok(Some(reason)),
+    };
+    for chunk in again {
+        if !packed {
+            failed(outcome, chunk);
+            continue;
+        }
+        let alone = FactRequest {
+            chunks: vec![chunk.clone()],
+        };
+        match ask(ports, &alone, outcome).await? {
+            Asked::Answered(mut pack) => match pack.pop().flatten() {
+                Some(facts) => outcome.facts.extend(with_provenance(chunk, facts)),
+                None => failed(outcome, chunk),
+            },
+            Asked::Failed(_) => failed(outcome, chunk),
+            Asked::NotServed(reason) => return Ok(Some(reason)),
+        }
+    }
+    Ok(None)
+}
+
+/// Keeps the facts that fit a batch's marker ([`MARKER_FACT_BYTES`]), in order, and says
+/// how many did not.
+pub(crate) fn fit_marker(facts: &mut Vec<Fact>) {
+    let mut bytes = 0;
+    let fits = facts
+        .iter()
+        .take_while(|f| {
+            bytes += serde_json::to_vec(f).map_or(usize::MAX / 2, |v| v.len() + 1);
+            bytes <= MARKER_FACT_BYTES
+        })
+        .count();
+    if fits < facts.len() {
+        warn!(
+            kept = fits,
+            dropped = facts.len() - fits,
+            "more facts than a batch's marker holds"
+        );
+        facts.truncate(fits);
+    }
+}
+
+/// What one call gave: the pack's facts, a failure of these chunks, or a model that is not
+/// there (the run fails, saying why). A retryable error is the job's: it comes back later.
+enum Asked {
+    Answered(PackFacts),
+    Failed(LlmError),
+    NotServed(String),
+}
+
+async fn ask(
+    ports: &Ports,
+    request: &FactRequest,
+    outcome: &mut BatchOutcome,
+) -> Result<Asked, StageError> {
+    outcome.input_tokens_sent += u64::from(
+        estimate_tokens(questions::FACTS_SYSTEM)
+            + estimate_tokens(&questions::facts_prompt(request)),
+    );
+    match ports.fact_llm.extract_facts(request).await {
+        Ok(reply) => {
+            outcome.usage.add(&reply.usage);
+            Ok(Asked::Answered(reply.value))
+        }
+        Err(e) if e.is_retryable() => Err(e.into()),
+        // Every other chunk would fail the same way.
+        Err(e @ LlmError::NotServed(_)) => Ok(Asked::NotServed(format!(
+            "fact extraction cannot run: {e}; then retry the full pass"
+        ))),
+        Err(e) => Ok(Asked::Failed(e)),
+    }
+}
+
+fn failed(outcome: &mut BatchOutcome, chunk: &Chunk) {
+    warn!(conversation = %chunk.conversation_id, part = chunk.index, "no facts from this chunk: its answer was missing or unreadable");
+    outcome.failed_chunks += 1;
 }
 
 /// Records the batch, moves the progress, and queues the finish when it was the last.

@@ -1,5 +1,5 @@
-//! The full pass's plan: every conversation chunked, the chunks stored in batches, one job
-//! per batch. The facts the export already held (custom instructions, ChatGPT's memory) are
+//! The full pass's plan: every conversation chunked, the chunks packed and stored as batches,
+//! one job per batch. The facts the export already held (custom instructions, ChatGPT's memory) are
 //! recorded at once as batch 0.
 
 use std::io::{BufRead, BufReader};
@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use tracing::{info, info_span, Instrument};
 
+use super::packs::Packer;
 use super::{
     answered, claim_hold, exactly_once, import_blob, update_state, StageError, CONVERSATIONS_BLOB,
 };
@@ -19,8 +20,6 @@ use crate::memory::Fact;
 use crate::ports::store::{BatchOutcome, RunId, RunPlan};
 use crate::ports::{BlobKey, Ports, UserId};
 
-/// Chunks a batch: one job's work, a few minutes of model time at most.
-pub const BATCH_CHUNKS: usize = 8;
 /// Jobs sent per call (SQS takes ten at a time).
 const SEND_GROUP: usize = 10;
 
@@ -147,10 +146,11 @@ async fn plan(
     // A thread chunks; this task stores each batch as it comes.
     let (tx, mut rx) = tokio::sync::mpsc::channel::<Vec<Chunk>>(4);
     let options = crate::budgets::chunk_options(&ports.llm.info());
+    let pack_tokens = crate::budgets::pack_tokens(&ports.fact_llm.info());
     // Spawned now (not lazily, as an async fn would): the loop below waits on its batches.
     let chunking = tokio::task::spawn_blocking(move || -> Result<Vec<Fact>, StageError> {
         let mut seeds: Vec<Fact> = Vec::new();
-        let mut batch = Vec::with_capacity(BATCH_CHUNKS);
+        let mut packer = Packer::new(pack_tokens);
         let mut reader = BufReader::with_capacity(1 << 20, file);
         let mut line = Vec::new();
         let mut line_no = 0;
@@ -164,17 +164,15 @@ async fn plan(
                 from_json_line(&line, line_no).map_err(|e| StageError::Corrupt(e.to_string()))?;
             seeds.extend(seed_facts(&c));
             for chunk in chunk_conversation(&c, &options, now) {
-                batch.push(chunk);
-                if batch.len() == BATCH_CHUNKS {
-                    let full = std::mem::replace(&mut batch, Vec::with_capacity(BATCH_CHUNKS));
-                    if tx.blocking_send(full).is_err() {
+                if let Some(pack) = packer.push(chunk) {
+                    if tx.blocking_send(pack).is_err() {
                         return Ok(seeds);
                     }
                 }
             }
         }
-        if !batch.is_empty() {
-            let _ = tx.blocking_send(batch);
+        if let Some(pack) = packer.finish() {
+            let _ = tx.blocking_send(pack);
         }
         Ok(seeds)
     });
@@ -211,6 +209,7 @@ async fn plan(
         .await?;
     let mut seeds = seeds;
     crate::memory::seed::dedup_seeds(&mut seeds);
+    super::facts::fit_marker(&mut seeds);
     let seed_count = seeds.len();
     let progress = ports
         .store

@@ -18,6 +18,7 @@ mod finalize;
 mod full_pass;
 mod import;
 mod memory_control;
+pub mod packs;
 mod quick_pass;
 mod rename;
 mod worker;

@@ -1,16 +1,23 @@
 //! One entry for every job, as every world's workers call it: the local runtime's tasks and
 //! the Lambda functions alike.
 
-use tracing::warn;
+use std::time::Duration;
+
+use tracing::{info, warn};
 
 use super::{facts, finalize, full_pass, import, update_state, StageError};
 use crate::jobs::Job;
 use crate::ports::store::{BatchOutcome, RunId};
-use crate::ports::{Delivery, Ports, UserId};
+use crate::ports::{Delivery, LlmError, Ports, UserId};
 
 /// A message received this many times (failing each time with an error that might pass: the
 /// model or the store down for minutes) goes to the dead letters (see [`dead_letter`]).
 pub const MAX_RECEIVES: u32 = 10;
+
+/// How long a job the model throttled waits, plus up to [`THROTTLED_JITTER_SECS`] so that the
+/// waiting jobs do not come back together.
+pub const THROTTLED_WAIT: Duration = Duration::from_secs(60);
+const THROTTLED_JITTER_SECS: u64 = 30;
 
 /// Does the job. `Ok`: acknowledge it (done, or failed for good and recorded as such).
 /// `Err`: leave it; it comes back after its visibility timeout (the error passes).
@@ -70,6 +77,22 @@ pub async fn handle(ports: &Ports, delivery: &Delivery) -> Result<(), StageError
     match result {
         // The import or the run was replaced meanwhile: the job has nothing left to do.
         Err(e) if e.is_moot() => Ok(()),
+        // The model's quota is spent for now: the job waits its turn as a new message, so
+        // that waiting never counts toward the dead letters and never fails the import.
+        Err(StageError::Llm(LlmError::Throttled(reason))) => {
+            let delay =
+                THROTTLED_WAIT + Duration::from_secs(fastrand::u64(0..THROTTLED_JITTER_SECS));
+            info!(
+                reason,
+                wait_seconds = delay.as_secs(),
+                "the model is throttled; the job waits"
+            );
+            ports
+                .queue
+                .send_later(delivery.job.queue(), &delivery.job, delay)
+                .await?;
+            Ok(())
+        }
         Err(e) if !e.is_retryable() => {
             // Failed for good: the job's import or full pass records why.
             warn!(error = %e, job = ?delivery.job, "job failed for good");

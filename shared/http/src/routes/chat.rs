@@ -19,6 +19,7 @@ use tokio_stream::{Stream, StreamExt};
 
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{Body, PathOf, QueryOf};
+use crate::pages::{self, PageQuery};
 use crate::rate_limit::Tier;
 use crate::{Api, Caller, InvocationDeadline};
 
@@ -171,10 +172,16 @@ fn event(name: &str, data: &Value) -> Event {
     Event::default().event(name).data(data.to_string())
 }
 
-pub async fn threads(State(api): State<Arc<Api>>, Caller(user): Caller) -> ApiResult<Json<Value>> {
+pub async fn threads(
+    State(api): State<Arc<Api>>,
+    Caller(user): Caller,
+    QueryOf(query): QueryOf<PageQuery>,
+) -> ApiResult<Json<Value>> {
     api.limits.check(&user, Tier::Standard).await?;
+    let (offset, limit) = query.offset_and_limit(100, 1_000)?;
     let threads = api.ports.store.chat_threads(&user).await?;
-    Ok(Json(json!({ "threads": threads })))
+    let (page, next) = pages::page(&threads, offset, limit);
+    Ok(Json(json!({ "threads": page, "next": next })))
 }
 
 #[derive(Deserialize)]
@@ -210,5 +217,9 @@ pub async fn messages(
     if !exists {
         return Err(ApiError::not_found(format!("no thread {thread_id:?}")));
     }
-    Ok(Json(json!({ "messages": messages })))
+    // 200 messages of 50,000 characters would pass Lambda's 6 MB: the oldest wait for the
+    // next page (`before` the oldest one here).
+    Ok(Json(
+        json!({ "messages": pages::newest_that_fit(&messages) }),
+    ))
 }

@@ -13,13 +13,22 @@ use soulprint_core::stages::{delete_memory, recall};
 
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{PathOf, QueryOf};
+use crate::pages::{self, PageQuery};
 use crate::rate_limit::Tier;
 use crate::{Api, Caller};
 
-pub async fn facts(State(api): State<Arc<Api>>, Caller(user): Caller) -> ApiResult<Json<Value>> {
+pub async fn facts(
+    State(api): State<Arc<Api>>,
+    Caller(user): Caller,
+    QueryOf(query): QueryOf<PageQuery>,
+) -> ApiResult<Json<Value>> {
     api.limits.check(&user, Tier::Standard).await?;
+    let (offset, limit) = query.offset_and_limit(500, 2_000)?;
     let facts = api.ports.store.memory(&user).await?;
-    Ok(Json(json!({ "facts": facts })))
+    let (page, next) = pages::page(&facts, offset, limit);
+    Ok(Json(
+        json!({ "facts": page, "next": next, "total": facts.len() }),
+    ))
 }
 
 #[derive(Deserialize)]
@@ -54,25 +63,27 @@ pub async fn chunks(
         }
         // Facts rank with the chunks (as chat sees them); only chunks are listed here.
         let hits = recall(&api.ports, &api.chat.index, &user, q, limit * 4).await?;
-        let chunks: Vec<Value> = hits
+        let bodies: Vec<Value> = hits
             .iter()
             .filter(|(d, _)| d.kind == DocKind::Chunk)
             .take(limit)
             .map(|(d, s)| chunk_body(d, Some(*s)))
             .collect();
+        let (chunks, _) = pages::page(&bodies, 0, limit);
         return Ok(Json(json!({ "chunks": chunks, "total": chunks.len() })));
     }
     let Some(profile) = api.ports.store.profile(&user).await? else {
         return Ok(Json(json!({ "chunks": [], "total": 0 })));
     };
     let index = api.chat.index.get(&api.ports, &user, &profile).await?;
-    let chunks: Vec<Value> = index
+    let bodies: Vec<Value> = index
         .docs()
         .iter()
         .skip(query.offset)
         .take(limit)
         .map(|d| chunk_body(d, None))
         .collect();
+    let (chunks, _) = pages::page(&bodies, 0, limit);
     Ok(Json(
         json!({ "chunks": chunks, "total": index.docs().len() }),
     ))
