@@ -56,6 +56,7 @@ pub fn status(args: StatusArgs) -> anyhow::Result<ExitCode> {
                     "full_pass_overdue": overdue,
                     "chunks_done": state.full_pass.chunks_done,
                     "chunks_total": state.full_pass.chunks_total,
+                    "full_pass_seconds_left": state.full_pass.seconds_left(),
                     "usage": usage,
                     "jobs_waiting": waiting,
                 }))?
@@ -75,8 +76,11 @@ pub fn status(args: StatusArgs) -> anyhow::Result<ExitCode> {
             || state.full_pass.status == FullPassStatus::Processing
         {
             if overdue {
-                println!("The full pass ran past its 30-minute limit: `soulprint resume` records it as failed; then `soulprint retry-full-pass`.");
-            } else if pending > 0 {
+                println!("The full pass has not moved for 30 minutes: `soulprint resume` records it as failed; then `soulprint retry-full-pass`.");
+            } else if let Some(left) = state.full_pass.seconds_left() {
+                println!("full pass: about {} min left at its pace so far", left.div_ceil(60));
+            }
+            if !overdue && pending > 0 {
                 println!("{pending} jobs wait in the queues: `soulprint resume` continues them.");
             }
         }

@@ -132,6 +132,22 @@ pub struct FullPass {
     pub progressed_at: Option<OffsetDateTime>,
 }
 
+impl FullPass {
+    /// Seconds the run may still take, at the pace of its chunks so far: none before a chunk
+    /// is done or once it ended. A pace, not a promise: a throttled model slows it.
+    pub fn seconds_left(&self) -> Option<u64> {
+        if self.status != FullPassStatus::Processing || self.chunks_done == 0 {
+            return None;
+        }
+        let spent = (self.progressed_at? - self.started_at?).as_seconds_f64();
+        if spent <= 0.0 {
+            return None;
+        }
+        let left = self.chunks_total.saturating_sub(self.chunks_done) as f64;
+        Some((left * spent / self.chunks_done as f64).ceil() as u64)
+    }
+}
+
 /// A user's current import and its full pass, as stored; every change goes through its methods,
 /// which hold the rules.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -502,6 +518,22 @@ impl ImportState {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn time_left_follows_the_pace_so_far() {
+        let mut s = ready();
+        assert_eq!(s.full_pass.seconds_left(), None, "not started");
+        s.full_pass.status = FullPassStatus::Processing;
+        s.full_pass.started_at = Some(t(10));
+        s.full_pass.progressed_at = Some(t(20));
+        s.full_pass.chunks_total = 400;
+        assert_eq!(s.full_pass.seconds_left(), None, "nothing done yet");
+        s.full_pass.chunks_done = 100;
+        // 100 chunks in 10 minutes: 300 more take 30.
+        assert_eq!(s.full_pass.seconds_left(), Some(30 * 60));
+        s.full_pass.status = FullPassStatus::Complete;
+        assert_eq!(s.full_pass.seconds_left(), None);
+    }
+
     use super::*;
 
     fn t(minutes: i64) -> OffsetDateTime {

@@ -8,6 +8,24 @@ use super::fact::{Category, FactStatus, MemoryFact};
 /// stay in memory, where chat finds them by relevance.
 pub const MAX_PER_HEADING: usize = 25;
 
+/// Bytes of MEMORY kept: it goes into every chat prompt, and twice into the profile's item
+/// (itself, and the system prompt built with it), which DynamoDB caps at 400 KB.
+pub const MAX_MEMORY_BYTES: usize = 40_000;
+
+/// MEMORY cut to [`MAX_MEMORY_BYTES`] at the end of a line: a model's answer is bounded
+/// only by what it was asked, and the template by the facts' lengths.
+pub fn fit(mut markdown: String) -> String {
+    if markdown.len() > MAX_MEMORY_BYTES {
+        let mut end = MAX_MEMORY_BYTES;
+        while !markdown.is_char_boundary(end) {
+            end -= 1;
+        }
+        let end = markdown[..end].rfind('\n').map_or(end, |i| i + 1);
+        markdown.truncate(end);
+    }
+    markdown
+}
+
 /// What an empty heading says.
 pub const EMPTY: &str = "No data yet.";
 
@@ -75,6 +93,18 @@ pub fn is_usable(markdown: &str) -> bool {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn memory_is_cut_at_a_line_within_its_bytes() {
+        let long = "## Preferences\n".to_owned() + &"- Likes 🍵 tea a lot\n".repeat(5_000);
+        let cut = fit(long);
+        assert!(cut.len() <= MAX_MEMORY_BYTES && cut.len() > MAX_MEMORY_BYTES - 100);
+        assert!(cut.ends_with('\n'));
+        assert_eq!(
+            fit("## Preferences\n- Tea\n".into()),
+            "## Preferences\n- Tea\n"
+        );
+    }
+
     use super::*;
     use crate::memory::{consolidate, Fact, Origin, Source, Subject};
     use time::macros::datetime;

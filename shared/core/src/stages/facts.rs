@@ -122,7 +122,7 @@ async fn extract(
 
 /// Keeps the facts that fit a batch's marker ([`MARKER_FACT_BYTES`]), in order, and says
 /// how many did not.
-pub(crate) fn fit_marker(facts: &mut Vec<Fact>) {
+pub fn fit_marker(facts: &mut Vec<Fact>) {
     let mut bytes = 0;
     let fits = facts
         .iter()

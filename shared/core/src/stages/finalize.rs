@@ -103,6 +103,7 @@ async fn finalize(ports: &Ports, user: &UserId, run: &RunId) -> Result<(), Stage
     let chunk_index = build_index(ports, user, run, &tombstones).await?;
 
     let (memory_md, memory_usage) = write_memory(ports, &memory).await;
+    let memory_md = markdown::fit(memory_md);
     let mut profile = ports
         .store
         .profile(user)
@@ -271,55 +272,83 @@ async fn build_index(
     run: &RunId,
     tombstones: &[Tombstone],
 ) -> Result<String, StageError> {
-    use crate::relevance::{Doc, DocKind, RelevanceIndex};
+    use crate::relevance::{Doc, RelevanceIndex};
     let batches = ports
         .store
         .run_progress(user, run)
         .await?
         .map_or(0, |p| p.batches_total);
-    let mut chunks = Vec::new();
-    for batch in 1..batches {
-        // A batch whose blob is gone (its job dead-lettered long ago) is left out, not fatal.
-        let Ok(loaded) = super::facts::load(ports, user, run, batch).await else {
-            continue;
-        };
-        for c in loaded {
-            let text: String = c
-                .person_parts()
-                .map(|(_, words)| words)
-                .collect::<Vec<_>>()
-                .join("\n")
-                .chars()
-                .take(INDEXED_CHUNK_CHARS)
-                .collect();
-            let id = format!("{}#{}", c.conversation_id, c.index);
-            if text.trim().is_empty()
-                || tombstones
-                    .iter()
-                    .any(|t| t.buries_excerpt(&id, &c.conversation_id, &text))
-            {
+    // Batches are read LOAD_AT_ONCE at a time (a 2 GB export has tens of thousands), each
+    // kept only as the person's words that go into the index.
+    let mut loaded: Vec<(u32, Vec<Doc>)> = Vec::new();
+    let all: Vec<u32> = (1..batches).collect();
+    for group in all.chunks(LOAD_AT_ONCE) {
+        let mut reads = tokio::task::JoinSet::new();
+        for &batch in group {
+            let (ports, user, run) = (ports.clone(), user.clone(), run.clone());
+            reads.spawn(
+                async move { (batch, super::facts::load(&ports, &user, &run, batch).await) },
+            );
+        }
+        while let Some(read) = reads.join_next().await {
+            // A batch whose blob is gone (its job dead-lettered long ago) is left out, not fatal.
+            let (batch, Ok(chunks)) = read.map_err(|e| StageError::Join(e.to_string()))? else {
                 continue;
-            }
-            chunks.push(Doc {
-                id,
-                kind: DocKind::Chunk,
-                text,
-                message_ids: c
-                    .parts
-                    .iter()
-                    .filter(|p| p.person)
-                    .map(|p| p.message_id.clone())
-                    .collect(),
-                conversation_id: c.conversation_id,
-                at: c.observed_at,
-            });
+            };
+            loaded.push((batch, index_docs(chunks, tombstones)));
         }
     }
+    loaded.sort_by_key(|(batch, _)| *batch);
+    let chunks: Vec<Doc> = loaded.into_iter().flat_map(|(_, docs)| docs).collect();
     let index = RelevanceIndex::new(chunks);
     let name = crate::relevance::new_index_blob();
     let key = crate::ports::BlobKey::new(user, &name)?;
     ports.blobs.put(&key, index.to_jsonl()).await?;
     Ok(name)
+}
+
+/// Batches read at once when the index is built.
+const LOAD_AT_ONCE: usize = 16;
+
+/// The person's words of each chunk, as the index holds them; buried excerpts left out.
+fn index_docs(
+    chunks: Vec<crate::chunker::Chunk>,
+    tombstones: &[Tombstone],
+) -> Vec<crate::relevance::Doc> {
+    use crate::relevance::{Doc, DocKind};
+    let mut docs = Vec::new();
+    for c in chunks {
+        let text: String = c
+            .person_parts()
+            .map(|(_, words)| words)
+            .collect::<Vec<_>>()
+            .join("\n")
+            .chars()
+            .take(INDEXED_CHUNK_CHARS)
+            .collect();
+        let id = format!("{}#{}", c.conversation_id, c.index);
+        if text.trim().is_empty()
+            || tombstones
+                .iter()
+                .any(|t| t.buries_excerpt(&id, &c.conversation_id, &text))
+        {
+            continue;
+        }
+        docs.push(Doc {
+            id,
+            kind: DocKind::Chunk,
+            text,
+            message_ids: c
+                .parts
+                .iter()
+                .filter(|p| p.person)
+                .map(|p| p.message_id.clone())
+                .collect(),
+            conversation_id: c.conversation_id,
+            at: c.observed_at,
+        });
+    }
+    docs
 }
 
 /// Deletes the chunk indexes of earlier runs and imports (what is left is only disk).

@@ -66,7 +66,7 @@ async fn forget_in_profile(
     let mut written: Option<String> = None;
     let amended = amend_profile(ports, user, |profile: &mut Profile| {
         if profile.memory_md.is_some() {
-            profile.memory_md = Some(markdown::render(&memory));
+            profile.memory_md = Some(markdown::fit(markdown::render(&memory)));
         }
         profile.sections.forget(|text| tombstone.mentioned_in(text));
         Ok(())

@@ -37,6 +37,7 @@ pub use chat::{
     chat_turn, explode, recall, with_sources, Chat, ChatBudget, ChatError, IndexCache, TurnReply,
     MAX_MESSAGE_CHARS, MAX_SEARCHES,
 };
+pub use facts::{fit_marker, MARKER_FACT_BYTES};
 pub use import::{new_import_id, retry_full_pass, start_import, StartError};
 pub use memory_control::{delete_memory, Deleted};
 pub use quick_pass::{creative_name, tidy_sections};

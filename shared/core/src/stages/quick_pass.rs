@@ -82,7 +82,10 @@ pub(crate) async fn quick_pass(
     Ok((profile, usage, answered))
 }
 
-const MAX_FIELD_CHARS: usize = 1_000;
+/// Characters of a section's field and of a list's item, as the answer's schema bounds them:
+/// with the rest of the profile, its item stays far under DynamoDB's 400 KB.
+const MAX_FIELD_CHARS: usize = 500;
+const MAX_ITEM_CHARS: usize = 200;
 
 /// Model output is hostile: fields are trimmed and cut, lists bounded, and a generic or
 /// missing name replaced by a creative one. Returns what was changed, in words.
@@ -93,7 +96,7 @@ pub fn tidy_sections(mut s: Sections, seed: &str) -> (Sections, Vec<String>) {
     }
     for (list, max) in s.lists_mut() {
         for item in list.iter_mut() {
-            *item = item.trim().chars().take(MAX_FIELD_CHARS).collect();
+            *item = item.trim().chars().take(MAX_ITEM_CHARS).collect();
         }
         list.retain(|i| !is_placeholder(i));
         list.truncate(max);

@@ -40,6 +40,7 @@ pub fn status_body(state: &ImportState) -> Value {
         "full_pass_started_at": time(state.full_pass.started_at),
         "chunks_done": state.full_pass.chunks_done,
         "chunks_total": state.full_pass.chunks_total,
+        "full_pass_seconds_left": state.full_pass.seconds_left(),
     })
 }
 
