@@ -83,6 +83,7 @@ fn main() {
             llm: Arc::new(Offline),
             fact_llm: None,
             fact_workers: 4,
+            fact_tokens_per_minute: None,
         })
         .unwrap();
         let user = UserId::new("bench").unwrap();

@@ -25,6 +25,7 @@ async fn imported(llm: Arc<dyn Llm>) -> (Local, UserId, Report, tempfile::TempDi
         llm,
         fact_llm: None,
         fact_workers: 3,
+        fact_tokens_per_minute: None,
     })
     .unwrap();
     let user = UserId::new("chatter").unwrap();

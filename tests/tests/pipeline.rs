@@ -40,6 +40,7 @@ fn open(llm: Arc<dyn Llm>) -> Run {
         llm,
         fact_llm: None,
         fact_workers: 3,
+        fact_tokens_per_minute: None,
     })
     .unwrap();
     Run {
@@ -524,6 +525,81 @@ async fn a_full_pass_past_its_limit_fails_alone_and_can_be_retried() {
         .unwrap()
         .is_empty());
     let _ = clock.now();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_retry_after_a_stopped_attempt_pays_only_for_the_missing_chunks() {
+    let (bytes, report) = export(9, 2_000_000);
+    let planted: Vec<String> = report
+        .planted
+        .iter()
+        .filter(|p| !p.do_not_remember)
+        .map(|p| {
+            p.fact
+                .split_once(", ")
+                .map_or(p.fact.clone(), |(_, f)| f.to_owned())
+        })
+        .collect();
+    let model = Arc::new(ScriptedModel::new(
+        planted.clone(),
+        vec![Ok(sections("Marlowe"))],
+    ));
+    let run = open(model.clone());
+    let import_id = import(&run, bytes).await;
+    // The first attempt stops a third of the way (its workers gone), and is failed as stalled.
+    let partway = work_until(&run, |s| {
+        s.full_pass.chunks_total > 0 && s.full_pass.chunks_done * 3 >= s.full_pass.chunks_total
+    })
+    .await;
+    assert!(partway.full_pass.chunks_done < partway.full_pass.chunks_total);
+    let now = run.local.ports.clock.now();
+    soulprint_core::stages::update_state(run.local.ports.store.as_ref(), &run.user, |s| {
+        s.fail_full_pass(&import_id, 1, "stalled", now)
+    })
+    .await
+    .unwrap();
+    let first_calls = model.fact_requests.lock().unwrap().len();
+
+    retry_full_pass(&run.local.ports, &run.user, None)
+        .await
+        .unwrap();
+    let end = work_until(&run, finished).await;
+    assert_eq!(end.status, ImportStatus::Complete, "{end:?}");
+    assert_eq!(end.full_pass.attempt, 2);
+
+    // No chunk was asked twice: the retry asked only what the first attempt had not read.
+    let requests = model.fact_requests.lock().unwrap().clone();
+    let retry_calls = requests.len() - first_calls;
+    assert!(
+        first_calls > 0 && retry_calls > 0,
+        "{first_calls} then {retry_calls}"
+    );
+    let mut ids: Vec<(String, u32)> = requests
+        .iter()
+        .flat_map(|r| &r.chunks)
+        .map(|c| (c.conversation_id.clone(), c.index))
+        .collect();
+    let asked = ids.len();
+    ids.sort();
+    ids.dedup();
+    assert_eq!(ids.len(), asked, "each chunk asked once over both attempts");
+    // What was paid is counted once: the taken-over batches add nothing.
+    let usage = run
+        .local
+        .ports
+        .store
+        .usage(&run.user, &import_id)
+        .await
+        .unwrap();
+    assert_eq!(usage.fact_extraction.calls as usize, requests.len());
+    // And the memory is whole.
+    let memory = run.local.ports.store.memory(&run.user).await.unwrap();
+    for text in &planted {
+        assert!(
+            memory.iter().any(|f| &f.text == text),
+            "not remembered: {text}"
+        );
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -512,6 +512,7 @@ async fn a_throttled_primary_gives_way_to_the_fallback_and_the_breaker_opens() {
         llm: scripted,
         fact_llm: None,
         fact_workers: 2,
+        fact_tokens_per_minute: None,
     })
     .unwrap();
     let user = soulprint_core::ports::UserId::new("bedrock-user").unwrap();
@@ -566,6 +567,7 @@ async fn a_retired_fact_model_fails_the_import_with_the_plain_reason() {
         llm: scripted.clone(),
         fact_llm: None,
         fact_workers: 2,
+        fact_tokens_per_minute: None,
     })
     .unwrap();
     local.ports.fact_llm = Arc::new(fact_model(&url, "us.amazon.nova-retired-v1:0").await);
@@ -603,6 +605,7 @@ async fn a_retired_model_fails_the_import_instead_of_writing_empty_sections() {
         llm,
         fact_llm: None,
         fact_workers: 2,
+        fact_tokens_per_minute: None,
     })
     .unwrap();
     let user = soulprint_core::ports::UserId::new("retired-user").unwrap();

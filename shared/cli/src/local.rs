@@ -57,6 +57,11 @@ pub struct LocalArgs {
         global = true
     )]
     pub fact_workers: usize,
+    /// The fact model's tokens a minute, when its server has a quota: the fact workers' calls
+    /// (their input and the answer's token limit) stay within it, and a call past it waits a
+    /// minute or so instead of failing.
+    #[arg(long, value_name = "TOKENS", env = "SOULPRINT_FACT_TPM", global = true)]
+    pub fact_tpm: Option<u64>,
     /// Whose data this is. The CLI acts for one local user.
     #[arg(
         long,
@@ -144,6 +149,7 @@ impl LocalArgs {
             llm: self.llm()?,
             fact_llm: self.fact_llm()?,
             fact_workers: self.fact_workers,
+            fact_tokens_per_minute: self.fact_tpm,
         })?)
     }
 }

@@ -2,7 +2,7 @@
 
 use std::process::ExitCode;
 
-use soulprint_core::memory::{FactStatus, MemoryFact};
+use soulprint_core::memory::{FactStatus, MemoryFact, Origin};
 use soulprint_core::stages::{delete_memory, recall, Deleted, IndexCache};
 
 use crate::local::{runtime, LocalArgs};
@@ -91,18 +91,61 @@ fn line(f: &MemoryFact) -> String {
         FactStatus::Current => "",
         FactStatus::History => " (history)",
     };
-    let when = f
-        .last_observed()
-        .map(|t| t.date().to_string())
-        .unwrap_or_default();
+    let mut about = Vec::new();
+    if let Some(t) = f.last_observed() {
+        about.push(t.date().to_string());
+    }
+    about.push(format!("{} source(s)", f.times_stated()));
     let first = &f.sources[0];
+    about.push(match first.origin {
+        Origin::Conversation => format!("e.g. conversation {}", first.conversation_id),
+        Origin::Chat => format!("e.g. chat thread {}", first.conversation_id),
+        Origin::CustomInstructions => "e.g. the custom instructions".to_owned(),
+        Origin::ChatgptMemory => "e.g. ChatGPT's memory".to_owned(),
+    });
     format!(
-        "{}  [{}]{status} {}  ({when}; {} source(s), e.g. {:?} conversation {})",
+        "{}  [{}]{status} {}  ({})",
         f.id,
         f.category.as_str(),
         f.text,
-        f.times_stated(),
-        first.origin,
-        first.conversation_id
+        about.join("; ")
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use soulprint_core::memory::{consolidate, Category, Fact, Source};
+
+    fn fact(origin: Origin, at: Option<time::OffsetDateTime>) -> MemoryFact {
+        consolidate(vec![Fact {
+            category: Category::Life,
+            text: "Lives in Porto".into(),
+            subject: None,
+            source: Source {
+                origin,
+                conversation_id: "c1".into(),
+                message_ids: vec!["m1".into()],
+                observed_at: at,
+            },
+        }])
+        .remove(0)
+    }
+
+    #[test]
+    fn a_fact_reads_as_a_sentence_dated_or_not() {
+        let dated = line(&fact(
+            Origin::Conversation,
+            Some(time::macros::datetime!(2026-03-01 10:00 UTC)),
+        ));
+        assert!(
+            dated.ends_with("Lives in Porto  (2026-03-01; 1 source(s), e.g. conversation c1)"),
+            "{dated}"
+        );
+        let undated = line(&fact(Origin::CustomInstructions, None));
+        assert!(
+            undated.ends_with("(1 source(s), e.g. the custom instructions)"),
+            "{undated}"
+        );
+    }
 }

@@ -64,7 +64,15 @@ pub fn status(args: StatusArgs) -> anyhow::Result<ExitCode> {
             return Ok(ExitCode::SUCCESS);
         }
         println!("{}", describe(&state));
-        println!("import id: {}, started {}", state.import_id, state.started_at);
+        println!(
+            "import id: {}, started {}",
+            state.import_id,
+            state
+                .started_at
+                .replace_nanosecond(0)
+                .unwrap_or(state.started_at)
+                .format(&time::format_description::well_known::Rfc3339)?
+        );
         if let Some(e) = &state.error {
             println!("import error: {e}");
         }

@@ -105,6 +105,7 @@ macro_rules! rate_windows_contract {
                 requests_add_up_within_a_window,
                 users_tiers_and_windows_are_counted_apart,
                 counts_hold_when_requests_race,
+                tokens_add_up_and_a_quota_holds_its_minute,
             ]
         );
     };

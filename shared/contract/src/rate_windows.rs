@@ -64,3 +64,36 @@ pub async fn counts_hold_when_requests_race(windows: Arc<dyn RateWindows>) {
         "each request counted once"
     );
 }
+
+/// Amounts add up in their window; a token quota admits calls until its minute is spent, one
+/// larger than the whole quota when it is alone, and opens again the next minute.
+pub async fn tokens_add_up_and_a_quota_holds_its_minute(windows: Arc<dyn RateWindows>) {
+    let u = user("tokens");
+    assert_eq!(
+        windows.add(&u, "tokens", START, 60, 700).await.unwrap(),
+        700
+    );
+    assert_eq!(
+        windows.add(&u, "tokens", START, 60, 300).await.unwrap(),
+        1_000
+    );
+    assert_eq!(windows.counted(&u, "tokens", START).await.unwrap(), 1_000);
+
+    let quota = soulprint_core::ports::TokenQuota {
+        windows,
+        tokens_per_minute: 10_000,
+    };
+    let minute = time::OffsetDateTime::from_unix_timestamp(START).unwrap();
+    assert!(quota.take(minute, 6_000).await.unwrap());
+    assert!(
+        quota.take(minute, 4_000).await.unwrap(),
+        "exactly the quota"
+    );
+    assert!(!quota.take(minute, 1).await.unwrap(), "the minute is spent");
+    let next = minute + time::Duration::seconds(60);
+    assert!(
+        quota.take(next, 50_000).await.unwrap(),
+        "alone, a call larger than the quota"
+    );
+    assert!(!quota.take(next, 1).await.unwrap());
+}

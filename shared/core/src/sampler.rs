@@ -1,6 +1,6 @@
 //! The quick pass's sample: the person's richest conversations, within a token budget.
 //!
-//! Scoring is the seed's (SEED_PARITY.md): messages × 10, plus the person's words (each message
+//! Scoring is the replaced system's: messages × 10, plus the person's words (each message
 //! counted up to 500 characters), plus min(person turns, assistant turns) × 20 for real back and
 //! forth, plus a small recency bonus (up to 50, fading over two years). One change: conversations
 //! the person asked ChatGPT not to remember are never sampled. The sampler sees conversations one

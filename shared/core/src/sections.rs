@@ -1,4 +1,5 @@
-//! The five soulprint sections, as the quick pass asks the model for them (SEED_PARITY.md).
+//! The five soulprint sections, as the quick pass asks the model for them (those of the
+//! system SoulPrint replaces).
 //!
 //! Every field is a string or a list of strings; "not enough data" is the model's way of saying
 //! it did not know, and renders as nothing.

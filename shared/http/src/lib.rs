@@ -1,4 +1,4 @@
-//! SoulPrint's HTTP API (DESIGN.md's route table), written once against the domain's ports:
+//! SoulPrint's HTTP API (ARCHITECTURE.md), written once against the domain's ports:
 //! `soulprint serve` serves it with the local adapters and its own token check, and the AWS
 //! functions wrap the same [`Router`] with `lambda_http`, the user taken from the authorizer.
 //!

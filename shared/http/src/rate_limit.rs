@@ -121,18 +121,19 @@ mod tests {
 
     #[async_trait::async_trait]
     impl RateWindows for Counted {
-        async fn count(
+        async fn add(
             &self,
             user: &UserId,
             tier: &str,
             window_start: i64,
             _window_seconds: i64,
+            amount: u64,
         ) -> Result<u64, soulprint_core::ports::StoreError> {
             let mut counts = self.0.lock().unwrap();
             let n = counts
                 .entry((user.to_string(), tier.to_owned(), window_start))
                 .or_default();
-            *n += 1;
+            *n += amount;
             Ok(*n)
         }
 

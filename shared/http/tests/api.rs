@@ -32,6 +32,7 @@ fn server() -> Server {
         llm: Arc::new(Offline),
         fact_llm: None,
         fact_workers: 2,
+        fact_tokens_per_minute: None,
     })
     .unwrap();
     let limits = RateLimits::new(Arc::new(soulprint_local::MemoryWindows::default()));
@@ -686,6 +687,7 @@ async fn imports_past_the_persons_budget_are_refused_and_the_status_says_so() {
         llm: Arc::new(Offline),
         fact_llm: None,
         fact_workers: 2,
+        fact_tokens_per_minute: None,
     })
     .unwrap();
     let windows = Arc::new(soulprint_local::MemoryWindows::default());

@@ -10,7 +10,7 @@ use soulprint_aws::{
     StepFunctionsSupervisor,
 };
 use soulprint_core::model::Model;
-use soulprint_core::ports::{Llm, Ports, Queue, QueueName, RateWindows, SystemClock};
+use soulprint_core::ports::{Llm, Ports, Queue, QueueName, RateWindows, SystemClock, TokenQuota};
 
 /// The environment of every function; what a function does not use may be absent.
 #[derive(Debug, Clone, Default)]
@@ -35,6 +35,8 @@ pub struct Settings {
     /// Each person's import budget: imports a day, and model spend a month in dollars.
     pub imports_per_day: Option<u32>,
     pub spend_per_month: Option<f64>,
+    /// The fact model's tokens a minute (its Bedrock quota), shared by every fact worker.
+    pub fact_tokens_per_minute: Option<u64>,
 }
 
 /// A Bedrock model and its list price.
@@ -118,6 +120,7 @@ impl Settings {
             jwks_url: var("JWKS_URL"),
             imports_per_day: number("IMPORTS_PER_DAY")?,
             spend_per_month: number("MODEL_SPEND_PER_MONTH")?,
+            fact_tokens_per_minute: number("FACT_MODEL_TOKENS_PER_MINUTE")?,
         })
     }
 
@@ -230,6 +233,12 @@ impl Settings {
             web: None,
             supervisor: Arc::new(StepFunctionsSupervisor::new(sfn)),
             clock: Arc::new(SystemClock),
+            fact_quota: self
+                .fact_tokens_per_minute
+                .map(|tokens_per_minute| TokenQuota {
+                    windows: self.rate_windows(sdk),
+                    tokens_per_minute,
+                }),
         })
     }
 }

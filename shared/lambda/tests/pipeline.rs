@@ -237,6 +237,7 @@ async fn the_aws_pipeline_on_moto_ends_where_the_local_one_does() {
         llm: model(&planted) as Arc<dyn Llm>,
         fact_llm: None,
         fact_workers: 3,
+        fact_tokens_per_minute: None,
     })
     .unwrap();
     pipeline::start(&local, &user, bytes.clone()).await;

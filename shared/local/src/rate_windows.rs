@@ -1,5 +1,5 @@
 //! Rate-limit windows in the process: `soulprint serve` is one process, so its count is
-//! everyone's. Windows that have closed are dropped as new ones open.
+//! everyone's (its requests', and its fact workers' tokens). Windows that have closed are dropped as new ones open.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -15,19 +15,20 @@ pub struct MemoryWindows {
 
 #[async_trait]
 impl RateWindows for MemoryWindows {
-    async fn count(
+    async fn add(
         &self,
         user: &UserId,
         tier: &str,
         window_start: i64,
         window_seconds: i64,
+        amount: u64,
     ) -> Result<u64, StoreError> {
         let mut counts = self.counts.lock().unwrap_or_else(|p| p.into_inner());
         counts.retain(|(_, _, start), _| *start + window_seconds > window_start - window_seconds);
         let n = counts
             .entry((user.clone(), tier.to_owned(), window_start))
             .or_default();
-        *n += 1;
+        *n += amount;
         Ok(*n)
     }
 

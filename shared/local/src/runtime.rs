@@ -20,6 +20,9 @@ pub struct LocalOptions {
     pub fact_llm: Option<Arc<dyn Llm>>,
     /// Fact batches worked on at once: the full pass's concurrency.
     pub fact_workers: usize,
+    /// The fact model's tokens a minute, when its server has a quota: the workers' calls stay
+    /// within it (a call past it waits for a later minute).
+    pub fact_tokens_per_minute: Option<u64>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -116,6 +119,12 @@ impl Local {
         if let Some(fact_llm) = options.fact_llm {
             local.ports.fact_llm = fact_llm;
         }
+        local.ports.fact_quota = options.fact_tokens_per_minute.map(|tokens_per_minute| {
+            soulprint_core::ports::TokenQuota {
+                windows: Arc::new(crate::MemoryWindows::default()),
+                tokens_per_minute,
+            }
+        });
         local.lock_path = Some(dir.join("workers.lock"));
         Ok(local)
     }
@@ -133,6 +142,7 @@ impl Local {
             web: None,
             supervisor: Arc::new(LocalSupervisor),
             clock: Arc::new(SystemClock),
+            fact_quota: None,
         };
         Local {
             ports,

@@ -10,21 +10,22 @@ use super::{unavailable, DynamoStore};
 #[async_trait]
 impl RateWindows for DynamoStore {
     /// The window's item expires (TTL) a window after it closes.
-    async fn count(
+    async fn add(
         &self,
         user: &UserId,
         tier: &str,
         window_start: i64,
         window_seconds: i64,
+        amount: u64,
     ) -> Result<u64, StoreError> {
         let out = self
             .client
             .update_item()
             .table_name(&self.table)
             .set_key(Some(Self::key(user, format!("RATE#{tier}#{window_start}"))))
-            .update_expression("ADD hits :one SET #ttl = :ttl")
+            .update_expression("ADD hits :amount SET #ttl = :ttl")
             .expression_attribute_names("#ttl", "ttl")
-            .expression_attribute_values(":one", n(1))
+            .expression_attribute_values(":amount", n(amount))
             .expression_attribute_values(":ttl", n((window_start + 2 * window_seconds) as u64))
             .return_values(ReturnValue::UpdatedNew)
             .send()

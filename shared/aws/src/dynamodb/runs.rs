@@ -6,11 +6,11 @@ use async_trait::async_trait;
 use aws_sdk_dynamodb::types::{Put, TransactWriteItem, Update};
 use soulprint_core::memory::Fact;
 use soulprint_core::ports::store::{
-    BatchOutcome, ImportUsage, RunId, RunPlan, RunProgress, RunStore,
+    BatchOutcome, BatchRecord, ImportUsage, RunId, RunPlan, RunProgress, RunStore,
 };
 use soulprint_core::ports::{StoreError, UserId};
 
-use super::codec::{body, get_s, n};
+use super::codec::{body, get_n, get_s, n};
 use super::{
     batch_prefix, condition_failed, run_sk, unavailable, with_key, Cancelled, DynamoStore,
 };
@@ -53,7 +53,11 @@ impl RunStore for DynamoStore {
             .set_item(Some(with_key(
                 user,
                 &format!("{}{batch:08}", batch_prefix(run)),
-                HashMap::from([("facts".to_owned(), body(&outcome.facts))]),
+                HashMap::from([
+                    ("facts".to_owned(), body(&outcome.facts)),
+                    ("chunks".to_owned(), n(outcome.chunks)),
+                    ("failed_chunks".to_owned(), n(outcome.failed_chunks)),
+                ]),
             )))
             .condition_expression("attribute_not_exists(pk)")
             .build()
@@ -118,6 +122,33 @@ impl RunStore for DynamoStore {
             .get(user, &format!("{}{batch:08}", batch_prefix(run)))
             .await?
             .is_some())
+    }
+
+    async fn batch_record(
+        &self,
+        user: &UserId,
+        run: &RunId,
+        batch: u32,
+    ) -> Result<Option<BatchRecord>, StoreError> {
+        let Some(item) = self
+            .get(user, &format!("{}{batch:08}", batch_prefix(run)))
+            .await?
+        else {
+            return Ok(None);
+        };
+        let facts: Vec<Fact> = serde_json::from_str(get_s(&item, "facts")?)
+            .map_err(|e| StoreError::Corrupt(format!("batch facts: {e}")))?;
+        // A marker written before these were kept says nothing of its chunks.
+        let number = |name: &str| {
+            item.contains_key(name)
+                .then(|| get_n(&item, name))
+                .transpose()
+        };
+        Ok(Some(BatchRecord {
+            facts,
+            chunks: number("chunks")?.unwrap_or(0),
+            failed_chunks: number("failed_chunks")?,
+        }))
     }
 
     async fn run_progress(

@@ -63,6 +63,12 @@ pub async fn a_redelivered_batch_counts_once(store: Arc<dyn Store>) {
     assert_eq!((again.batches_done, again.chunks_done), (1, 3));
     assert!(store.batch_done(&u, &run, 1).await.unwrap());
     assert!(!store.batch_done(&u, &run, 2).await.unwrap());
+    // What it recorded, for a retry to take over (this one not: a chunk failed).
+    let record = store.batch_record(&u, &run, 1).await.unwrap().unwrap();
+    assert_eq!(record.facts, vec![fact("I have two cats.")]);
+    assert_eq!((record.chunks, record.failed_chunks), (3, Some(1)));
+    assert!(!record.whole());
+    assert!(store.batch_record(&u, &run, 2).await.unwrap().is_none());
     let last = store
         .record_batch(
             &u,
@@ -76,6 +82,12 @@ pub async fn a_redelivered_batch_counts_once(store: Arc<dyn Store>) {
         .await
         .unwrap();
     assert!(last.complete());
+    assert!(store
+        .batch_record(&u, &run, 2)
+        .await
+        .unwrap()
+        .unwrap()
+        .whole());
     assert_eq!(
         store.run_facts(&u, &run).await.unwrap(),
         vec![fact("I have two cats.")]

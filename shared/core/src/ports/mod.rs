@@ -27,7 +27,7 @@ pub use direct_upload::DirectUpload;
 pub use llm::{Llm, LlmError, Usage};
 pub use model::ModelBackend;
 pub use queue::{Delivery, Queue, QueueError, QueueName, MAX_DELAY};
-pub use rate_windows::RateWindows;
+pub use rate_windows::{RateWindows, TokenQuota};
 pub use store::{Store, StoreError};
 pub use supervisor::{Supervisor, SupervisorError};
 pub use web::{WebSearch, WebSource};
@@ -108,4 +108,7 @@ pub struct Ports {
     pub supervisor: Arc<dyn Supervisor>,
     /// The time, so that tests can fix it.
     pub clock: Arc<dyn Clock>,
+    /// The fact model's tokens a minute, when a quota is set: every fact worker's calls
+    /// within it.
+    pub fact_quota: Option<TokenQuota>,
 }

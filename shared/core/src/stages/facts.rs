@@ -10,7 +10,7 @@ use crate::import_state::FullPassStatus;
 use crate::jobs::Job;
 use crate::memory::words::content_words;
 use crate::memory::{Fact, Origin, Source};
-use crate::model::questions;
+use crate::model::{questions, schemas};
 use crate::ports::llm::{ExtractedFact, FactRequest, LlmError, PackFacts};
 use crate::ports::store::{BatchOutcome, ImportStore, RunId};
 use crate::ports::{Ports, UserId};
@@ -154,10 +154,25 @@ async fn ask(
     request: &FactRequest,
     outcome: &mut BatchOutcome,
 ) -> Result<Asked, StageError> {
-    outcome.input_tokens_sent += u64::from(
+    let input = u64::from(
         estimate_tokens(questions::FACTS_SYSTEM)
             + estimate_tokens(&questions::facts_prompt(request)),
     );
+    if let Some(quota) = &ports.fact_quota {
+        // What Bedrock reserves for the call: its input (the schema's too) and `maxTokens`.
+        let n = request.chunks.len();
+        let reserved = input
+            + u64::from(estimate_tokens(&schemas::facts_schema(n).to_string()))
+            + u64::from(schemas::facts_answer_tokens(n));
+        if !quota.take(ports.clock.now(), reserved).await? {
+            return Err(LlmError::Throttled(format!(
+                "the fact model's {} tokens a minute are taken",
+                quota.tokens_per_minute
+            ))
+            .into());
+        }
+    }
+    outcome.input_tokens_sent += input;
     match ports.fact_llm.extract_facts(request).await {
         Ok(reply) => {
             outcome.usage.add(&reply.usage);

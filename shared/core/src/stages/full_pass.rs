@@ -17,11 +17,13 @@ use crate::import_state::FullPassStatus;
 use crate::jobs::Job;
 use crate::memory::seed::seed_facts;
 use crate::memory::Fact;
-use crate::ports::store::{BatchOutcome, RunId, RunPlan};
+use crate::ports::store::{BatchOutcome, RunId, RunPlan, RunProgress};
 use crate::ports::{BlobKey, Ports, UserId};
 
 /// Jobs sent per call (SQS takes ten at a time).
 const SEND_GROUP: usize = 10;
+/// Batches copied at once when a retry continues a run.
+const COPY_AT_ONCE: usize = 16;
 
 pub(crate) fn batch_blob(user: &UserId, run: &RunId, batch: u32) -> Result<BlobKey, StageError> {
     Ok(import_blob(
@@ -133,6 +135,131 @@ pub(crate) async fn run(
     .await
 }
 
+/// Moves the run's progress, queues a job for each of `pending` batches, and the finish when
+/// none is left.
+async fn start_batches(
+    ports: &Ports,
+    user: &UserId,
+    run: &RunId,
+    progress: RunProgress,
+    pending: Vec<u32>,
+) -> Result<(), StageError> {
+    let now = ports.clock.now();
+    let import_id = run.import_id.as_str();
+    update_state(ports.store.as_ref(), user, |s| {
+        s.full_pass_progress(
+            import_id,
+            run.attempt,
+            progress.chunks_done,
+            progress.chunks_total,
+            now,
+        )
+    })
+    .await?;
+    let jobs: Vec<Job> = pending
+        .into_iter()
+        .map(|batch| Job::FactBatch {
+            user: user.clone(),
+            import_id: run.import_id.clone(),
+            attempt: run.attempt,
+            batch,
+        })
+        .collect();
+    for group in jobs.chunks(SEND_GROUP) {
+        ports
+            .queue
+            .send(crate::ports::QueueName::Facts, group)
+            .await?;
+    }
+    if progress.complete() {
+        super::facts::queue_finalize(ports, user, run).await?;
+    }
+    Ok(())
+}
+
+/// A retry continues the run before it, when that one was planned: the same batches (their
+/// chunks copied over), those it read whole taken over as they are (their usage not counted
+/// again), a job for each of the others. Only what is missing is paid for.
+async fn continue_run(
+    ports: &Ports,
+    user: &UserId,
+    run: &RunId,
+    previous: &RunId,
+    planned: RunProgress,
+    task_token: Option<&str>,
+) -> Result<(), StageError> {
+    let started = std::time::Instant::now();
+    let batches = planned.batches_total;
+    let numbers: Vec<u32> = (1..batches).collect();
+    for group in numbers.chunks(COPY_AT_ONCE) {
+        let mut copies = tokio::task::JoinSet::new();
+        for &batch in group {
+            let (from, to) = (
+                batch_blob(user, previous, batch)?,
+                batch_blob(user, run, batch)?,
+            );
+            let blobs = std::sync::Arc::clone(&ports.blobs);
+            copies.spawn(async move { blobs.put(&to, blobs.get(&from).await?).await });
+        }
+        while let Some(copied) = copies.join_next().await {
+            copied.map_err(|e| StageError::Join(e.to_string()))??;
+        }
+    }
+    ports
+        .store
+        .plan_run(
+            user,
+            run,
+            RunPlan {
+                batches,
+                chunks: planned.chunks_total,
+            },
+        )
+        .await?;
+    let mut pending = Vec::new();
+    let mut progress = ports
+        .store
+        .run_progress(user, run)
+        .await?
+        .ok_or_else(|| StageError::Corrupt("the retry's plan is not there".into()))?;
+    let mut last_beat = std::time::Instant::now();
+    for batch in 0..batches {
+        let record = ports.store.batch_record(user, previous, batch).await?;
+        match record {
+            // Batch 0 holds the export's own facts: it is whole by nature.
+            Some(r) if r.whole() || batch == 0 => {
+                let outcome = BatchOutcome {
+                    facts: r.facts,
+                    chunks: r.chunks,
+                    ..BatchOutcome::default()
+                };
+                progress = ports.store.record_batch(user, run, batch, &outcome).await?;
+            }
+            _ if batch == 0 => {
+                progress = ports
+                    .store
+                    .record_batch(user, run, 0, &BatchOutcome::default())
+                    .await?;
+            }
+            _ => pending.push(batch),
+        }
+        if let (Some(token), true) = (task_token, last_beat.elapsed() > Duration::from_secs(20)) {
+            answered(ports.supervisor.heartbeat(token).await)?;
+            last_beat = std::time::Instant::now();
+        }
+    }
+    let asked = pending.len();
+    start_batches(ports, user, run, progress, pending).await?;
+    info!(
+        batches,
+        taken_over = batches as usize - asked,
+        asked_again = asked,
+        seconds = started.elapsed().as_secs_f64(),
+        "full pass continues the run before it"
+    );
+    Ok(())
+}
+
 async fn plan(
     ports: &Ports,
     user: &UserId,
@@ -140,6 +267,15 @@ async fn plan(
     task_token: Option<&str>,
 ) -> Result<(), StageError> {
     let started = std::time::Instant::now();
+    if run.attempt > 1 {
+        let previous = RunId {
+            import_id: run.import_id.clone(),
+            attempt: run.attempt - 1,
+        };
+        if let Some(planned) = ports.store.run_progress(user, &previous).await? {
+            return continue_run(ports, user, run, &previous, planned, task_token).await;
+        }
+    }
     let conversations = import_blob(user, &run.import_id, CONVERSATIONS_BLOB)?;
     let file = ports.blobs.open(&conversations).await?;
     let now = ports.clock.now();
@@ -223,29 +359,7 @@ async fn plan(
             },
         )
         .await?;
-    let now = ports.clock.now();
-    let import_id = run.import_id.as_str();
-    update_state(ports.store.as_ref(), user, |s| {
-        s.full_pass_progress(import_id, run.attempt, progress.chunks_done, chunks, now)
-    })
-    .await?;
-    let jobs: Vec<Job> = (1..=batches)
-        .map(|batch| Job::FactBatch {
-            user: user.clone(),
-            import_id: run.import_id.clone(),
-            attempt: run.attempt,
-            batch,
-        })
-        .collect();
-    for group in jobs.chunks(SEND_GROUP) {
-        ports
-            .queue
-            .send(crate::ports::QueueName::Facts, group)
-            .await?;
-    }
-    if progress.complete() {
-        super::facts::queue_finalize(ports, user, run).await?;
-    }
+    start_batches(ports, user, run, progress, (1..=batches).collect()).await?;
     info!(
         batches,
         chunks,

@@ -3,7 +3,7 @@
 
 use async_trait::async_trait;
 use rusqlite::{params, OptionalExtension};
-use soulprint_core::memory::{sort_canonically, Fact, MemoryFact, Tombstone};
+use soulprint_core::memory::{sort_canonically, MemoryFact, Tombstone};
 use soulprint_core::ports::store::MemoryStore;
 use soulprint_core::ports::{StoreError, UserId};
 
@@ -145,17 +145,15 @@ impl MemoryStore for SqliteStore {
                 .map_err(err)?;
             rows.collect::<Result<_, _>>().map_err(err)?
         };
-        for (import_id, attempt, batch, facts) in batches {
-            let facts: Vec<Fact> = decode("batch facts", &facts)?;
-            let kept: Vec<&Fact> = facts
-                .iter()
-                .filter(|f| !tombstone.buries_fact(&f.text))
-                .collect();
-            if kept.len() < facts.len() {
+        for (import_id, attempt, batch, text) in batches {
+            let mut marker = super::runs::marker(&text)?;
+            let before = marker.facts.len();
+            marker.facts.retain(|f| !tombstone.buries_fact(&f.text));
+            if marker.facts.len() < before {
                 tx.execute(
                     "UPDATE run_batch SET facts = ?1
                      WHERE user = ?2 AND import_id = ?3 AND attempt = ?4 AND batch = ?5",
-                    params![encode(&kept), user.as_str(), import_id, attempt, batch],
+                    params![encode(&marker), user.as_str(), import_id, attempt, batch],
                 )
                 .map_err(err)?;
             }

@@ -4,11 +4,31 @@ use async_trait::async_trait;
 use rusqlite::{params, OptionalExtension};
 use soulprint_core::memory::Fact;
 use soulprint_core::ports::store::{
-    BatchOutcome, ImportUsage, RunId, RunPlan, RunProgress, RunStore,
+    BatchOutcome, BatchRecord, ImportUsage, RunId, RunPlan, RunProgress, RunStore,
 };
 use soulprint_core::ports::{StoreError, UserId};
 
 use super::{decode, encode, err, progress, write_usage, SqliteStore};
+
+/// A batch's done-marker: its facts and what it read. One written before the counts were kept
+/// is its facts alone.
+#[derive(serde::Serialize, serde::Deserialize)]
+pub(super) struct Marker {
+    pub(super) facts: Vec<Fact>,
+    chunks: Option<u64>,
+    failed_chunks: Option<u64>,
+}
+
+pub(super) fn marker(text: &str) -> Result<Marker, StoreError> {
+    if text.trim_start().starts_with('[') {
+        return Ok(Marker {
+            facts: decode("batch facts", text)?,
+            chunks: None,
+            failed_chunks: None,
+        });
+    }
+    decode("batch marker", text)
+}
 
 #[async_trait]
 impl RunStore for SqliteStore {
@@ -49,7 +69,17 @@ impl RunStore for SqliteStore {
             .execute(
                 "INSERT INTO run_batch (user, import_id, attempt, batch, facts)
                  VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT DO NOTHING",
-                params![u, run.import_id, run.attempt, batch, encode(&outcome.facts)],
+                params![
+                    u,
+                    run.import_id,
+                    run.attempt,
+                    batch,
+                    encode(&Marker {
+                        facts: outcome.facts.clone(),
+                        chunks: Some(outcome.chunks),
+                        failed_chunks: Some(outcome.failed_chunks),
+                    })
+                ],
             )
             .map_err(err)?;
         if inserted == 0 {
@@ -97,6 +127,32 @@ impl RunStore for SqliteStore {
         .map_err(err)
     }
 
+    async fn batch_record(
+        &self,
+        user: &UserId,
+        run: &RunId,
+        batch: u32,
+    ) -> Result<Option<BatchRecord>, StoreError> {
+        let conn = self.db.lock();
+        let row: Option<String> = conn
+            .query_row(
+                "SELECT facts FROM run_batch WHERE user = ?1 AND import_id = ?2 AND attempt = ?3 AND batch = ?4",
+                params![user.as_str(), run.import_id, run.attempt, batch],
+                |r| r.get(0),
+            )
+            .optional()
+            .map_err(err)?;
+        row.map(|text| {
+            let m = marker(&text)?;
+            Ok(BatchRecord {
+                facts: m.facts,
+                chunks: m.chunks.unwrap_or(0),
+                failed_chunks: m.failed_chunks,
+            })
+        })
+        .transpose()
+    }
+
     async fn run_progress(
         &self,
         user: &UserId,
@@ -122,8 +178,7 @@ impl RunStore for SqliteStore {
             .map_err(err)?;
         let mut facts = Vec::new();
         for row in rows {
-            let batch: Vec<Fact> = decode("batch facts", &row.map_err(err)?)?;
-            facts.extend(batch);
+            facts.extend(marker(&row.map_err(err)?)?.facts);
         }
         Ok(facts)
     }

@@ -23,7 +23,7 @@ pub use memory::MemoryStore;
 pub use parts::StoreParts;
 pub use people::PersonStore;
 pub use profiles::ProfileStore;
-pub use runs::{BatchOutcome, RunId, RunPlan, RunProgress, RunStore};
+pub use runs::{BatchOutcome, BatchRecord, RunId, RunPlan, RunProgress, RunStore};
 pub use usage::{micros, month_of, ImportUsage, UsageStore};
 
 /// A stored value and the version a conditional write must name.

@@ -8,9 +8,9 @@ use async_trait::async_trait;
 use time::OffsetDateTime;
 
 use super::{
-    BatchOutcome, ChatMessage, ChatStore, ChatThread, Claim, ClaimStore, ImportStore, ImportUsage,
-    MemoryStore, PersonStore, ProfileStore, RunId, RunPlan, RunProgress, RunStore, Store,
-    StoreError, UsageStore, Versioned,
+    BatchOutcome, BatchRecord, ChatMessage, ChatStore, ChatThread, Claim, ClaimStore, ImportStore,
+    ImportUsage, MemoryStore, PersonStore, ProfileStore, RunId, RunPlan, RunProgress, RunStore,
+    Store, StoreError, UsageStore, Versioned,
 };
 use crate::import_state::ImportState;
 use crate::memory::{Fact, MemoryFact, Tombstone};
@@ -101,6 +101,14 @@ impl RunStore for StoreParts {
     }
     async fn batch_done(&self, user: &UserId, run: &RunId, batch: u32) -> Result<bool, StoreError> {
         self.runs.batch_done(user, run, batch).await
+    }
+    async fn batch_record(
+        &self,
+        user: &UserId,
+        run: &RunId,
+        batch: u32,
+    ) -> Result<Option<BatchRecord>, StoreError> {
+        self.runs.batch_record(user, run, batch).await
     }
     async fn run_progress(
         &self,

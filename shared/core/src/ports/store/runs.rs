@@ -32,6 +32,25 @@ pub struct BatchOutcome {
     pub input_tokens_sent: u64,
 }
 
+/// A recorded batch, as a later run of the same plan may take it over.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct BatchRecord {
+    /// The facts it recorded.
+    pub facts: Vec<Fact>,
+    /// Its chunks, failed ones included.
+    pub chunks: u64,
+    /// Its chunks whose extraction failed; `None` for a record that did not say (written by
+    /// an earlier version): it counts as failed.
+    pub failed_chunks: Option<u64>,
+}
+
+impl BatchRecord {
+    /// Whether every chunk of it was read: a retry may take it over instead of asking again.
+    pub fn whole(&self) -> bool {
+        self.failed_chunks == Some(0)
+    }
+}
+
 /// Where the run stands after recording a batch.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RunProgress {
@@ -81,6 +100,13 @@ pub trait RunStore: Send + Sync {
     ) -> Result<RunProgress, StoreError>;
     /// Whether `batch` of the run is recorded.
     async fn batch_done(&self, user: &UserId, run: &RunId, batch: u32) -> Result<bool, StoreError>;
+    /// What `batch` of the run recorded; none when it is not recorded.
+    async fn batch_record(
+        &self,
+        user: &UserId,
+        run: &RunId,
+        batch: u32,
+    ) -> Result<Option<BatchRecord>, StoreError>;
     /// Where the run stands; none before its plan is recorded.
     async fn run_progress(
         &self,
