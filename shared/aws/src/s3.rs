@@ -13,7 +13,9 @@ use aws_sdk_s3::types::{
     ChecksumAlgorithm, CompletedMultipartUpload, CompletedPart, Delete, ObjectIdentifier, Part,
 };
 use aws_sdk_s3::Client;
-use soulprint_core::ports::{BlobError, BlobKey, Blobs, DirectUpload, Scratch, UserId};
+use soulprint_core::ports::{
+    BlobError, BlobKey, Blobs, DirectDownload, DirectUpload, Scratch, UserId,
+};
 use tokio::io::AsyncWriteExt;
 
 use crate::error_text::described;
@@ -330,6 +332,22 @@ impl DirectUpload for S3Blobs {
             .collect();
         self.complete_multipart(&key.to_string(), upload, parts)
             .await
+    }
+}
+
+#[async_trait]
+impl DirectDownload for S3Blobs {
+    async fn download_url(&self, key: &BlobKey, valid_for: Duration) -> Result<String, BlobError> {
+        let presigning = PresigningConfig::expires_in(valid_for).map_err(unavailable)?;
+        let request = self
+            .client
+            .get_object()
+            .bucket(&self.bucket)
+            .key(key.to_string())
+            .presigned(presigning)
+            .await
+            .map_err(|e| unavailable(described(&e)))?;
+        Ok(request.uri().to_owned())
     }
 }
 

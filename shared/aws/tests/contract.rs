@@ -236,3 +236,66 @@ async fn batches_recorded_by_many_workers_are_all_counted() {
     assert_eq!((progress.batches_done, progress.chunks_done), (24, 48));
     assert!(progress.complete());
 }
+
+/// Forgetting a person with ten thousand items deletes them all a page of keys at a time (no
+/// item held in memory whole), leaves the marker until it is lifted, and leaves others alone.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn forgetting_a_large_partition_deletes_every_item_but_the_marker() {
+    use aws_sdk_dynamodb::types::{AttributeValue, PutRequest, WriteRequest};
+    use soulprint_core::ports::store::PersonStore;
+    use soulprint_core::ports::UserId;
+    const ITEMS: usize = 10_000;
+    let (store, ddb, table) = dynamo().await;
+    let user = UserId::new("many-items").unwrap();
+    let other = UserId::new("someone-else").unwrap();
+    let item = |user: &UserId, n: usize| {
+        WriteRequest::builder()
+            .put_request(
+                PutRequest::builder()
+                    .item("pk", AttributeValue::S(format!("U#{user}")))
+                    .item("sk", AttributeValue::S(format!("CHAT#{n:08}")))
+                    .item("body", AttributeValue::S("x".repeat(200)))
+                    .build()
+                    .unwrap(),
+            )
+            .build()
+    };
+    let requests: Vec<WriteRequest> = (0..ITEMS)
+        .map(|n| item(&user, n))
+        .chain([item(&other, 0)])
+        .collect();
+    for batch in requests.chunks(25) {
+        ddb.batch_write_item()
+            .request_items(&table, batch.to_vec())
+            .send()
+            .await
+            .unwrap();
+    }
+    store
+        .mark_forgotten(&user, time::OffsetDateTime::now_utc())
+        .await
+        .unwrap();
+    let started = std::time::Instant::now();
+    store.forget(&user).await.unwrap();
+    println!("forgot {ITEMS} items in {:?} on moto", started.elapsed());
+    let count = |user: UserId| {
+        let (ddb, table) = (ddb.clone(), table.clone());
+        async move {
+            ddb.query()
+                .table_name(table)
+                .key_condition_expression("pk = :pk")
+                .expression_attribute_values(":pk", AttributeValue::S(format!("U#{user}")))
+                .select(aws_sdk_dynamodb::types::Select::Count)
+                .send()
+                .await
+                .unwrap()
+                .count
+        }
+    };
+    assert_eq!(count(user.clone()).await, 1, "only the marker is left");
+    assert!(store.forgotten(&user).await.unwrap().is_some());
+    store.forget_done(&user).await.unwrap();
+    assert_eq!(count(user.clone()).await, 0);
+    assert!(store.forgotten(&user).await.unwrap().is_none());
+    assert_eq!(count(other).await, 1, "another person is untouched");
+}

@@ -139,12 +139,12 @@ mod tests {
             Some(time::macros::datetime!(2026-03-01 10:00 UTC)),
         ));
         assert!(
-            dated.ends_with("Lives in Porto  (2026-03-01; 1 source(s), e.g. conversation c1)"),
+            dated.ends_with("Lives in Porto  (2026-03-01; 1 source(s); e.g. conversation c1)"),
             "{dated}"
         );
         let undated = line(&fact(Origin::CustomInstructions, None));
         assert!(
-            undated.ends_with("(1 source(s), e.g. the custom instructions)"),
+            undated.ends_with("(1 source(s); e.g. the custom instructions)"),
             "{undated}"
         );
     }

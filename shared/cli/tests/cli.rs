@@ -175,7 +175,7 @@ fn import_then_chat_and_memory_in_the_persons_hands() {
         .lines()
         .find(|l| l.contains("Reykjavik"))
         .expect("learned");
-    assert!(line.contains("Chat"), "{line}");
+    assert!(line.contains("chat thread"), "{line}");
     let id = line.split_whitespace().next().unwrap().to_owned();
     let (ok, stdout, _) = run(&["memory", "search", "where do I live"]);
     assert!(ok && stdout.contains("Fact"), "{stdout}");

@@ -59,7 +59,14 @@ macro_rules! store_contract {
             chats,
             [chat_threads_keep_their_order_and_their_user,]
         );
-        $crate::__store_role!($make, people, [no_access_across_users]);
+        $crate::__store_role!(
+            $make,
+            people,
+            [
+                no_access_across_users,
+                the_forgotten_marker_stays_until_lifted
+            ]
+        );
     };
 }
 

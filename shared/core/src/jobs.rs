@@ -67,6 +67,12 @@ pub enum Job {
         #[serde(default)]
         cause: String,
     },
+    /// Delete every trace of the person (`DELETE /me` accepted it; a marker keeps them
+    /// unreadable until this is done).
+    Forget {
+        /// Who is forgotten.
+        user: UserId,
+    },
 }
 
 impl Job {
@@ -77,11 +83,12 @@ impl Job {
             | Job::FullPass { user, .. }
             | Job::FactBatch { user, .. }
             | Job::Finalize { user, .. }
-            | Job::SupervisorGaveUp { user, .. } => user,
+            | Job::SupervisorGaveUp { user, .. }
+            | Job::Forget { user } => user,
         }
     }
 
-    /// The import the job is for.
+    /// The import the job is for; empty for [`Job::Forget`], which is for the whole person.
     pub fn import_id(&self) -> &str {
         match self {
             Job::Import { import_id, .. }
@@ -89,6 +96,7 @@ impl Job {
             | Job::FactBatch { import_id, .. }
             | Job::Finalize { import_id, .. }
             | Job::SupervisorGaveUp { import_id, .. } => import_id,
+            Job::Forget { .. } => "",
         }
     }
 
@@ -96,7 +104,7 @@ impl Job {
     pub fn queue(&self) -> crate::ports::QueueName {
         use crate::ports::QueueName;
         match self {
-            Job::Import { .. } => QueueName::Imports,
+            Job::Import { .. } | Job::Forget { .. } => QueueName::Imports,
             Job::FullPass { .. } => QueueName::FullPass,
             Job::FactBatch { .. } => QueueName::Facts,
             Job::Finalize { .. } => QueueName::Finalize,

@@ -47,6 +47,9 @@ pub struct Api {
     pub direct: Option<Arc<dyn soulprint_core::ports::DirectUpload>>,
     /// The size of every direct upload part but the last.
     pub direct_part_bytes: u64,
+    /// Signed links to blobs, where the world has them (S3): an export then leaves from
+    /// storage, not through a function's response.
+    pub download: Option<Arc<dyn soulprint_core::ports::DirectDownload>>,
     /// Unfinished uploads one person may have.
     pub upload_quota: upload_limits::UploadQuota,
     /// Part bodies one person may send at once.
@@ -67,6 +70,7 @@ impl Api {
             part_bytes: PART_BYTES,
             direct: None,
             direct_part_bytes: routes::uploads::DIRECT_PART_BYTES,
+            download: None,
             upload_quota: upload_limits::UploadQuota::default(),
             parts_in_flight: upload_limits::PartsInFlight::default(),
             body_idle: request_guard::BODY_IDLE,
@@ -76,6 +80,30 @@ impl Api {
 }
 
 impl Api {
+    /// Lets a request of `user` in: refused while the person is being forgotten (410: nothing
+    /// of them is readable from the moment `DELETE /me` is accepted), else counted against
+    /// the tier's limit.
+    pub async fn admit(
+        &self,
+        user: &soulprint_core::ports::UserId,
+        tier: Tier,
+    ) -> Result<(), error::ApiError> {
+        if let Some(since) = self.ports.store.forgotten(user).await? {
+            let since = since
+                .format(&time::format_description::well_known::Rfc3339)
+                .unwrap_or_default();
+            return Err(error::ApiError::new(
+                axum::http::StatusCode::GONE,
+                "forgotten",
+                format!(
+                    "this account is being forgotten (since {since}): nothing of it can be \
+                     read; it can start again once that is done"
+                ),
+            ));
+        }
+        self.limits.check(user, tier).await
+    }
+
     /// The limits and deadlines of request bodies, for [`request_guard::guard`].
     pub fn body_rules(&self) -> request_guard::BodyRules {
         request_guard::BodyRules {

@@ -331,11 +331,17 @@ async fn an_upload_resumes_an_import_runs_and_nobody_else_sees_it() {
     let (_, export) = server.get("/export", "bo").await;
     assert_eq!(export["facts"], json!([]));
     assert_eq!(export["profile"], Value::Null);
+    assert_eq!(export["conversations"], json!([]));
+    // Ana's export holds her conversations, as the import read them.
+    let (status, export) = server.get("/export", "ana").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(export["conversations"].as_array().unwrap().len() > 1);
+    assert!(export["conversations"][0]["messages"].is_array());
     // Bo forgetting himself leaves ana whole.
     let (s, _, _) = server
         .call(Method::DELETE, "/me", Some(&server.token("bo")), None)
         .await;
-    assert_eq!(s, StatusCode::NO_CONTENT);
+    assert_eq!(s, StatusCode::ACCEPTED);
     assert_eq!(
         server
             .get(&format!("/chat/threads/{thread}/messages"), "ana")
@@ -360,11 +366,51 @@ async fn an_upload_resumes_an_import_runs_and_nobody_else_sees_it() {
         .unwrap()
         .iter()
         .all(|f| f["id"] != fact.as_str()));
-    let (s, _, _) = server
+    let (s, body, _) = server
         .call(Method::DELETE, "/me", Some(&server.token("ana")), None)
         .await;
-    assert_eq!(s, StatusCode::NO_CONTENT);
+    assert_eq!(s, StatusCode::ACCEPTED, "{body}");
+    // From the moment it is accepted nothing of ana is readable, before the job has run.
+    for uri in [
+        "/profile",
+        "/memory/facts",
+        "/chat/threads",
+        "/export",
+        "/imports/latest",
+    ] {
+        let (s, body) = server.get(uri, "ana").await;
+        assert_eq!(s, StatusCode::GONE, "{uri}: {body}");
+        assert_eq!(body["error"]["code"], "forgotten");
+    }
+    // The job deletes it all and lifts the marker: ana may start again, from nothing.
+    let ana = UserId::new("ana").unwrap();
+    let workers = server.local.start_workers().await.unwrap();
+    for _ in 0..400 {
+        if server
+            .local
+            .ports
+            .store
+            .forgotten(&ana)
+            .await
+            .unwrap()
+            .is_none()
+        {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+    }
+    workers.stop(std::time::Duration::from_secs(5)).await;
     assert_eq!(server.get("/profile", "ana").await.0, StatusCode::NOT_FOUND);
+    let (_, facts) = server.get("/memory/facts", "ana").await;
+    assert_eq!(facts["facts"], json!([]));
+    assert!(server
+        .local
+        .ports
+        .blobs
+        .list(&ana, "")
+        .await
+        .unwrap()
+        .is_empty());
 }
 
 impl Server {

@@ -96,12 +96,12 @@ async fn caller_from_authorizer(mut request: Request, next: Next) -> Response {
 }
 
 /// What the API functions share: the ports, chat's caches and breaker, rate limits counted
-/// where every instance sees them, and uploads that go straight to storage (parts through
-/// the API, were a client to send them there, are Lambda-sized).
+/// where every instance sees them, uploads that go straight to storage (parts through the
+/// API, were a client to send them there, are Lambda-sized) and exports that leave from it.
 pub fn state(
     ports: soulprint_core::ports::Ports,
     windows: Arc<dyn soulprint_core::ports::RateWindows>,
-    direct: Arc<dyn soulprint_core::ports::DirectUpload>,
+    storage: Arc<soulprint_aws::S3Blobs>,
 ) -> Arc<Api> {
     let mut api = Api::new(ports, soulprint_http::RateLimits::new(windows));
     api.part_bytes = LAMBDA_PART_BYTES;
@@ -111,6 +111,7 @@ pub fn state(
         primary: std::time::Duration::from_secs(60),
         fallback: std::time::Duration::from_secs(30),
     };
-    api.direct = Some(direct);
+    api.direct = Some(Arc::clone(&storage) as Arc<dyn soulprint_core::ports::DirectUpload>);
+    api.download = Some(storage);
     Arc::new(api)
 }

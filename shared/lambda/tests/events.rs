@@ -505,6 +505,54 @@ async fn an_upload_goes_straight_to_s3_resumes_and_outlives_an_import_that_canno
     }
 }
 
+/// On AWS an export leaves from S3: `GET /export` answers a redirect to a short-lived
+/// presigned link, and the link gives the whole document, conversations included.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_export_is_a_link_to_the_whole_document_in_s3() {
+    let settings = common::resources(30).await;
+    let sdk = settings.sdk_config().await;
+    let blobs = Arc::new(settings.s3_blobs(&sdk));
+    let ports = settings.ports(true).await.unwrap();
+    let user = UserId::new("user-7f3a").unwrap();
+    // An import that read its export: its conversations are stored.
+    let mut state =
+        soulprint_core::import_state::ImportState::begin(None, "i1", ports.clock.now()).unwrap();
+    state.quick_ready("i1", ports.clock.now()).unwrap();
+    ports
+        .store
+        .put_import_state(&user, &state, None)
+        .await
+        .unwrap();
+    let conversations = soulprint_core::stages::import_blob(
+        &user,
+        "i1",
+        soulprint_core::stages::CONVERSATIONS_BLOB,
+    )
+    .unwrap();
+    use soulprint_core::ports::Blobs;
+    blobs
+        .put(
+            &conversations,
+            b"{\"id\":\"c1\",\"messages\":[]}\n{\"id\":\"c2\",\"messages\":[]}\n".to_vec(),
+        )
+        .await
+        .unwrap();
+    let app = api::app(
+        api::state(ports, settings.rate_windows(&sdk), blobs),
+        RouteGroup::Memory,
+    );
+    let response = app
+        .oneshot(api_event("GET", "/export", None, true))
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 303);
+    let link = response.headers()["location"].to_str().unwrap().to_owned();
+    let export: serde_json::Value = reqwest::get(&link).await.unwrap().json().await.unwrap();
+    assert_eq!(export["user"], "user-7f3a");
+    assert_eq!(export["conversations"][1]["id"], "c2");
+    assert_eq!(export["import"]["import_id"], "i1");
+}
+
 /// The chat function behind API Gateway has 30 s in all: a primary model that hangs takes only
 /// its share of the invocation's time, and the fallback answers before the deadline, the turn
 /// kept. (With the 120 s limit of `soulprint serve` the function was killed first, and the

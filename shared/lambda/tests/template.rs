@@ -348,6 +348,7 @@ fn s3_access_is_each_functions_own_and_under_users_only() {
         (
             "memory",
             &[
+                "s3:AbortMultipartUpload",
                 "s3:DeleteObject",
                 "s3:GetObject",
                 "s3:ListBucket",

@@ -50,6 +50,8 @@ CREATE TABLE IF NOT EXISTS idempotency (
 CREATE TABLE IF NOT EXISTS chat_message (
     user TEXT NOT NULL, thread_id TEXT NOT NULL, seq INTEGER NOT NULL, message TEXT NOT NULL,
     at TEXT NOT NULL, PRIMARY KEY (user, thread_id, seq));
+CREATE TABLE IF NOT EXISTS forgotten (
+    user TEXT PRIMARY KEY, since TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS queue (
     id INTEGER PRIMARY KEY AUTOINCREMENT, queue TEXT NOT NULL, body TEXT NOT NULL,
     visible_at INTEGER NOT NULL, receipt TEXT, receive_count INTEGER NOT NULL DEFAULT 0);

@@ -75,3 +75,26 @@ pub async fn no_access_across_users(store: Arc<dyn Store>) {
     assert!(store.memory(&a).await.unwrap().is_empty());
     assert!(store.run_facts(&a, &run).await.unwrap().is_empty());
 }
+
+/// The forgotten-person marker: set once (the first time stands), kept while the records go,
+/// lifted when done; another person is never marked.
+pub async fn the_forgotten_marker_stays_until_lifted(store: Arc<dyn Store>) {
+    let a = user("forgotten");
+    let b = user("remembered");
+    assert!(store.forgotten(&a).await.unwrap().is_none());
+    store.mark_forgotten(&a, t0()).await.unwrap();
+    store
+        .mark_forgotten(&a, t0() + Duration::hours(1))
+        .await
+        .unwrap();
+    assert_eq!(store.forgotten(&a).await.unwrap(), Some(t0()));
+    assert!(store.forgotten(&b).await.unwrap().is_none());
+    store.forget(&a).await.unwrap();
+    assert_eq!(
+        store.forgotten(&a).await.unwrap(),
+        Some(t0()),
+        "kept while forgetting"
+    );
+    store.forget_done(&a).await.unwrap();
+    assert!(store.forgotten(&a).await.unwrap().is_none());
+}

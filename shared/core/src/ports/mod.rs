@@ -7,6 +7,7 @@
 
 pub mod blobs;
 pub mod clock;
+pub mod direct_download;
 pub mod direct_upload;
 pub mod llm;
 pub mod model;
@@ -23,6 +24,7 @@ use serde::{Deserialize, Serialize};
 
 pub use blobs::{BlobError, BlobKey, Blobs, Scratch};
 pub use clock::{Clock, SystemClock};
+pub use direct_download::DirectDownload;
 pub use direct_upload::DirectUpload;
 pub use llm::{Llm, LlmError, Usage};
 pub use model::ModelBackend;

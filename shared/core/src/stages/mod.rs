@@ -13,8 +13,10 @@
 mod breaker;
 pub mod cache;
 mod chat;
+mod export;
 mod facts;
 mod finalize;
+mod forget;
 mod full_pass;
 mod import;
 mod memory_control;
@@ -37,7 +39,9 @@ pub use chat::{
     chat_turn, explode, recall, with_sources, Chat, ChatBudget, ChatError, IndexCache, TurnReply,
     MAX_MESSAGE_CHARS, MAX_SEARCHES,
 };
+pub use export::{write_export, EXPORTS_DIR};
 pub use facts::{fit_marker, MARKER_FACT_BYTES};
+pub use forget::begin_forgetting;
 pub use import::{new_import_id, retry_full_pass, start_import, StartError};
 pub use memory_control::{delete_memory, Deleted};
 pub use quick_pass::{creative_name, tidy_sections};

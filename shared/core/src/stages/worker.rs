@@ -60,6 +60,7 @@ pub async fn handle(ports: &Ports, delivery: &Delivery) -> Result<(), StageError
             error,
             cause,
         } => supervisor_gave_up(ports, user, import_id, *attempt, error, cause).await,
+        Job::Forget { user } => return super::forget::run(ports, user).await,
     };
     let result = match result {
         // The person was forgotten while the job ran: it has nothing left to do.
@@ -145,6 +146,12 @@ pub async fn dead_letter(ports: &Ports, job: &Job, reason: &str) -> Result<(), S
             attempt,
         } => fail_full_pass(ports, user, &run_id(import_id, *attempt), reason, now).await,
         Job::SupervisorGaveUp { .. } => Ok(()),
+        // Not recorded anywhere the person sees: the job goes on to the dead letters (and
+        // the alarm); the marker stays, so the person is still refused, and a redrive
+        // finishes the deletion.
+        Job::Forget { user } => Err(StageError::Corrupt(format!(
+            "forgetting {user} failed on every delivery: {reason}"
+        ))),
         Job::FactBatch {
             user,
             import_id,
@@ -271,6 +278,11 @@ pub async fn sweep_overdue(ports: &Ports, user: &UserId) -> Result<bool, StageEr
 /// so a job sent twice does no harm. Returns the jobs sent.
 pub async fn requeue(ports: &Ports, user: &UserId) -> Result<usize, StageError> {
     use crate::import_state::{FullPassStatus, ImportStatus};
+    if ports.store.forgotten(user).await?.is_some() {
+        let job = Job::Forget { user: user.clone() };
+        ports.queue.send(job.queue(), &[job]).await?;
+        return Ok(1);
+    }
     let Some(state) = ports.store.import_state(user).await? else {
         return Ok(0);
     };

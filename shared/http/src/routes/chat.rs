@@ -70,7 +70,7 @@ fn chat_error(e: ChatError) -> ApiError {
 /// What can be refused before a reply starts: a bad message, a thread id of the wrong shape, no
 /// soulprint yet.
 async fn admit(api: &Api, user: &UserId, turn: &Turn) -> ApiResult<()> {
-    api.limits.check(user, Tier::Expensive).await?;
+    api.admit(user, Tier::Expensive).await?;
     let chars = turn.message.chars().count();
     if chars == 0 || chars > MAX_MESSAGE_CHARS || turn.message.trim().is_empty() {
         return Err(chat_error(ChatError::BadMessage(chars)));
@@ -177,7 +177,7 @@ pub async fn threads(
     Caller(user): Caller,
     QueryOf(query): QueryOf<PageQuery>,
 ) -> ApiResult<Json<Value>> {
-    api.limits.check(&user, Tier::Standard).await?;
+    api.admit(&user, Tier::Standard).await?;
     let (offset, limit) = query.offset_and_limit(100, 1_000)?;
     let threads = api.ports.store.chat_threads(&user).await?;
     let (page, next) = pages::page(&threads, offset, limit);
@@ -197,7 +197,7 @@ pub async fn messages(
     PathOf(thread_id): PathOf<String>,
     QueryOf(page): QueryOf<Page>,
 ) -> ApiResult<Json<Value>> {
-    api.limits.check(&user, Tier::Standard).await?;
+    api.admit(&user, Tier::Standard).await?;
     checked_thread_id(&thread_id)?;
     let limit = page.limit.unwrap_or(50).clamp(1, 200);
     let messages = api

@@ -49,7 +49,7 @@ pub async fn start(
     Caller(user): Caller,
     Body(body): Body<Start>,
 ) -> ApiResult<(StatusCode, Json<Value>)> {
-    api.limits.check(&user, Tier::Expensive).await?;
+    api.admit(&user, Tier::Expensive).await?;
     let upload = load(&api, &user, &body.upload_id).await?;
     if let Some(budget) = &api.import_budget {
         budget.admit(api.ports.store.as_ref(), &user).await?;
@@ -102,7 +102,7 @@ pub async fn start(
 }
 
 pub async fn latest(State(api): State<Arc<Api>>, Caller(user): Caller) -> ApiResult<Json<Value>> {
-    api.limits.check(&user, Tier::Standard).await?;
+    api.admit(&user, Tier::Standard).await?;
     match api.ports.store.import_state(&user).await? {
         Some(state) => {
             let mut body = status_body(&state.value);
@@ -121,7 +121,7 @@ pub async fn retry(
     State(api): State<Arc<Api>>,
     Caller(user): Caller,
 ) -> ApiResult<(StatusCode, Json<Value>)> {
-    api.limits.check(&user, Tier::Expensive).await?;
+    api.admit(&user, Tier::Expensive).await?;
     if let Some(budget) = &api.import_budget {
         budget.check_spend(api.ports.store.as_ref(), &user).await?;
     }

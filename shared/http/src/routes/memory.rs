@@ -22,7 +22,7 @@ pub async fn facts(
     Caller(user): Caller,
     QueryOf(query): QueryOf<PageQuery>,
 ) -> ApiResult<Json<Value>> {
-    api.limits.check(&user, Tier::Standard).await?;
+    api.admit(&user, Tier::Standard).await?;
     let (offset, limit) = query.offset_and_limit(500, 2_000)?;
     let facts = api.ports.store.memory(&user).await?;
     let (page, next) = pages::page(&facts, offset, limit);
@@ -55,7 +55,7 @@ pub async fn chunks(
     Caller(user): Caller,
     QueryOf(query): QueryOf<ChunkQuery>,
 ) -> ApiResult<Json<Value>> {
-    api.limits.check(&user, Tier::Standard).await?;
+    api.admit(&user, Tier::Standard).await?;
     let limit = query.limit.unwrap_or(20).clamp(1, 100);
     if let Some(q) = query.q.as_deref().filter(|q| !q.trim().is_empty()) {
         if q.chars().count() > 1_000 {
@@ -94,7 +94,7 @@ pub async fn delete(
     Caller(user): Caller,
     PathOf(id): PathOf<String>,
 ) -> ApiResult<StatusCode> {
-    api.limits.check(&user, Tier::Standard).await?;
+    api.admit(&user, Tier::Standard).await?;
     match delete_memory(&api.ports, &api.chat.index, &user, &id).await? {
         Some(_) => Ok(StatusCode::NO_CONTENT),
         None => Err(ApiError::not_found(format!("no fact or excerpt {id:?}"))),

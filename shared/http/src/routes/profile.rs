@@ -30,7 +30,7 @@ fn body(p: &Profile) -> Value {
 }
 
 pub async fn get(State(api): State<Arc<Api>>, Caller(user): Caller) -> ApiResult<Json<Value>> {
-    api.limits.check(&user, Tier::Standard).await?;
+    api.admit(&user, Tier::Standard).await?;
     match api.ports.store.profile(&user).await? {
         Some(p) => Ok(Json(body(&p))),
         None => Err(ApiError::not_found(
@@ -49,7 +49,7 @@ pub async fn patch(
     Caller(user): Caller,
     Body(request): Body<Rename>,
 ) -> ApiResult<Json<Value>> {
-    api.limits.check(&user, Tier::Standard).await?;
+    api.admit(&user, Tier::Standard).await?;
     let profile = rename(&api.ports, &user, &request.ai_name)
         .await
         .map_err(|e| match e {

@@ -103,7 +103,7 @@ pub async fn begin(
     Caller(user): Caller,
     Body(body): Body<Begin>,
 ) -> ApiResult<(StatusCode, Json<Upload>)> {
-    api.limits.check(&user, Tier::Standard).await?;
+    api.admit(&user, Tier::Standard).await?;
     let size = body.size_bytes;
     if size == 0 || size > MAX_EXPORT_BYTES {
         return Err(ApiError::bad_request(format!(
@@ -216,7 +216,7 @@ pub async fn status(
     Caller(user): Caller,
     PathOf(id): PathOf<String>,
 ) -> ApiResult<Json<Upload>> {
-    api.limits.check(&user, Tier::Standard).await?;
+    api.admit(&user, Tier::Standard).await?;
     let upload = load(&api, &user, &id).await?;
     Ok(Json(shown(&api, &user, upload).await?))
 }
@@ -227,7 +227,7 @@ pub async fn part(
     PathOf((id, n)): PathOf<(String, u32)>,
     body: axum::body::Body,
 ) -> ApiResult<StatusCode> {
-    api.limits.check(&user, Tier::Upload).await?;
+    api.admit(&user, Tier::Upload).await?;
     let _slot = api.parts_in_flight.take(&user)?;
     let upload = load(&api, &user, &id).await?;
     if upload.storage_upload_id.is_some() {

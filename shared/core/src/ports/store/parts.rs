@@ -226,4 +226,17 @@ impl PersonStore for StoreParts {
     async fn forget(&self, user: &UserId) -> Result<(), StoreError> {
         self.people.forget(user).await
     }
+    async fn mark_forgotten(
+        &self,
+        user: &UserId,
+        at: time::OffsetDateTime,
+    ) -> Result<(), StoreError> {
+        self.people.mark_forgotten(user, at).await
+    }
+    async fn forgotten(&self, user: &UserId) -> Result<Option<time::OffsetDateTime>, StoreError> {
+        self.people.forgotten(user).await
+    }
+    async fn forget_done(&self, user: &UserId) -> Result<(), StoreError> {
+        self.people.forget_done(user).await
+    }
 }
