@@ -38,7 +38,11 @@ pub struct ScriptedModel {
     /// Fact extraction is throttled while this is set (the model's quota spent); the calls
     /// refused are counted in `throttled`.
     pub throttle_facts: std::sync::atomic::AtomicBool,
+    /// Fact extraction is throttled once this many calls were answered (0: never).
+    pub throttle_after: std::sync::atomic::AtomicUsize,
     pub throttled: std::sync::atomic::AtomicUsize,
+    /// The window it reports (a small one makes small chunks and packs).
+    pub context_tokens: Option<u32>,
     /// Leave out of a pack's answer any chunk holding this text, unless it is asked alone
     /// (a model that loses its place in a long answer).
     pub garble_in_packs: Option<String>,
@@ -79,7 +83,7 @@ impl Llm for ScriptedModel {
         ModelInfo {
             label: "scripted".into(),
             offline: false,
-            context_tokens: None,
+            context_tokens: self.context_tokens,
         }
     }
 
@@ -107,9 +111,13 @@ impl Llm for ScriptedModel {
         {
             panic!("the scripted model panics, as asked");
         }
+        let after = self
+            .throttle_after
+            .load(std::sync::atomic::Ordering::SeqCst);
         if self
             .throttle_facts
             .load(std::sync::atomic::Ordering::SeqCst)
+            || (after > 0 && self.fact_requests.lock().unwrap().len() >= after)
         {
             self.throttled
                 .fetch_add(1, std::sync::atomic::Ordering::SeqCst);

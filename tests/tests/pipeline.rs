@@ -414,6 +414,59 @@ async fn a_throttled_model_slows_the_full_pass_without_failing_it() {
     );
 }
 
+/// Batches recorded by many workers do not all write the import's one item: its progress
+/// moves about a hundred times over a pass of a thousand batches, and still ends complete.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_long_pass_moves_the_imports_progress_a_hundred_times_not_once_a_batch() {
+    let (bytes, _) = export(14, 12_000_000);
+    let model = Arc::new(ScriptedModel {
+        context_tokens: Some(2_048),
+        ..ScriptedModel::new(vec![], vec![Ok(sections("Quill"))])
+    });
+    let mut run = open(model.clone());
+    let mut store = StoreParts::of(Arc::clone(&run.local.ports.store));
+    let recording = Arc::new(RecordingImports {
+        inner: store.imports,
+        states: Default::default(),
+    });
+    store.imports = recording.clone();
+    run.local.ports.store = Arc::new(store);
+    let import_id = import(&run, bytes).await;
+    let end = work_until(&run, finished).await;
+    assert_eq!(end.full_pass.status, FullPassStatus::Complete, "{end:?}");
+    let batches = run
+        .local
+        .ports
+        .store
+        .run_progress(
+            &run.user,
+            &soulprint_core::ports::store::RunId {
+                import_id,
+                attempt: 1,
+            },
+        )
+        .await
+        .unwrap()
+        .unwrap()
+        .batches_total;
+    let moves = recording
+        .states
+        .lock()
+        .unwrap()
+        .iter()
+        .filter(|(_, s)| {
+            s.full_pass.status == FullPassStatus::Processing && s.full_pass.chunks_done > 0
+        })
+        .count();
+    println!("{batches} batches moved the import's progress {moves} times");
+    assert!(batches > 300, "{batches} batches");
+    assert!(
+        moves <= 130,
+        "{moves} writes of the import for {batches} batches"
+    );
+    assert!(moves >= 10, "progress still shows: {moves}");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_offline_engine_remembers_moves_as_history() {
     let (bytes, _) = export(5, 8_000_000);
@@ -544,14 +597,21 @@ async fn a_retry_after_a_stopped_attempt_pays_only_for_the_missing_chunks() {
         planted.clone(),
         vec![Ok(sections("Marlowe"))],
     ));
+    // The model answers three packs, then its quota is spent: the other batches wait.
+    model
+        .throttle_after
+        .store(3, std::sync::atomic::Ordering::SeqCst);
     let run = open(model.clone());
     let import_id = import(&run, bytes).await;
-    // The first attempt stops a third of the way (its workers gone), and is failed as stalled.
-    let partway = work_until(&run, |s| {
-        s.full_pass.chunks_total > 0 && s.full_pass.chunks_done * 3 >= s.full_pass.chunks_total
+    // The first attempt stops there (its workers gone), and is failed as stalled.
+    let watched = Arc::clone(&model);
+    work_until(&run, move |_| {
+        watched.throttled.load(std::sync::atomic::Ordering::SeqCst) > 0
     })
     .await;
-    assert!(partway.full_pass.chunks_done < partway.full_pass.chunks_total);
+    model
+        .throttle_after
+        .store(0, std::sync::atomic::Ordering::SeqCst);
     let now = run.local.ports.clock.now();
     soulprint_core::stages::update_state(run.local.ports.store.as_ref(), &run.user, |s| {
         s.fail_full_pass(&import_id, 1, "stalled", now)

@@ -37,17 +37,7 @@ pub fn page<T: Serialize>(
     offset: usize,
     limit: usize,
 ) -> (Vec<Value>, Option<String>) {
-    let mut out = Vec::new();
-    let mut bytes = 0;
-    for item in items.iter().skip(offset).take(limit) {
-        let value = serde_json::to_value(item).unwrap_or(Value::Null);
-        let size = value.to_string().len();
-        if !out.is_empty() && bytes + size > PAGE_BYTES {
-            break;
-        }
-        bytes += size;
-        out.push(value);
-    }
+    let out = fit(items.iter().skip(offset).take(limit));
     let end = offset + out.len();
     let next = (end < items.len()).then(|| end.to_string());
     (out, next)
@@ -56,9 +46,16 @@ pub fn page<T: Serialize>(
 /// The newest items of `items` (oldest first) that fit in [`PAGE_BYTES`]: a page read
 /// backwards (chat messages before a point) keeps its newest end and drops its oldest.
 pub fn newest_that_fit<T: Serialize>(items: &[T]) -> Vec<Value> {
+    let mut out = fit(items.iter().rev());
+    out.reverse();
+    out
+}
+
+/// The items as JSON, in the order given, until the next would pass [`PAGE_BYTES`].
+fn fit<'a, T: Serialize + 'a>(items: impl Iterator<Item = &'a T>) -> Vec<Value> {
     let mut out = Vec::new();
     let mut bytes = 0;
-    for item in items.iter().rev() {
+    for item in items {
         let value = serde_json::to_value(item).unwrap_or(Value::Null);
         let size = value.to_string().len();
         if !out.is_empty() && bytes + size > PAGE_BYTES {
@@ -67,7 +64,6 @@ pub fn newest_that_fit<T: Serialize>(items: &[T]) -> Vec<Value> {
         bytes += size;
         out.push(value);
     }
-    out.reverse();
     out
 }
 

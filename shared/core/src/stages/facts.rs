@@ -192,6 +192,12 @@ fn failed(outcome: &mut BatchOutcome, chunk: &Chunk) {
     outcome.failed_chunks += 1;
 }
 
+/// Times the import's progress moves over a pass, at most (and every [`PROGRESS_EVERY`]).
+const PROGRESS_STEPS: u64 = 100;
+/// The longest the import's progress waits while batches are recorded: far inside
+/// [`crate::import_state::STALLED_AFTER`], which it keeps from firing.
+const PROGRESS_EVERY: time::Duration = time::Duration::seconds(20);
+
 /// Records the batch, moves the progress, and queues the finish when it was the last.
 pub(crate) async fn record(
     ports: &Ports,
@@ -210,6 +216,22 @@ pub(crate) async fn record(
     );
     let now = ports.clock.now();
     let import_id = run.import_id.as_str();
+    // The import's one item (and the supervisor's heartbeat) move only every
+    // 1/PROGRESS_STEPS of the pass or PROGRESS_EVERY, and at its end: written by every batch
+    // of many workers at once, it would be the pass's hot spot, each write retried against
+    // the others'.
+    let due = progress.complete()
+        || ports.store.import_state(user).await?.is_none_or(|s| {
+            let shown = &s.value.full_pass;
+            let step = (progress.chunks_total / PROGRESS_STEPS).max(1);
+            progress.chunks_done >= shown.chunks_done + step
+                || shown
+                    .progressed_at
+                    .is_none_or(|t| now - t >= PROGRESS_EVERY)
+        });
+    if !due {
+        return Ok(());
+    }
     let state = update_state(ports.store.as_ref(), user, |s| {
         s.full_pass_progress(
             import_id,
@@ -220,8 +242,8 @@ pub(crate) async fn record(
         )
     })
     .await?;
-    // Each recorded batch tells the supervisor the full pass is alive; a lost heartbeat
-    // costs nothing, so it never fails the batch.
+    // It tells the supervisor the full pass is alive; a lost heartbeat costs nothing, so it
+    // never fails the batch.
     if let Some(token) = &state.full_pass.task_token {
         if let Err(e) = ports.supervisor.heartbeat(token).await {
             warn!(error = %e, "the supervisor did not take the heartbeat");
