@@ -325,7 +325,8 @@ fn statements(f: &Value) -> Vec<(Vec<String>, String, Value)> {
 /// Least privilege by rule: no function holds SAM's S3 policies (S3CrudPolicy grants
 /// lifecycle and ACL changes), every S3 action is on `users/*` (listing too, by a prefix
 /// condition), and each function has exactly the S3 actions its work needs. No API function
-/// sends to a queue (the state machine does, for the executions they start).
+/// sends to a queue (the state machine does, for the executions they start) but the memory
+/// function, whose `DELETE /me` queues the forgetting; each worker may send to its own queue.
 #[test]
 fn s3_access_is_each_functions_own_and_under_users_only() {
     let t = common::template();
@@ -423,10 +424,25 @@ fn s3_access_is_each_functions_own_and_under_users_only() {
         granted.sort();
         granted.dedup();
         assert_eq!(granted, *wanted, "{name}");
-        if ["trigger", "status", "chat", "memory", "health"].contains(binary) {
+        if ["trigger", "status", "chat", "health"].contains(binary) {
             assert!(
                 !policies.contains("SQSSendMessagePolicy"),
                 "{name} sends to no queue"
+            );
+        }
+        // A worker sends to its own queue (a throttled job waits there as a new message);
+        // the memory function to the imports queue (forgetting is a job).
+        let own = match *binary {
+            "import-worker" | "memory" => Some("ImportsQueue"),
+            "full-pass" => Some("FullPassQueue"),
+            "fact-worker" => Some("FactsQueue"),
+            "memory-finalizer" => Some("FinalizeQueue"),
+            _ => None,
+        };
+        if let Some(queue) = own {
+            assert!(
+                policies.contains(&format!("{queue}.QueueName")),
+                "{name} may send to {queue}"
             );
         }
     }

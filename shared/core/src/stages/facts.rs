@@ -82,7 +82,7 @@ async fn extract(
     }
     let packed = chunks.len() > 1;
     let request = FactRequest { chunks };
-    let again: Vec<&Chunk> = match ask(ports, &request, outcome).await? {
+    let again: Vec<&Chunk> = match ask(ports, &request, outcome, true).await? {
         Asked::Answered(pack) => pack
             .into_iter()
             .zip(&request.chunks)
@@ -108,7 +108,7 @@ async fn extract(
         let alone = FactRequest {
             chunks: vec![chunk.clone()],
         };
-        match ask(ports, &alone, outcome).await? {
+        match ask(ports, &alone, outcome, false).await? {
             Asked::Answered(mut pack) => match pack.pop().flatten() {
                 Some(facts) => outcome.facts.extend(with_provenance(chunk, facts)),
                 None => failed(outcome, chunk),
@@ -149,16 +149,20 @@ enum Asked {
     NotServed(String),
 }
 
+/// `within_quota`: the call takes its tokens from the fact model's quota first. A chunk asked
+/// again alone does not: its pack already took the minute's share, and a refusal would send
+/// back the whole batch, its answered pack paid again.
 async fn ask(
     ports: &Ports,
     request: &FactRequest,
     outcome: &mut BatchOutcome,
+    within_quota: bool,
 ) -> Result<Asked, StageError> {
     let input = u64::from(
         estimate_tokens(questions::FACTS_SYSTEM)
             + estimate_tokens(&questions::facts_prompt(request)),
     );
-    if let Some(quota) = &ports.fact_quota {
+    if let Some(quota) = ports.fact_quota.as_ref().filter(|_| within_quota) {
         // What Bedrock reserves for the call: its input (the schema's too) and `maxTokens`.
         let n = request.chunks.len();
         let reserved = input

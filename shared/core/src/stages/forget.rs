@@ -8,13 +8,17 @@ use super::{StageError, EXPORTS_DIR};
 use crate::jobs::Job;
 use crate::ports::{Ports, UserId};
 
-/// Accepts forgetting `user`: from now every read refuses them. Their exports go first (a
-/// signed link to one may be out), then a job deletes the rest. Accepting again is harmless.
+/// Accepts forgetting `user`: from now every read refuses them. Their exports go at once (a
+/// signed link to one may be out), and a job deletes the rest. Accepting again is harmless.
 pub async fn begin_forgetting(ports: &Ports, user: &UserId) -> Result<(), StageError> {
     ports.store.mark_forgotten(user, ports.clock.now()).await?;
-    ports.blobs.delete_prefix(user, EXPORTS_DIR).await?;
     let job = Job::Forget { user: user.clone() };
-    ports.queue.send(job.queue(), &[job]).await?;
+    if let Err(e) = ports.queue.send(job.queue(), &[job]).await {
+        // Nothing would ever lift the marker: the person is not locked out by a failed ask.
+        ports.store.forget_done(user).await?;
+        return Err(e.into());
+    }
+    ports.blobs.delete_prefix(user, EXPORTS_DIR).await?;
     info!(user = %user, "forgetting accepted");
     Ok(())
 }

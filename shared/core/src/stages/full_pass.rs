@@ -177,9 +177,11 @@ async fn start_batches(
     Ok(())
 }
 
-/// A retry continues the run before it, when that one was planned: the same batches (their
-/// chunks copied over), those it read whole taken over as they are (their usage not counted
-/// again), a job for each of the others. Only what is missing is paid for.
+/// A retry continues the run before it, when that one was planned whole (its export's own
+/// facts recorded, every batch's chunks still stored): the same batches (their chunks copied
+/// over), those it read whole taken over as they are (their usage not counted again), a job
+/// for each of the others. Only what is missing is paid for. False when it cannot: the retry
+/// plans afresh.
 async fn continue_run(
     ports: &Ports,
     user: &UserId,
@@ -187,9 +189,12 @@ async fn continue_run(
     previous: &RunId,
     planned: RunProgress,
     task_token: Option<&str>,
-) -> Result<(), StageError> {
+) -> Result<bool, StageError> {
     let started = std::time::Instant::now();
     let batches = planned.batches_total;
+    if ports.store.batch_record(user, previous, 0).await?.is_none() {
+        return Ok(false);
+    }
     let numbers: Vec<u32> = (1..batches).collect();
     for group in numbers.chunks(COPY_AT_ONCE) {
         let mut copies = tokio::task::JoinSet::new();
@@ -202,7 +207,11 @@ async fn continue_run(
             copies.spawn(async move { blobs.put(&to, blobs.get(&from).await?).await });
         }
         while let Some(copied) = copies.join_next().await {
-            copied.map_err(|e| StageError::Join(e.to_string()))??;
+            match copied.map_err(|e| StageError::Join(e.to_string()))? {
+                Ok(()) => {}
+                Err(crate::ports::BlobError::NotFound(_)) => return Ok(false),
+                Err(e) => return Err(e.into()),
+            }
         }
     }
     ports
@@ -235,12 +244,6 @@ async fn continue_run(
                 };
                 progress = ports.store.record_batch(user, run, batch, &outcome).await?;
             }
-            _ if batch == 0 => {
-                progress = ports
-                    .store
-                    .record_batch(user, run, 0, &BatchOutcome::default())
-                    .await?;
-            }
             _ => pending.push(batch),
         }
         if let (Some(token), true) = (task_token, last_beat.elapsed() > Duration::from_secs(20)) {
@@ -257,7 +260,7 @@ async fn continue_run(
         seconds = started.elapsed().as_secs_f64(),
         "full pass continues the run before it"
     );
-    Ok(())
+    Ok(true)
 }
 
 async fn plan(
@@ -273,7 +276,9 @@ async fn plan(
             attempt: run.attempt - 1,
         };
         if let Some(planned) = ports.store.run_progress(user, &previous).await? {
-            return continue_run(ports, user, run, &previous, planned, task_token).await;
+            if continue_run(ports, user, run, &previous, planned, task_token).await? {
+                return Ok(());
+            }
         }
     }
     let conversations = import_blob(user, &run.import_id, CONVERSATIONS_BLOB)?;

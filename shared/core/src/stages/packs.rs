@@ -17,6 +17,9 @@ pub fn worth_asking(chunk: &Chunk) -> bool {
 
 /// Most chunks in a pack: past this, a model's answer loses its place among them more often.
 pub const PACK_CHUNKS: usize = 16;
+/// Most chunks in a batch, those riding along included: a long run of chunks not worth
+/// asking still makes batches a worker holds in memory at ease.
+pub const BATCH_CHUNKS: usize = 64;
 
 /// Builds packs from chunks pushed one by one.
 #[derive(Debug)]
@@ -42,13 +45,16 @@ impl Packer {
 
     /// Adds a chunk; returns the pack it closed, if it did not fit.
     pub fn push(&mut self, chunk: Chunk) -> Option<Vec<Chunk>> {
+        let crowded = self.pack.len() >= BATCH_CHUNKS;
         if !worth_asking(&chunk) {
+            let closed = crowded.then(|| self.take());
             self.pack.push(chunk);
-            return None;
+            return closed;
         }
         let tokens = chunk.tokens as usize;
-        let full =
-            self.asked > 0 && (self.asked == PACK_CHUNKS || self.tokens + tokens > self.budget);
+        let full = crowded
+            || (self.asked > 0
+                && (self.asked == PACK_CHUNKS || self.tokens + tokens > self.budget));
         let closed = full.then(|| self.take());
         self.tokens += tokens;
         self.asked += 1;
@@ -126,6 +132,23 @@ mod tests {
         assert!(!worth_asking(&request));
         assert!(packer.push(request).is_none(), "costs the pack nothing");
         assert_eq!(packer.push(chunk(200)).map(|p| p.len()), Some(2));
+    }
+
+    #[test]
+    fn riders_alone_still_close_a_batch_at_batch_chunks() {
+        let mut packer = Packer::new(1_000);
+        let mut rider = chunk(10);
+        rider.text = "Person: Write a poem about the sea.".into();
+        rider.parts[0].end = rider.text.len() as u32;
+        let closed: Vec<usize> = (0..150)
+            .filter_map(|_| packer.push(rider.clone()))
+            .map(|p| p.len())
+            .collect();
+        assert_eq!(closed, vec![BATCH_CHUNKS, BATCH_CHUNKS]);
+        assert_eq!(
+            packer.finish().map(|p| p.len()),
+            Some(150 - 2 * BATCH_CHUNKS)
+        );
     }
 
     #[test]

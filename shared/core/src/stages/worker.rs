@@ -22,6 +22,12 @@ const THROTTLED_JITTER_SECS: u64 = 30;
 /// Does the job. `Ok`: acknowledge it (done, or failed for good and recorded as such).
 /// `Err`: leave it; it comes back after its visibility timeout (the error passes).
 pub async fn handle(ports: &Ports, delivery: &Delivery) -> Result<(), StageError> {
+    // A person being forgotten gets no more work done: what it wrote would outlive them.
+    if !matches!(delivery.job, Job::Forget { .. })
+        && ports.store.forgotten(delivery.job.user()).await?.is_some()
+    {
+        return Ok(());
+    }
     let result = match &delivery.job {
         Job::Import {
             user,

@@ -40,7 +40,8 @@ impl SqliteStore {
     pub fn users(&self) -> Result<Vec<UserId>, StoreError> {
         let conn = self.db.lock();
         let mut stmt = conn
-            .prepare("SELECT user FROM import_state ORDER BY user")
+            // A person being forgotten has no import left, but their forgetting to finish.
+            .prepare("SELECT user FROM import_state UNION SELECT user FROM forgotten ORDER BY user")
             .map_err(err)?;
         let rows = stmt
             .query_map([], |r| r.get::<_, String>(0))

@@ -34,9 +34,11 @@ impl PersonStore for SqliteStore {
             )
             .map_err(err)?;
         }
-        // The queues share this database: the person's pending work goes too.
+        // The queues share this database: the person's pending work goes too, but the job
+        // forgetting them (which may be the one running this).
         tx.execute(
-            "DELETE FROM queue WHERE json_extract(body, '$.user') = ?1",
+            "DELETE FROM queue WHERE json_extract(body, '$.user') = ?1
+             AND json_extract(body, '$.job') IS NOT 'forget'",
             params![user.as_str()],
         )
         .map_err(err)?;
