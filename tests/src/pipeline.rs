@@ -59,6 +59,22 @@ impl ScriptedModel {
 }
 
 impl ScriptedModel {
+    /// Chunks sent for fact extraction so far, and how many of them were distinct.
+    pub fn chunks_asked(&self) -> (usize, usize) {
+        let mut ids: Vec<(String, u32)> = self
+            .fact_requests
+            .lock()
+            .unwrap()
+            .iter()
+            .flat_map(|r| &r.chunks)
+            .map(|c| (c.conversation_id.clone(), c.index))
+            .collect();
+        let asked = ids.len();
+        ids.sort();
+        ids.dedup();
+        (asked, ids.len())
+    }
+
     fn garbles(&self, chunk: &soulprint_core::chunker::Chunk, packed: bool) -> bool {
         packed
             && self

@@ -251,18 +251,8 @@ async fn an_export_becomes_a_soulprint_then_memory_with_sources() {
     let calls = model.fact_requests.lock().unwrap().len();
     assert!(usage.fact_extraction.calls as usize == calls);
     // Chunks go to the model in packs, each chunk once; those the pre-filter skips not at all.
-    let mut ids: Vec<(String, u32)> = model
-        .fact_requests
-        .lock()
-        .unwrap()
-        .iter()
-        .flat_map(|r| &r.chunks)
-        .map(|c| (c.conversation_id.clone(), c.index))
-        .collect();
-    let asked = ids.len();
-    ids.sort();
-    ids.dedup();
-    assert_eq!(ids.len(), asked, "each chunk asked once");
+    let (asked, distinct) = model.chunks_asked();
+    assert_eq!(distinct, asked, "each chunk asked once");
     assert!(asked as u64 <= end.full_pass.chunks_total);
     assert!(
         calls * 3 <= asked,
@@ -634,15 +624,8 @@ async fn a_retry_after_a_stopped_attempt_pays_only_for_the_missing_chunks() {
         first_calls > 0 && retry_calls > 0,
         "{first_calls} then {retry_calls}"
     );
-    let mut ids: Vec<(String, u32)> = requests
-        .iter()
-        .flat_map(|r| &r.chunks)
-        .map(|c| (c.conversation_id.clone(), c.index))
-        .collect();
-    let asked = ids.len();
-    ids.sort();
-    ids.dedup();
-    assert_eq!(ids.len(), asked, "each chunk asked once over both attempts");
+    let (asked, distinct) = model.chunks_asked();
+    assert_eq!(distinct, asked, "each chunk asked once over both attempts");
     // What was paid is counted once: the taken-over batches add nothing.
     let usage = run
         .local

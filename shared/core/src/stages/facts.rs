@@ -219,7 +219,6 @@ pub(crate) async fn record(
         "batch recorded"
     );
     let now = ports.clock.now();
-    let import_id = run.import_id.as_str();
     // The import's one item (and the supervisor's heartbeat) move only every
     // 1/PROGRESS_STEPS of the pass or PROGRESS_EVERY, and at its end: written by every batch
     // of many workers at once, it would be the pass's hot spot, each write retried against
@@ -236,16 +235,7 @@ pub(crate) async fn record(
     if !due {
         return Ok(());
     }
-    let state = update_state(ports.store.as_ref(), user, |s| {
-        s.full_pass_progress(
-            import_id,
-            run.attempt,
-            progress.chunks_done,
-            progress.chunks_total,
-            now,
-        )
-    })
-    .await?;
+    let state = show_progress(ports, user, run, &progress).await?;
     // It tells the supervisor the full pass is alive; a lost heartbeat costs nothing, so it
     // never fails the batch.
     if let Some(token) = &state.full_pass.task_token {
@@ -257,6 +247,27 @@ pub(crate) async fn record(
         queue_finalize(ports, user, run).await?;
     }
     Ok(())
+}
+
+/// The run's progress, where the person sees it (the import's state).
+pub(crate) async fn show_progress(
+    ports: &Ports,
+    user: &UserId,
+    run: &RunId,
+    progress: &crate::ports::store::RunProgress,
+) -> Result<crate::import_state::ImportState, StageError> {
+    let now = ports.clock.now();
+    let import_id = run.import_id.as_str();
+    update_state(ports.store.as_ref(), user, |s| {
+        s.full_pass_progress(
+            import_id,
+            run.attempt,
+            progress.chunks_done,
+            progress.chunks_total,
+            now,
+        )
+    })
+    .await
 }
 
 async fn finish_if_complete(ports: &Ports, user: &UserId, run: &RunId) -> Result<(), StageError> {

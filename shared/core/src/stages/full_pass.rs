@@ -144,18 +144,7 @@ async fn start_batches(
     progress: RunProgress,
     pending: Vec<u32>,
 ) -> Result<(), StageError> {
-    let now = ports.clock.now();
-    let import_id = run.import_id.as_str();
-    update_state(ports.store.as_ref(), user, |s| {
-        s.full_pass_progress(
-            import_id,
-            run.attempt,
-            progress.chunks_done,
-            progress.chunks_total,
-            now,
-        )
-    })
-    .await?;
+    super::facts::show_progress(ports, user, run, &progress).await?;
     let jobs: Vec<Job> = pending
         .into_iter()
         .map(|batch| Job::FactBatch {
