@@ -200,7 +200,9 @@ impl Settings {
         ))
     }
 
-    fn ports_with(&self, sdk: &aws_config::SdkConfig, front_door: bool) -> Result<Ports> {
+    /// The ports on AWS, over this SDK configuration (one with a recording HTTP client, in
+    /// the IAM test).
+    pub fn ports_with(&self, sdk: &aws_config::SdkConfig, front_door: bool) -> Result<Ports> {
         let sqs = SqsQueue::new(aws_sdk_sqs::Client::new(sdk), self.queue_urls.clone());
         let sfn = aws_sdk_sfn::Client::new(sdk);
         let queue: Arc<dyn Queue> = match (&self.state_machine_arn, front_door) {

@@ -6,6 +6,8 @@
 
 mod common;
 
+use common::{api_event, event};
+
 use std::sync::Arc;
 
 use http_body_util::BodyExt;
@@ -15,14 +17,6 @@ use soulprint_lambda::aws_lambda_events::event::sqs::SqsEvent;
 use soulprint_lambda::lambda_http::{self, Request};
 use soulprint_lambda::{api, sqs_worker, stream};
 use tower::ServiceExt;
-
-fn event(name: &str) -> String {
-    std::fs::read_to_string(format!(
-        "{}/../../events/{name}",
-        env!("CARGO_MANIFEST_DIR")
-    ))
-    .unwrap()
-}
 
 fn request(name: &str) -> Request {
     lambda_http::request::from_str(&event(name)).unwrap()
@@ -384,29 +378,6 @@ async fn rate_limits_are_counted_across_instances() {
     assert!(statuses.iter().all(|(s, _)| *s != 429), "{statuses:?}");
     let seconds: u64 = retry_after.unwrap().to_str().unwrap().parse().unwrap();
     assert!((1..=60).contains(&seconds), "{seconds}");
-}
-
-/// An API event with another method, path and body (binary bodies base64, as API Gateway
-/// sends them).
-fn api_event(method: &str, path: &str, body: Option<&[u8]>, json: bool) -> Request {
-    use base64::Engine;
-    let mut event: serde_json::Value =
-        serde_json::from_str(&event("status-latest-import.json")).unwrap();
-    event["rawPath"] = path.into();
-    event["requestContext"]["http"]["path"] = path.into();
-    event["requestContext"]["http"]["method"] = method.into();
-    if let Some(body) = body {
-        if json {
-            event["body"] = String::from_utf8(body.to_vec()).unwrap().into();
-        } else {
-            event["headers"]["content-type"] = "application/octet-stream".into();
-            event["body"] = base64::engine::general_purpose::STANDARD
-                .encode(body)
-                .into();
-            event["isBase64Encoded"] = true.into();
-        }
-    }
-    lambda_http::request::from_str(&event.to_string()).unwrap()
 }
 
 /// An export goes straight to S3 in presigned parts and an interrupted upload continues with

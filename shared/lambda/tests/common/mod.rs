@@ -112,3 +112,48 @@ pub async fn resources(visibility_seconds: u32) -> Settings {
         Some("arn:aws:states:us-east-1:123456789012:stateMachine:not-used".into());
     settings
 }
+
+/// An event of `events/` as API Gateway (or SQS) sends it.
+pub fn event(name: &str) -> String {
+    std::fs::read_to_string(format!(
+        "{}/../../events/{name}",
+        env!("CARGO_MANIFEST_DIR")
+    ))
+    .unwrap()
+}
+
+/// An API event with another method, path and body (binary bodies base64, as API Gateway
+/// sends them).
+pub fn api_event(
+    method: &str,
+    path: &str,
+    body: Option<&[u8]>,
+    json: bool,
+) -> soulprint_lambda::lambda_http::Request {
+    use base64::Engine;
+    let mut event: serde_json::Value =
+        serde_json::from_str(&event("status-latest-import.json")).unwrap();
+    let (path, query) = path.split_once('?').unwrap_or((path, ""));
+    event["rawPath"] = path.into();
+    event["rawQueryString"] = query.into();
+    event["queryStringParameters"] = query
+        .split('&')
+        .filter_map(|kv| kv.split_once('='))
+        .map(|(k, v)| (k.to_owned(), serde_json::Value::from(v)))
+        .collect::<serde_json::Map<_, _>>()
+        .into();
+    event["requestContext"]["http"]["path"] = path.into();
+    event["requestContext"]["http"]["method"] = method.into();
+    if let Some(body) = body {
+        if json {
+            event["body"] = String::from_utf8(body.to_vec()).unwrap().into();
+        } else {
+            event["headers"]["content-type"] = "application/octet-stream".into();
+            event["body"] = base64::engine::general_purpose::STANDARD
+                .encode(body)
+                .into();
+            event["isBase64Encoded"] = true.into();
+        }
+    }
+    soulprint_lambda::lambda_http::request::from_str(&event.to_string()).unwrap()
+}
