@@ -24,6 +24,8 @@ use crate::ports::{BlobKey, Ports, UserId};
 const SEND_GROUP: usize = 10;
 /// Batches copied at once when a retry continues a run.
 const COPY_AT_ONCE: usize = 16;
+/// Batches stored at once while the plan is made.
+const WRITE_AT_ONCE: usize = 16;
 
 pub(crate) fn batch_blob(user: &UserId, run: &RunId, batch: u32) -> Result<BlobKey, StageError> {
     Ok(import_blob(
@@ -309,18 +311,30 @@ async fn plan(
     let mut batches = 0u32;
     let mut chunks = 0u64;
     let mut last_beat = std::time::Instant::now();
+    // Batches are stored WRITE_AT_ONCE at a time: a 2 GB export makes thousands, one after
+    // another a good part of the function's ten minutes.
+    let mut writes = tokio::task::JoinSet::new();
     while let Some(batch) = rx.recv().await {
         batches += 1;
         chunks += batch.len() as u64;
         let bytes = serde_json::to_vec(&batch).map_err(|e| StageError::Corrupt(e.to_string()))?;
-        ports
-            .blobs
-            .put(&batch_blob(user, run, batches)?, bytes)
-            .await?;
+        let (key, blobs) = (
+            batch_blob(user, run, batches)?,
+            std::sync::Arc::clone(&ports.blobs),
+        );
+        writes.spawn(async move { blobs.put(&key, bytes).await });
+        while writes.len() >= WRITE_AT_ONCE {
+            if let Some(written) = writes.join_next().await {
+                written.map_err(|e| StageError::Join(e.to_string()))??;
+            }
+        }
         if let (Some(token), true) = (task_token, last_beat.elapsed() > Duration::from_secs(20)) {
             answered(ports.supervisor.heartbeat(token).await)?;
             last_beat = std::time::Instant::now();
         }
+    }
+    while let Some(written) = writes.join_next().await {
+        written.map_err(|e| StageError::Join(e.to_string()))??;
     }
     let seeds = chunking
         .await
