@@ -41,6 +41,9 @@ pub struct ScriptedModel {
     /// Fact extraction is throttled once this many calls were answered (0: never).
     pub throttle_after: std::sync::atomic::AtomicUsize,
     pub throttled: std::sync::atomic::AtomicUsize,
+    /// The next chunk it garbles in packs, asked alone, fails once with a passing error (the
+    /// connection dropped).
+    pub fail_alone_once: std::sync::atomic::AtomicBool,
     /// The window it reports (a small one makes small chunks and packs).
     pub context_tokens: Option<u32>,
     /// Leave out of a pack's answer any chunk holding this text, unless it is asked alone
@@ -126,6 +129,14 @@ impl Llm for ScriptedModel {
             .swap(false, std::sync::atomic::Ordering::SeqCst)
         {
             panic!("the scripted model panics, as asked");
+        }
+        if request.chunks.len() == 1
+            && self.garbles(&request.chunks[0], true)
+            && self
+                .fail_alone_once
+                .swap(false, std::sync::atomic::Ordering::SeqCst)
+        {
+            return Err(LlmError::Unavailable("connection reset".into()));
         }
         let after = self
             .throttle_after

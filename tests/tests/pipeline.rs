@@ -457,6 +457,107 @@ async fn a_long_pass_moves_the_imports_progress_a_hundred_times_not_once_a_batch
     assert!(moves >= 10, "progress still shows: {moves}");
 }
 
+/// A leftover of a pack that fails for now (the connection dropped) sends its job back, and
+/// the job resumes from the pack's kept answer: the pack is not asked, nor paid for, again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_leftover_that_fails_for_now_does_not_pay_for_its_pack_again() {
+    use soulprint_core::jobs::Job;
+    use soulprint_core::ports::Delivery;
+    use std::sync::atomic::Ordering;
+    let (bytes, report) = export(12, 1_500_000);
+    let planted = report.planted.iter().find(|p| !p.do_not_remember).unwrap();
+    let text = planted
+        .fact
+        .split_once(", ")
+        .map_or(planted.fact.clone(), |(_, f)| f.to_owned());
+    let model = Arc::new(ScriptedModel {
+        garble_in_packs: Some(text.clone()),
+        ..ScriptedModel::new(vec![text.clone()], vec![Ok(sections("Marlowe"))])
+    });
+    // The pass is planned while the model's quota is spent: every batch waits.
+    model.throttle_facts.store(true, Ordering::SeqCst);
+    let run = open(model.clone());
+    let import_id = import(&run, bytes).await;
+    let watched = Arc::clone(&model);
+    work_until(&run, move |s| {
+        s.full_pass.chunks_total > 0 && watched.throttled.load(Ordering::SeqCst) > 0
+    })
+    .await;
+    model.throttle_facts.store(false, Ordering::SeqCst);
+    model.fail_alone_once.store(true, Ordering::SeqCst);
+
+    // Each batch's job, as a worker gets it; the one whose leftover fails comes back.
+    let run_id = soulprint_core::ports::store::RunId {
+        import_id: import_id.clone(),
+        attempt: 1,
+    };
+    let store = &run.local.ports.store;
+    let batches = store
+        .run_progress(&run.user, &run_id)
+        .await
+        .unwrap()
+        .unwrap()
+        .batches_total;
+    let delivery = |batch| Delivery {
+        job: Job::FactBatch {
+            user: run.user.clone(),
+            import_id: import_id.clone(),
+            attempt: 1,
+            batch,
+        },
+        receipt: String::new(),
+        receive_count: 1,
+        deadline: None,
+    };
+    let mut came_back = Vec::new();
+    for batch in 1..batches {
+        if soulprint_core::stages::handle(&run.local.ports, &delivery(batch))
+            .await
+            .is_err()
+        {
+            came_back.push(batch);
+        }
+    }
+    assert_eq!(came_back.len(), 1, "{came_back:?}");
+    soulprint_core::stages::handle(&run.local.ports, &delivery(came_back[0]))
+        .await
+        .unwrap();
+    assert!(store
+        .batch_done(&run.user, &run_id, came_back[0])
+        .await
+        .unwrap());
+
+    // No pack holding the fact was asked twice; the leftover was answered alone.
+    let requests = model.fact_requests.lock().unwrap().clone();
+    let holding = |r: &&soulprint_core::ports::llm::FactRequest| {
+        r.chunks.iter().any(|c| c.text.contains(&text))
+    };
+    let mut packed: Vec<(String, u32)> = requests
+        .iter()
+        .filter(|r| r.chunks.len() > 1)
+        .filter(holding)
+        .flat_map(|r| {
+            r.chunks
+                .iter()
+                .map(|c| (c.conversation_id.clone(), c.index))
+        })
+        .collect();
+    let asked = packed.len();
+    packed.sort();
+    packed.dedup();
+    assert_eq!(packed.len(), asked, "a pack asked twice");
+    assert!(requests
+        .iter()
+        .filter(|r| r.chunks.len() == 1)
+        .any(|r| holding(&r)));
+    let facts = store.run_facts(&run.user, &run_id).await.unwrap();
+    let fact = facts.iter().find(|f| f.text == text).unwrap();
+    assert_eq!(
+        fact.source.message_ids,
+        std::slice::from_ref(&planted.message_id)
+    );
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_offline_engine_remembers_moves_as_history() {
     let (bytes, _) = export(5, 8_000_000);

@@ -13,7 +13,7 @@ use crate::memory::{Fact, Origin, Source};
 use crate::model::{questions, schemas};
 use crate::ports::llm::{ExtractedFact, FactRequest, LlmError, PackFacts};
 use crate::ports::store::{BatchOutcome, ImportStore, RunId};
-use crate::ports::{Ports, UserId};
+use crate::ports::{BlobKey, Ports, UserId};
 use crate::tokens::estimate_tokens;
 
 const MAX_FACT_CHARS: usize = 300;
@@ -53,39 +53,112 @@ pub(crate) async fn run(
             return finish_if_complete(ports, user, run).await;
         }
         let chunks = load(ports, user, run, batch).await?;
-        let mut outcome = BatchOutcome {
-            chunks: chunks.len() as u64,
-            ..BatchOutcome::default()
-        };
         // The others are in the batch for the relevance index only.
-        let asked: Vec<Chunk> = chunks.into_iter().filter(worth_asking).collect();
-        if let Some(reason) = extract(ports, asked, &mut outcome).await? {
+        let asked: Vec<Chunk> = chunks.iter().filter(|c| worth_asking(c)).cloned().collect();
+        let partial = partial_blob(user, run, batch)?;
+        let (mut outcome, again) = match resume(ports, &partial).await? {
+            // The pack was answered before this job came back: only its leftovers are asked.
+            Some(Partial { outcome, remaining }) => {
+                let again: Vec<&Chunk> = asked
+                    .iter()
+                    .filter(|c| remaining.contains(&(c.conversation_id.clone(), c.index)))
+                    .collect();
+                (outcome, again)
+            }
+            None => {
+                let mut outcome = BatchOutcome {
+                    chunks: chunks.len() as u64,
+                    ..BatchOutcome::default()
+                };
+                match ask_pack(ports, &asked, &mut outcome).await? {
+                    Ok(again) => (outcome, again),
+                    Err(reason) => {
+                        let now = ports.clock.now();
+                        return super::worker::fail_full_pass(ports, user, run, &reason, now).await;
+                    }
+                }
+            }
+        };
+        if let Some(reason) = ask_alone(ports, &partial, again, &mut outcome).await? {
             let now = ports.clock.now();
             return super::worker::fail_full_pass(ports, user, run, &reason, now).await;
         }
         fit_marker(&mut outcome.facts);
-        record(ports, user, run, batch, &outcome).await
+        record(ports, user, run, batch, &outcome).await?;
+        // What the pack had answered is in the marker now.
+        if let Err(e) = ports.blobs.delete(&partial).await {
+            if !matches!(e, crate::ports::BlobError::NotFound(_)) {
+                warn!(error = %e, "could not delete the batch's partial answer");
+            }
+        }
+        Ok(())
     }
     .instrument(span)
     .await
 }
 
-/// The pack's facts into `outcome`, in one call; a chunk its answer left out or garbled is
-/// asked again alone, once. Returns why the run must fail when the model is not there.
-async fn extract(
-    ports: &Ports,
-    chunks: Vec<Chunk>,
-    outcome: &mut BatchOutcome,
-) -> Result<Option<String>, StageError> {
-    if chunks.is_empty() {
-        return Ok(None);
+/// A pack's answer kept while its leftovers are asked alone: a job that comes back (the model
+/// throttled or down for a leftover) resumes from it instead of paying for the pack again.
+#[derive(serde::Serialize, serde::Deserialize)]
+struct Partial {
+    outcome: BatchOutcome,
+    /// The chunks still to ask alone: conversation and part.
+    remaining: Vec<(String, u32)>,
+}
+
+fn partial_blob(user: &UserId, run: &RunId, batch: u32) -> Result<BlobKey, StageError> {
+    Ok(super::import_blob(
+        user,
+        &run.import_id,
+        &format!("full-pass-{}/batch-{batch:06}.partial.json", run.attempt),
+    )?)
+}
+
+async fn resume(ports: &Ports, key: &BlobKey) -> Result<Option<Partial>, StageError> {
+    match ports.blobs.get(key).await {
+        Ok(bytes) => serde_json::from_slice(&bytes)
+            .map(Some)
+            .map_err(|e| StageError::Corrupt(format!("a batch's partial answer: {e}"))),
+        Err(crate::ports::BlobError::NotFound(_)) => Ok(None),
+        Err(e) => Err(e.into()),
     }
-    let packed = chunks.len() > 1;
-    let request = FactRequest { chunks };
+}
+
+async fn keep(
+    ports: &Ports,
+    key: &BlobKey,
+    outcome: &BatchOutcome,
+    remaining: &[&Chunk],
+) -> Result<(), StageError> {
+    let partial = Partial {
+        outcome: outcome.clone(),
+        remaining: remaining
+            .iter()
+            .map(|c| (c.conversation_id.clone(), c.index))
+            .collect(),
+    };
+    let bytes = serde_json::to_vec(&partial).map_err(|e| StageError::Corrupt(e.to_string()))?;
+    Ok(ports.blobs.put(key, bytes).await?)
+}
+
+/// The pack's facts into `outcome`, in one call. Returns the chunks its answer left out or
+/// garbled, to ask alone (none when the pack was one chunk: that one failed), or why the run
+/// must fail when the model is not there.
+async fn ask_pack<'c>(
+    ports: &Ports,
+    chunks: &'c [Chunk],
+    outcome: &mut BatchOutcome,
+) -> Result<Result<Vec<&'c Chunk>, String>, StageError> {
+    if chunks.is_empty() {
+        return Ok(Ok(Vec::new()));
+    }
+    let request = FactRequest {
+        chunks: chunks.to_vec(),
+    };
     let again: Vec<&Chunk> = match ask(ports, &request, outcome, true).await? {
         Asked::Answered(pack) => pack
             .into_iter()
-            .zip(&request.chunks)
+            .zip(chunks)
             .filter_map(|(answer, chunk)| match answer {
                 Some(facts) => {
                     outcome.facts.extend(with_provenance(chunk, facts));
@@ -95,18 +168,33 @@ async fn extract(
             })
             .collect(),
         Asked::Failed(e) => {
-            warn!(error = %e, chunks = request.chunks.len(), "no answer for the pack");
-            request.chunks.iter().collect()
+            warn!(error = %e, chunks = chunks.len(), "no answer for the pack");
+            chunks.iter().collect()
         }
-        Asked::NotServed(reason) => return Ok(Some(reason)),
+        Asked::NotServed(reason) => return Ok(Err(reason)),
     };
-    for chunk in again {
-        if !packed {
+    if chunks.len() == 1 {
+        for chunk in again {
             failed(outcome, chunk);
-            continue;
         }
+        return Ok(Ok(Vec::new()));
+    }
+    Ok(Ok(again))
+}
+
+/// Each leftover asked alone, once, the pack's answer kept first (and after each) so that a
+/// job that comes back resumes there. Returns why the run must fail when the model is not
+/// there.
+async fn ask_alone(
+    ports: &Ports,
+    partial: &BlobKey,
+    again: Vec<&Chunk>,
+    outcome: &mut BatchOutcome,
+) -> Result<Option<String>, StageError> {
+    for (n, chunk) in again.iter().enumerate() {
+        keep(ports, partial, outcome, &again[n..]).await?;
         let alone = FactRequest {
-            chunks: vec![chunk.clone()],
+            chunks: vec![(*chunk).clone()],
         };
         match ask(ports, &alone, outcome, false).await? {
             Asked::Answered(mut pack) => match pack.pop().flatten() {
