@@ -250,12 +250,13 @@ async fn ask(
         estimate_tokens(questions::FACTS_SYSTEM)
             + estimate_tokens(&questions::facts_prompt(request)),
     );
+    // What Bedrock reserves for a call: its input (the schema's too) and `maxTokens`.
+    let n = request.chunks.len();
+    let reserved = input
+        + u64::from(estimate_tokens(&schemas::facts_schema(n).to_string()))
+        + u64::from(schemas::facts_answer_tokens(n));
+    let mut taken = 0;
     if let Some(quota) = ports.fact_quota.as_ref().filter(|_| within_quota) {
-        // What Bedrock reserves for the call: its input (the schema's too) and `maxTokens`.
-        let n = request.chunks.len();
-        let reserved = input
-            + u64::from(estimate_tokens(&schemas::facts_schema(n).to_string()))
-            + u64::from(schemas::facts_answer_tokens(n));
         if !quota.take(ports.clock.now(), reserved).await? {
             return Err(LlmError::Throttled(format!(
                 "the fact model's {} tokens a minute are taken",
@@ -263,10 +264,19 @@ async fn ask(
             ))
             .into());
         }
+        taken = reserved;
     }
     outcome.input_tokens_sent += input;
     match ports.fact_llm.extract_facts(request).await {
         Ok(reply) => {
+            // A repair is a call of its own, and a chunk asked alone took nothing first:
+            // what was spent beyond what was taken counts in the minute too.
+            if let Some(quota) = &ports.fact_quota {
+                let spent = reserved * reply.usage.calls.max(1);
+                if spent > taken {
+                    quota.take(ports.clock.now(), spent - taken).await?;
+                }
+            }
             outcome.usage.add(&reply.usage);
             Ok(Asked::Answered(reply.value))
         }
