@@ -636,10 +636,12 @@ async fn a_full_pass_past_its_limit_fails_alone_and_can_be_retried() {
     import(&run, bytes).await;
     // Stop at quick_ready: the full pass's jobs wait in the queue.
     work_until(&run, |s| s.status == ImportStatus::QuickReady).await;
-    // The run began 31 minutes ago (the process that ran it died, say).
+    // The run began 31 minutes ago and has not moved since (the process that ran it died,
+    // say); a worker may have planned it before the others stopped.
     let began = clock.now() - time::Duration::minutes(31);
     soulprint_core::stages::update_state(run.local.ports.store.as_ref(), &run.user, |s| {
         s.full_pass.started_at = Some(began);
+        s.full_pass.progressed_at = s.full_pass.progressed_at.map(|_| began);
         Ok(())
     })
     .await
