@@ -289,6 +289,22 @@ impl ImportStore for RecordingImports {
     }
 }
 
+/// A profile of import `i1` with [`sections`] named `name`, its system prompt written.
+pub fn profile(name: &str, now: OffsetDateTime) -> soulprint_core::profile::Profile {
+    let mut profile = soulprint_core::profile::Profile {
+        import_id: "i1".into(),
+        sections: sections(name),
+        memory_md: None,
+        chunk_index: None,
+        soulprint_text: String::new(),
+        written_by: "test".into(),
+        notes: vec![],
+        updated_at: now,
+    };
+    profile.render(now);
+    profile
+}
+
 /// Sections a model might write, named `name`.
 pub fn sections(name: &str) -> Sections {
     let mut s = Sections::default();

@@ -20,7 +20,7 @@ use soulprint_core::stages::{
 use soulprint_e2e::pipeline::{
     self, finished, generated, sections, start, ManualClock, RecordingImports, ScriptedModel,
 };
-use soulprint_generator::Report;
+use soulprint_generator::{PlantedFact, Report};
 use soulprint_local::{Local, LocalOptions};
 
 struct Run {
@@ -58,6 +58,42 @@ async fn work_until(run: &Run, done: impl Fn(&ImportState) -> bool) -> ImportSta
     pipeline::work_until(&run.local, &run.user, done).await
 }
 
+/// A planted fact's sentence as the person states it, its lead-in ("By the way, ") left out.
+fn sentence(p: &PlantedFact) -> String {
+    p.fact
+        .split_once(", ")
+        .map_or(p.fact.clone(), |(_, f)| f.to_owned())
+}
+
+/// An export, its first remembered planted fact, that fact's sentence, and a model that
+/// leaves the chunks stating it out of every pack's answer.
+fn garbled() -> (Vec<u8>, PlantedFact, String, Arc<ScriptedModel>) {
+    let (bytes, report) = export(12, 1_500_000);
+    let planted = report
+        .planted
+        .into_iter()
+        .find(|p| !p.do_not_remember)
+        .unwrap();
+    let text = sentence(&planted);
+    let model = Arc::new(ScriptedModel {
+        garble_in_packs: Some(text.clone()),
+        ..ScriptedModel::new(vec![text.clone()], vec![Ok(sections("Marlowe"))])
+    });
+    (bytes, planted, text, model)
+}
+
+/// Keeps every import state the run's store is given, in `states`.
+fn record_imports(run: &mut Run) -> Arc<RecordingImports> {
+    let mut store = StoreParts::of(Arc::clone(&run.local.ports.store));
+    let recording = Arc::new(RecordingImports {
+        inner: store.imports,
+        states: Default::default(),
+    });
+    store.imports = recording.clone();
+    run.local.ports.store = Arc::new(store);
+    recording
+}
+
 fn conversations(bytes: &[u8]) -> Vec<Conversation> {
     soulprint_e2e::read(bytes.to_vec(), &ReadOptions::default())
         .unwrap()
@@ -67,27 +103,13 @@ fn conversations(bytes: &[u8]) -> Vec<Conversation> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_export_becomes_a_soulprint_then_memory_with_sources() {
     let (bytes, report) = export(11, 3_000_000);
-    let planted: Vec<String> = report
-        .planted
-        .iter()
-        .map(|p| {
-            p.fact
-                .split_once(", ")
-                .map_or(p.fact.clone(), |(_, f)| f.to_owned())
-        })
-        .collect();
+    let planted: Vec<String> = report.planted.iter().map(sentence).collect();
     let model = Arc::new(ScriptedModel::new(
         planted.clone(),
         vec![Ok(sections("Assistant")), Ok(sections("Marlowe"))],
     ));
     let mut run = open(model.clone());
-    let mut store = StoreParts::of(Arc::clone(&run.local.ports.store));
-    let recording = Arc::new(RecordingImports {
-        inner: store.imports,
-        states: Default::default(),
-    });
-    store.imports = recording.clone();
-    run.local.ports.store = Arc::new(store);
+    let recording = record_imports(&mut run);
     let import_id = import(&run, bytes.clone()).await;
     let end = work_until(&run, finished).await;
     assert_eq!(end.status, ImportStatus::Complete, "{end:?}");
@@ -277,16 +299,7 @@ async fn an_export_becomes_a_soulprint_then_memory_with_sources() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_chunk_a_packed_answer_leaves_out_is_asked_alone_and_keeps_its_source() {
-    let (bytes, report) = export(12, 1_500_000);
-    let planted = report.planted.iter().find(|p| !p.do_not_remember).unwrap();
-    let text = planted
-        .fact
-        .split_once(", ")
-        .map_or(planted.fact.clone(), |(_, f)| f.to_owned());
-    let model = Arc::new(ScriptedModel {
-        garble_in_packs: Some(text.clone()),
-        ..ScriptedModel::new(vec![text.clone()], vec![Ok(sections("Marlowe"))])
-    });
+    let (bytes, planted, text, model) = garbled();
     let run = open(model.clone());
     import(&run, bytes).await;
     let end = work_until(&run, finished).await;
@@ -414,13 +427,7 @@ async fn a_long_pass_moves_the_imports_progress_a_hundred_times_not_once_a_batch
         ..ScriptedModel::new(vec![], vec![Ok(sections("Quill"))])
     });
     let mut run = open(model.clone());
-    let mut store = StoreParts::of(Arc::clone(&run.local.ports.store));
-    let recording = Arc::new(RecordingImports {
-        inner: store.imports,
-        states: Default::default(),
-    });
-    store.imports = recording.clone();
-    run.local.ports.store = Arc::new(store);
+    let recording = record_imports(&mut run);
     let import_id = import(&run, bytes).await;
     let end = work_until(&run, finished).await;
     assert_eq!(end.full_pass.status, FullPassStatus::Complete, "{end:?}");
@@ -464,16 +471,7 @@ async fn a_leftover_that_fails_for_now_does_not_pay_for_its_pack_again() {
     use soulprint_core::jobs::Job;
     use soulprint_core::ports::Delivery;
     use std::sync::atomic::Ordering;
-    let (bytes, report) = export(12, 1_500_000);
-    let planted = report.planted.iter().find(|p| !p.do_not_remember).unwrap();
-    let text = planted
-        .fact
-        .split_once(", ")
-        .map_or(planted.fact.clone(), |(_, f)| f.to_owned());
-    let model = Arc::new(ScriptedModel {
-        garble_in_packs: Some(text.clone()),
-        ..ScriptedModel::new(vec![text.clone()], vec![Ok(sections("Marlowe"))])
-    });
+    let (bytes, planted, text, model) = garbled();
     // The pass is planned while the model's quota is spent: every batch waits.
     model.throttle_facts.store(true, Ordering::SeqCst);
     let run = open(model.clone());
@@ -680,11 +678,7 @@ async fn a_retry_after_a_stopped_attempt_pays_only_for_the_missing_chunks() {
         .planted
         .iter()
         .filter(|p| !p.do_not_remember)
-        .map(|p| {
-            p.fact
-                .split_once(", ")
-                .map_or(p.fact.clone(), |(_, f)| f.to_owned())
-        })
+        .map(sentence)
         .collect();
     let model = Arc::new(ScriptedModel::new(
         planted.clone(),

@@ -21,9 +21,8 @@ use soulprint_aws::DynamoStore;
 use soulprint_core::import_state::ImportState;
 use soulprint_core::memory::{consolidate, Category, Fact, Origin, Source};
 use soulprint_core::ports::{Llm, UserId};
-use soulprint_core::profile::Profile;
 use soulprint_core::stages::{chat_turn, Chat, ChatBudget};
-use soulprint_e2e::pipeline::{sections, ScriptedModel};
+use soulprint_e2e::pipeline::ScriptedModel;
 
 /// Items written by requests and held by answers, as DynamoDB bills them (one each).
 #[derive(Debug, Default)]
@@ -165,17 +164,7 @@ async fn a_chat_turn_at_ten_thousand_facts_reads_and_writes_a_handful_of_items()
         .replace_memory(&user, "i1", &memory)
         .await
         .unwrap();
-    let mut profile = Profile {
-        import_id: "i1".into(),
-        sections: sections("Wren"),
-        memory_md: None,
-        chunk_index: None,
-        soulprint_text: String::new(),
-        written_by: "test".into(),
-        notes: vec![],
-        updated_at: now,
-    };
-    profile.render(now);
+    let profile = soulprint_e2e::pipeline::profile("Wren", now);
     ports.store.put_profile(&user, &profile).await.unwrap();
     items.take();
 

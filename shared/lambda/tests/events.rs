@@ -6,7 +6,7 @@
 
 mod common;
 
-use common::{api_event, event};
+use common::{api_event, event, invocation};
 
 use std::sync::Arc;
 
@@ -277,17 +277,6 @@ async fn the_function_url_checks_the_token_against_the_issuers_keys() {
     }
 }
 
-/// An invocation of a worker with a batch, and a minute to handle it.
-fn invocation(event: SqsEvent) -> soulprint_lambda::lambda_runtime::LambdaEvent<SqsEvent> {
-    let mut context = soulprint_lambda::lambda_runtime::Context::default();
-    context.deadline = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_millis() as u64
-        + 60_000;
-    soulprint_lambda::lambda_runtime::LambdaEvent::new(event, context)
-}
-
 fn sqs_event(name: &str) -> SqsEvent {
     serde_json::from_str(&event(name)).unwrap()
 }
@@ -315,7 +304,8 @@ async fn worker_events_trust_only_ids_the_store_knows_and_fail_one_message_alone
             QueueName::Imports,
         ),
     ] {
-        let response = sqs_worker::handle_batch(&ports, queue, invocation(sqs_event(name))).await;
+        let response =
+            sqs_worker::handle_batch(&ports, queue, invocation(sqs_event(name), 60)).await;
         assert!(
             response.batch_item_failures.is_empty(),
             "{name}: {:?}",
@@ -332,7 +322,7 @@ async fn worker_events_trust_only_ids_the_store_knows_and_fail_one_message_alone
     let mut event = sqs_event("fact-worker-sqs.json");
     event.records[0].body = Some("{\"job\": \"rm -rf\"}".into());
     let poisoned = event.records[0].message_id.clone().unwrap();
-    let response = sqs_worker::handle_batch(&ports, QueueName::Facts, invocation(event)).await;
+    let response = sqs_worker::handle_batch(&ports, QueueName::Facts, invocation(event, 60)).await;
     let failed: Vec<&str> = response
         .batch_item_failures
         .iter()
@@ -344,7 +334,8 @@ async fn worker_events_trust_only_ids_the_store_knows_and_fail_one_message_alone
     // it fails, to reach the dead letters, and nothing is done for it.
     let event = sqs_event("fact-worker-sqs.json");
     let jobs = event.records.len();
-    let response = sqs_worker::handle_batch(&ports, QueueName::Finalize, invocation(event)).await;
+    let response =
+        sqs_worker::handle_batch(&ports, QueueName::Finalize, invocation(event, 60)).await;
     assert_eq!(response.batch_item_failures.len(), jobs);
 }
 
@@ -531,7 +522,7 @@ async fn an_export_is_a_link_to_the_whole_document_in_s3() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_hanging_model_leaves_the_chat_function_time_to_answer_by_the_fallback() {
     use soulprint_core::import_state::ImportState;
-    use soulprint_e2e::pipeline::{sections, ScriptedModel};
+    use soulprint_e2e::pipeline::ScriptedModel;
     use soulprint_lambda::lambda_http::RequestExt;
     let settings = common::resources(30).await;
     let mut state = settings.api().await.unwrap();
@@ -559,17 +550,7 @@ async fn a_hanging_model_leaves_the_chat_function_time_to_answer_by_the_fallback
         .put_import_state(&user, &import, None)
         .await
         .unwrap();
-    let mut profile = soulprint_core::profile::Profile {
-        import_id: "i1".into(),
-        sections: sections("Wren"),
-        memory_md: None,
-        chunk_index: None,
-        soulprint_text: String::new(),
-        written_by: "test".into(),
-        notes: vec![],
-        updated_at: now,
-    };
-    profile.render(now);
+    let profile = soulprint_e2e::pipeline::profile("Wren", now);
     state
         .ports
         .store

@@ -222,17 +222,6 @@ async fn recorder(
     (sdk, calls)
 }
 
-/// An invocation of a worker with a batch.
-fn invocation(event: SqsEvent) -> soulprint_lambda::lambda_runtime::LambdaEvent<SqsEvent> {
-    let mut context = soulprint_lambda::lambda_runtime::Context::default();
-    context.deadline = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_millis() as u64
-        + 60_000;
-    soulprint_lambda::lambda_runtime::LambdaEvent::new(event, context)
-}
-
 type Until = Box<dyn Fn() -> std::pin::Pin<Box<dyn std::future::Future<Output = bool> + Send>>>;
 
 /// Feeds each queue's messages to its worker (with that worker's ports) until `until`.
@@ -267,7 +256,7 @@ async fn work(settings: &Settings, workers: &HashMap<QueueName, Ports>, until: U
                 record.body = m.body.clone();
                 event.records.push(record);
             }
-            sqs_worker::handle_batch(&workers[&queue], queue, invocation(event)).await;
+            sqs_worker::handle_batch(&workers[&queue], queue, common::invocation(event, 60)).await;
             let entries: Vec<DeleteMessageBatchRequestEntry> = messages
                 .iter()
                 .enumerate()

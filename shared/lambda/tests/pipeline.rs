@@ -26,17 +26,6 @@ use soulprint_local::{Local, LocalOptions};
 /// A received message hides this long: a killed worker's message comes back soon.
 const VISIBILITY_SECONDS: u32 = 2;
 
-/// An invocation of a worker with a batch, as long as the queue hides its messages.
-fn invocation(event: SqsEvent) -> soulprint_lambda::lambda_runtime::LambdaEvent<SqsEvent> {
-    let mut context = soulprint_lambda::lambda_runtime::Context::default();
-    context.deadline = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_millis() as u64
-        + u64::from(VISIBILITY_SECONDS) * 1000;
-    soulprint_lambda::lambda_runtime::LambdaEvent::new(event, context)
-}
-
 fn model(planted: &[String]) -> Arc<ScriptedModel> {
     Arc::new(ScriptedModel::new(
         planted.to_vec(),
@@ -140,10 +129,14 @@ impl Poller {
                 || (queue == QueueName::Facts && nth == 2);
             if kill {
                 let ports = self.ports.clone();
-                let task =
-                    tokio::spawn(
-                        async move { handle_batch(&ports, queue, invocation(event)).await },
-                    );
+                let task = tokio::spawn(async move {
+                    handle_batch(
+                        &ports,
+                        queue,
+                        common::invocation(event, VISIBILITY_SECONDS.into()),
+                    )
+                    .await
+                });
                 tokio::time::sleep(Duration::from_millis(15)).await;
                 task.abort();
                 self.killed += 1;
@@ -154,15 +147,30 @@ impl Poller {
             // does not isolate concurrent DynamoDB transactions from each other, DynamoDB does.
             let response = if queue == QueueName::Facts && nth == 1 {
                 self.duplicated += 1;
-                let first = handle_batch(&self.ports, queue, invocation(event.clone())).await;
-                let again = handle_batch(&self.ports, queue, invocation(event.clone())).await;
+                let first = handle_batch(
+                    &self.ports,
+                    queue,
+                    common::invocation(event.clone(), VISIBILITY_SECONDS.into()),
+                )
+                .await;
+                let again = handle_batch(
+                    &self.ports,
+                    queue,
+                    common::invocation(event.clone(), VISIBILITY_SECONDS.into()),
+                )
+                .await;
                 assert_eq!(
                     first.batch_item_failures.len(),
                     again.batch_item_failures.len()
                 );
                 first
             } else {
-                handle_batch(&self.ports, queue, invocation(event.clone())).await
+                handle_batch(
+                    &self.ports,
+                    queue,
+                    common::invocation(event.clone(), VISIBILITY_SECONDS.into()),
+                )
+                .await
             };
             let failed: HashSet<String> = response
                 .batch_item_failures
@@ -401,7 +409,12 @@ async fn a_quick_state_that_times_out_fails_the_import_with_the_reason() {
                 record.body = m.body.clone();
                 let mut event = SqsEvent::default();
                 event.records.push(record);
-                let response = handle_batch(&workers, QueueName::Imports, invocation(event)).await;
+                let response = handle_batch(
+                    &workers,
+                    QueueName::Imports,
+                    common::invocation(event, VISIBILITY_SECONDS.into()),
+                )
+                .await;
                 assert!(response.batch_item_failures.is_empty());
             }
             sqs.delete_message()

@@ -137,6 +137,30 @@ pub(crate) async fn run(
     .await
 }
 
+/// The supervisor's token heartbeaten every 20 s while a long step runs (a token nobody
+/// waits for any more is answered).
+struct Beat<'t> {
+    token: Option<&'t str>,
+    last: std::time::Instant,
+}
+
+impl<'t> Beat<'t> {
+    fn new(token: Option<&'t str>) -> Self {
+        Beat {
+            token,
+            last: std::time::Instant::now(),
+        }
+    }
+
+    async fn now_and_then(&mut self, ports: &Ports) -> Result<(), StageError> {
+        if let (Some(token), true) = (self.token, self.last.elapsed() > Duration::from_secs(20)) {
+            answered(ports.supervisor.heartbeat(token).await)?;
+            self.last = std::time::Instant::now();
+        }
+        Ok(())
+    }
+}
+
 /// Moves the run's progress, queues a job for each of `pending` batches, and the finish when
 /// none is left.
 async fn start_batches(
@@ -222,7 +246,7 @@ async fn continue_run(
         .run_progress(user, run)
         .await?
         .ok_or_else(|| StageError::Corrupt("the retry's plan is not there".into()))?;
-    let mut last_beat = std::time::Instant::now();
+    let mut beat = Beat::new(task_token);
     for batch in 0..batches {
         let record = ports.store.batch_record(user, previous, batch).await?;
         match record {
@@ -237,10 +261,7 @@ async fn continue_run(
             }
             _ => pending.push(batch),
         }
-        if let (Some(token), true) = (task_token, last_beat.elapsed() > Duration::from_secs(20)) {
-            answered(ports.supervisor.heartbeat(token).await)?;
-            last_beat = std::time::Instant::now();
-        }
+        beat.now_and_then(ports).await?;
     }
     let asked = pending.len();
     start_batches(ports, user, run, progress, pending).await?;
@@ -310,7 +331,7 @@ async fn plan(
     });
     let mut batches = 0u32;
     let mut chunks = 0u64;
-    let mut last_beat = std::time::Instant::now();
+    let mut beat = Beat::new(task_token);
     // Batches are stored WRITE_AT_ONCE at a time: a 2 GB export makes thousands, one after
     // another a good part of the function's ten minutes.
     let mut writes = tokio::task::JoinSet::new();
@@ -328,10 +349,7 @@ async fn plan(
                 written.map_err(|e| StageError::Join(e.to_string()))??;
             }
         }
-        if let (Some(token), true) = (task_token, last_beat.elapsed() > Duration::from_secs(20)) {
-            answered(ports.supervisor.heartbeat(token).await)?;
-            last_beat = std::time::Instant::now();
-        }
+        beat.now_and_then(ports).await?;
     }
     while let Some(written) = writes.join_next().await {
         written.map_err(|e| StageError::Join(e.to_string()))??;

@@ -157,3 +157,19 @@ pub fn api_event(
     }
     soulprint_lambda::lambda_http::request::from_str(&event.to_string()).unwrap()
 }
+
+/// An invocation of a worker with a batch, and `seconds` to handle it (its deadline).
+pub fn invocation(
+    event: soulprint_lambda::aws_lambda_events::event::sqs::SqsEvent,
+    seconds: u64,
+) -> soulprint_lambda::lambda_runtime::LambdaEvent<
+    soulprint_lambda::aws_lambda_events::event::sqs::SqsEvent,
+> {
+    let mut context = soulprint_lambda::lambda_runtime::Context::default();
+    context.deadline = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as u64
+        + seconds * 1000;
+    soulprint_lambda::lambda_runtime::LambdaEvent::new(event, context)
+}
