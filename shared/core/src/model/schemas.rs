@@ -138,6 +138,7 @@ pub fn facts_schema(chunks: usize) -> Value {
         "chunks",
         json!({
             "type": "array",
+            "minItems": chunks,
             "maxItems": chunks,
             "items": object(&[
                 ("chunk", json!({"type": "integer", "minimum": 1, "maximum": chunks})),
