@@ -62,8 +62,9 @@ struct Calls {
 impl Calls {
     fn add(&mut self, request: &FactRequest) {
         let n = request.chunks.len();
-        let input = u64::from(estimate_tokens(questions::FACTS_SYSTEM))
-            + u64::from(estimate_tokens(&questions::facts_prompt(request)))
+        let input = u64::from(estimate_tokens(questions::facts_system(
+            request.chunks.len(),
+        ))) + u64::from(estimate_tokens(&questions::facts_prompt(request)))
             + u64::from(estimate_tokens(&schemas::facts_schema(n).to_string()))
             + TOOL_PROMPT;
         self.calls += 1;

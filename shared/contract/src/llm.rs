@@ -67,9 +67,9 @@ fn fact(text: &str) -> Value {
     json!({"category": "life", "text": text, "subject": "location", "evidence": "I moved to Lisbon"})
 }
 
-/// A well-formed answer with one fact, for chunk 1.
+/// A well-formed answer with one fact, for the one chunk sent (the flat shape).
 pub fn one_fact() -> Scripted {
-    Scripted::Answer(json!({"chunks": [{"chunk": 1, "facts": [fact("Lives in Lisbon")]}]}))
+    Scripted::Answer(json!({"facts": [fact("Lives in Lisbon")]}))
 }
 
 /// The facts of the one chunk sent.
@@ -100,7 +100,7 @@ where
     Fut: Future<Output = Harness>,
 {
     let h = start(vec![
-        Scripted::Answer(json!({"chunks": "none that I can see"})),
+        Scripted::Answer(json!({"facts": "none that I can see"})),
         one_fact(),
     ])
     .await;
@@ -137,7 +137,7 @@ where
     Fut: Future<Output = Harness>,
 {
     let h = start(vec![
-        Scripted::Answer(json!({"chunks": "none"})),
+        Scripted::Answer(json!({"facts": "none"})),
         Scripted::Prose("I cannot do that."),
         one_fact(),
     ])
@@ -185,18 +185,22 @@ where
 
 /// A pack's answer is split by chunk, in the order sent: an entry naming a chunk that was not
 /// sent is dropped with its facts, and a chunk left out or given a part that cannot be read
-/// is unanswered (the stage asks it again alone).
+/// is unanswered (the stage asks it again alone). A pack answered in one chunk's flat shape
+/// is asked once more.
 pub async fn a_pack_is_answered_chunk_by_chunk<F, Fut>(start: F)
 where
     F: Fn(Vec<Scripted>) -> Fut,
     Fut: Future<Output = Harness>,
 {
-    let h = start(vec![Scripted::Answer(json!({"chunks": [
-        {"chunk": 2, "facts": [fact("Works as a nurse")]},
-        {"chunk": 1, "facts": [fact("Lives in Lisbon")]},
-        {"chunk": 9, "facts": [fact("Was never sent")]},
-        {"chunk": 3, "facts": "none"},
-    ]}))])
+    let h = start(vec![
+        Scripted::Answer(json!({"facts": [fact("Which chunk was this?")]})),
+        Scripted::Answer(json!({"chunks": [
+            {"chunk": 2, "facts": [fact("Works as a nurse")]},
+            {"chunk": 1, "facts": [fact("Lives in Lisbon")]},
+            {"chunk": 9, "facts": [fact("Was never sent")]},
+            {"chunk": 3, "facts": "none"},
+        ]})),
+    ])
     .await;
     let pack = FactRequest {
         chunks: vec![
@@ -224,5 +228,5 @@ where
             None
         ]
     );
-    assert_eq!((h.requests)(), 1, "one call for the pack");
+    assert_eq!((h.requests)(), 2, "one call for the pack, and its repair");
 }

@@ -28,13 +28,20 @@ pub fn chunk_options(model: &ModelInfo) -> ChunkOptions {
 /// Input tokens of the chunks packed into one fact-extraction call (a batch of the full
 /// pass): at most half the window, so the answer fits beside them. Twelve thousand make a
 /// call of a few seconds on a hosted model and cut the calls of a typical export five to
-/// fifteen times against one a chunk.
+/// fifteen times against one a chunk. A model with a window under [`PACKING_WINDOW`] tokens
+/// gets 0: each chunk goes alone ([`crate::stages::packs::Packer`]), in the flat answer a small
+/// model can fill (a 0.5B model given two chunks in the nested answer left most of them out).
 pub fn pack_tokens(model: &ModelInfo) -> usize {
     const DEFAULT: usize = 12_000;
-    model
-        .context_tokens
-        .map_or(DEFAULT, |window| DEFAULT.min(window as usize / 2))
+    match model.context_tokens {
+        None => DEFAULT,
+        Some(window) if window < PACKING_WINDOW => 0,
+        Some(window) => DEFAULT.min(window as usize / 2),
+    }
 }
+
+/// The smallest window whose model is sent packs of chunks.
+pub const PACKING_WINDOW: u32 = 32_768;
 
 /// Characters of each recalled excerpt in a chat prompt.
 pub fn recalled_chars(model: &ModelInfo) -> usize {
@@ -69,5 +76,8 @@ mod tests {
         assert_eq!(sample_options(&large).budget_tokens, 50_000);
         assert_eq!(chunk_options(&large).target_tokens, 2_000);
         assert_eq!(recalled_chars(&large), 2_000);
+        assert_eq!(pack_tokens(&small), 0, "one chunk a call");
+        assert_eq!(pack_tokens(&model(Some(32_768))), 12_000);
+        assert_eq!(pack_tokens(&large), 12_000);
     }
 }

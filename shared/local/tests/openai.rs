@@ -179,11 +179,11 @@ async fn a_bad_request_is_refused_and_nothing_listening_is_unavailable() {
 
 #[tokio::test]
 async fn a_malformed_fact_is_dropped_not_its_neighbours() {
-    let answer = json!({"chunks": [{"chunk": 1, "facts": [
+    let answer = json!({"facts": [
         {"category": "life", "text": "Lives in Lisbon", "subject": "location", "evidence": "I live in Lisbon"},
         {"category": "astrology", "text": "Is a Leo", "subject": null, "evidence": "x"},
         {"text": 42},
-    ]}]})
+    ]})
     .to_string();
     let (url, _) = fake(vec![completion(&answer)]).await;
     let text = "Person: I live in Lisbon.".to_string();

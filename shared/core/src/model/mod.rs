@@ -143,13 +143,14 @@ impl Llm for Model {
         let sent = request.chunks.len();
         let call = StructuredCall {
             name: "facts",
-            system: questions::FACTS_SYSTEM,
+            system: questions::facts_system(sent),
             user: questions::facts_prompt(request),
             schema: schemas::facts_schema(sent),
             max_tokens: self.tokens(schemas::facts_answer_tokens(sent)),
         };
-        let reply: Reply<schemas::FactsAnswer> =
-            self.structured(&call, schemas::check_facts).await?;
+        let reply: Reply<schemas::FactsAnswer> = self
+            .structured(&call, |v| schemas::check_facts(v, sent))
+            .await?;
         Ok(Reply {
             value: reply.value.into_pack(sent),
             usage: reply.usage,

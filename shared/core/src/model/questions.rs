@@ -14,17 +14,43 @@ already knew them. Base every field on the conversations; where they do not tell
 Assistant, Helper, AI, Bot, Buddy or Soul) and a 2-4 word archetype. Personality traits and \
 behavioural rules: 3 to 7 each. Answer with JSON only, matching the schema.";
 
-/// Fact extraction's system text, for every pack of chunks.
-pub const FACTS_SYSTEM: &str = "You extract durable facts about a person from numbered \
-excerpts (chunks) of their conversations with an AI assistant. Only facts about the person \
-themselves that will still be true in a month: where they live, their work, people and animals \
-in their life, preferences, projects, important dates, beliefs, decisions. Use only what the \
-person says (lines starting \"Person:\"); assistant lines are context. No facts about the \
-assistant, about the topic in general, or one-off requests. Each fact is one short sentence in \
-the third person; `evidence` quotes the person's words it rests on, from the same chunk; \
-`subject` is location, occupation, employer or relationship when the fact is about one of \
-those, else null. Answer with JSON only, matching the schema: one entry for every chunk, \
-`chunk` its number, `facts` its facts (an empty list when it has none).";
+/// What fact extraction asks of every chunk, whatever the answer's shape.
+macro_rules! facts_rules {
+    () => {
+        "You extract durable facts about a person from numbered excerpts (chunks) of their \
+conversations with an AI assistant. Only facts about the person themselves that will still be \
+true in a month: where they live, their work, people and animals in their life, preferences, \
+projects, important dates, beliefs, decisions. Use only what the person says (lines starting \
+\"Person:\"); assistant lines are context. No facts about the assistant, about the topic in \
+general, or one-off requests. Each fact is one short sentence in the third person; `evidence` \
+quotes the person's words it rests on, from the same chunk; `subject` is location, \
+occupation, employer or relationship when the fact is about one of those, else null. "
+    };
+}
+
+/// Fact extraction's system text for a pack of chunks.
+pub const FACTS_SYSTEM: &str = concat!(
+    facts_rules!(),
+    "Answer with JSON only, matching the schema: one entry for every chunk, `chunk` its \
+number, `facts` its facts (an empty list when it has none)."
+);
+
+/// Fact extraction's system text for one chunk (the flat answer of
+/// [`super::schemas::facts_schema`]).
+pub const ONE_CHUNK_FACTS_SYSTEM: &str = concat!(
+    facts_rules!(),
+    "Answer with JSON only, matching the schema: `facts`, the chunk's facts (an empty list \
+when it has none)."
+);
+
+/// The system text for `chunks` chunks.
+pub fn facts_system(chunks: usize) -> &'static str {
+    if chunks <= 1 {
+        ONE_CHUNK_FACTS_SYSTEM
+    } else {
+        FACTS_SYSTEM
+    }
+}
 
 /// The system text of writing MEMORY.
 pub const MEMORY_SYSTEM: &str = "You write the MEMORY section of an assistant's notes about a \

@@ -19,9 +19,16 @@ const FACTS_PER_CHUNK: u32 = 12;
 /// answer cut off at it is asked again, then chunk by chunk.
 const FACTS_TOKENS_PER_CHUNK: u32 = 400;
 const FACTS_ANSWER_MAX_TOKENS: u32 = 4_096;
+/// A chunk asked alone may take its worst case: [`FACTS_PER_CHUNK`] facts of two
+/// [`FACT_CHARS`]-character strings (~1,500 tokens). It is the last try for that chunk, and a
+/// small model asked one chunk a call writes long evidence.
+const ONE_CHUNK_ANSWER_TOKENS: u32 = 2_048;
 
 /// Tokens the answer for a pack of `chunks` chunks may take.
 pub fn facts_answer_tokens(chunks: usize) -> u32 {
+    if chunks <= 1 {
+        return ONE_CHUNK_ANSWER_TOKENS;
+    }
     let chunks = u32::try_from(chunks).unwrap_or(u32::MAX);
     FACTS_TOKENS_PER_CHUNK
         .saturating_mul(chunks)
@@ -115,8 +122,10 @@ pub fn sections_schema() -> Value {
     ])
 }
 
-/// `{"chunks": [{"chunk": 1, "facts": [...]}, ...]}` for a pack of `chunks` chunks: a
-/// top-level object, as structured-output APIs require, with one entry per chunk.
+/// The answer for `chunks` chunks: `{"facts": [...]}` for one chunk, and for a pack
+/// `{"chunks": [{"chunk": 1, "facts": [...]}, ...]}` with one entry per chunk. Both are a
+/// top-level object, as structured-output APIs require. One chunk gets the flat shape because
+/// a small model (asked one chunk a call) fills it well and loses its way in the nested one.
 pub fn facts_schema(chunks: usize) -> Value {
     let categories: Vec<&str> = Category::ALL.iter().map(|c| c.as_str()).collect();
     let subjects: Vec<Value> = Subject::ALL
@@ -134,6 +143,9 @@ pub fn facts_schema(chunks: usize) -> Value {
             ("evidence", bounded_text(FACT_CHARS)),
         ]),
     });
+    if chunks <= 1 {
+        return object(&[("facts", facts)]);
+    }
     object(&[(
         "chunks",
         json!({
@@ -172,19 +184,38 @@ pub fn web_search_schema() -> Value {
     })
 }
 
-/// The fact-extraction answer, as [`facts_schema`] shapes it.
+/// The fact-extraction answer, in either shape [`facts_schema`] gives.
 #[derive(Debug, serde::Deserialize)]
-pub struct FactsAnswer {
-    chunks: Vec<Value>,
+#[serde(untagged)]
+pub enum FactsAnswer {
+    /// A pack's entries, one per chunk.
+    Pack {
+        /// `{"chunk": n, "facts": [...]}` each, checked one by one.
+        chunks: Vec<Value>,
+    },
+    /// One chunk's facts.
+    One {
+        /// The facts, checked one by one.
+        facts: Vec<Value>,
+    },
 }
 
 impl FactsAnswer {
     /// Each of the `sent` chunks' facts, in the order sent ([`PackFacts`]). An entry naming a
     /// chunk that was not sent is dropped with its facts; an entry whose facts are not a list
     /// leaves its chunk unanswered; a malformed fact is dropped, not the chunk's other facts.
+    /// The flat shape answers only a single chunk.
     pub fn into_pack(self, sent: usize) -> PackFacts {
         let mut pack: PackFacts = vec![None; sent];
-        for entry in self.chunks {
+        let entries = match self {
+            FactsAnswer::Pack { chunks } => chunks,
+            FactsAnswer::One { facts } if sent == 1 => {
+                pack[0] = Some(parse_facts(&facts));
+                return pack;
+            }
+            FactsAnswer::One { .. } => return pack,
+        };
+        for entry in entries {
             let Some(slot) = entry
                 .get("chunk")
                 .and_then(Value::as_u64)
@@ -197,19 +228,26 @@ impl FactsAnswer {
             let Some(Value::Array(facts)) = entry.get("facts") else {
                 continue;
             };
-            let facts = facts
-                .iter()
-                .filter_map(|f| serde_json::from_value::<ExtractedFact>(f.clone()).ok());
-            slot.get_or_insert_with(Vec::new).extend(facts);
+            slot.get_or_insert_with(Vec::new).extend(parse_facts(facts));
         }
         pack
     }
 }
 
-/// The list of chunks must be there (each entry is checked on its own).
-pub fn check_facts(v: &Value) -> Result<(), String> {
-    match v.get("chunks") {
-        Some(Value::Array(_)) => Ok(()),
+fn parse_facts(facts: &[Value]) -> Vec<ExtractedFact> {
+    facts
+        .iter()
+        .filter_map(|f| serde_json::from_value::<ExtractedFact>(f.clone()).ok())
+        .collect()
+}
+
+/// A pack's answer must have its list of chunks; one chunk's, its list of facts (or a pack's
+/// list). Each entry and fact is checked on its own.
+pub fn check_facts(v: &Value, sent: usize) -> Result<(), String> {
+    match (v.get("chunks"), v.get("facts")) {
+        (Some(Value::Array(_)), _) => Ok(()),
+        (_, Some(Value::Array(_))) if sent <= 1 => Ok(()),
+        _ if sent <= 1 => Err("missing the \"facts\" list".into()),
         _ => Err("missing the \"chunks\" list".into()),
     }
 }

@@ -247,7 +247,7 @@ async fn ask(
     within_quota: bool,
 ) -> Result<Asked, StageError> {
     let input = u64::from(
-        estimate_tokens(questions::FACTS_SYSTEM)
+        estimate_tokens(questions::facts_system(request.chunks.len()))
             + estimate_tokens(&questions::facts_prompt(request)),
     );
     // What Bedrock reserves for a call: its input (the schema's too) and `maxTokens`.

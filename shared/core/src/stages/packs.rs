@@ -33,7 +33,7 @@ pub struct Packer {
 
 impl Packer {
     /// Packs of at most `budget` tokens ([`crate::budgets::pack_tokens`]); a chunk larger
-    /// than that goes alone.
+    /// than that goes alone (with a budget of 0, every chunk worth asking does).
     pub fn new(budget: usize) -> Self {
         Packer {
             budget,
@@ -120,6 +120,14 @@ mod tests {
             vec![vec![400, 500], vec![200], vec![1_500], vec![300, 300]]
         );
         assert!(sizes(1_000, &[]).is_empty());
+    }
+
+    #[test]
+    fn a_budget_of_nothing_asks_each_chunk_alone() {
+        assert_eq!(
+            sizes(0, &[1, 300, 2_000]),
+            vec![vec![1], vec![300], vec![2_000]]
+        );
     }
 
     #[test]
