@@ -4,6 +4,7 @@
 //! the pipeline's tests deterministic.
 
 use async_trait::async_trait;
+use soulprint_core::memory::about_me::{self, Label};
 use soulprint_core::memory::markdown;
 use soulprint_core::memory::statements::{statements, Statement};
 use soulprint_core::memory::Subject;
@@ -218,10 +219,19 @@ fn profile(r: &ProfileRequest) -> Sections {
         (Some(a), Some(b)) => format!("from {} to {}", a.date(), b.date()),
         _ => "undated".into(),
     };
-    let name = said
-        .iter()
-        .find_map(|x| name_in(&x.statement.text))
+    // Name, work and home: the about-me's labelled lines first, as the person filled them in.
+    let labelled = |label: Label| about_user.iter().find_map(|u| about_me::first(u, label));
+    let name = labelled(Label::Name)
+        .map(str::to_owned)
+        .or_else(|| said.iter().find_map(|x| name_in(&x.statement.text)))
         .unwrap_or_else(|| NO_DATA.into());
+    let from_about_me = |label: Label, subject: Subject| {
+        labelled(label).map_or_else(
+            || quote(subject),
+            |v| format!("In their custom instructions: “{}”", cut(v, 300)),
+        )
+    };
+    let about_prose: Vec<&str> = about_user.iter().flat_map(|u| about_me::prose(u)).collect();
     let relationships: Vec<String> = said
         .iter()
         .filter(|x| {
@@ -294,20 +304,23 @@ fn profile(r: &ProfileRequest) -> Sections {
         },
         user: User {
             name,
-            location: quote(Subject::Location),
-            occupation: about_user
-                .first()
-                .filter(|_| quote(Subject::Occupation) == NO_DATA)
-                .map_or_else(
-                    || quote(Subject::Occupation),
-                    |u| format!("In their custom instructions: “{}”", cut(u, 300)),
-                ),
+            location: from_about_me(Label::Location, Subject::Location),
+            occupation: from_about_me(Label::Occupation, Subject::Occupation),
             relationships,
             interests,
-            life_context: format!(
-                "{} conversations, {n} of their own messages, {span}",
-                s.conversations
-            ),
+            life_context: if about_prose.is_empty() {
+                format!(
+                    "{} conversations, {n} of their own messages, {span}",
+                    s.conversations
+                )
+            } else {
+                format!(
+                    "In their custom instructions: “{}”; {} conversations, {n} of their own \
+                     messages, {span}",
+                    cut(&about_prose.join(" "), 300),
+                    s.conversations
+                )
+            },
             preferred_address: NO_DATA.into(),
         },
         agents: Agents {
@@ -365,7 +378,35 @@ fn name_in(text: &str) -> Option<String> {
 
 #[cfg(test)]
 mod tests {
-    use super::name_in;
+    use super::*;
+    use soulprint_core::conversation::{CustomInstructions, ProfileSignals};
+
+    #[test]
+    fn an_about_me_gives_the_name_work_and_home_it_labels_and_nothing_else_under_work() {
+        let request = ProfileRequest {
+            sample: Vec::new(),
+            signals: ProfileSignals {
+                custom_instructions: vec![CustomInstructions {
+                    about_user: Some(
+                        "Preferred name: Erin\nRole: director of a gardening company\n\
+                         Other Information: I have two whippets and I hate meetings."
+                            .into(),
+                    ),
+                    about_model: None,
+                    created_at: None,
+                }],
+                memories: Vec::new(),
+            },
+            stats: Default::default(),
+            memory_md: None,
+        };
+        let user = profile(&request).user;
+        assert_eq!(user.name, "Erin");
+        assert!(user.occupation.contains("director of a gardening company"));
+        assert!(!user.occupation.contains("whippets"), "{}", user.occupation);
+        assert!(user.life_context.contains("I have two whippets"));
+        assert_eq!(user.location, NO_DATA);
+    }
 
     #[test]
     fn names_are_found_whatever_the_script() {

@@ -159,6 +159,52 @@ async fn a_wrong_schema_twice_is_an_invalid_output() {
     );
 }
 
+/// What Qwen2.5-Coder-0.5B once answered on a ten-conversation exam: "GPT-4" as the person's
+/// name, home, work and life, and twelve times over as their interests.
+fn degenerate_sections() -> String {
+    let gpt = "GPT-4";
+    json!({
+        "soul": {"communication_style": "brief", "personality_traits": ["curious"], "tone_preferences": "warm",
+                 "boundaries": "", "humor_style": "", "formality_level": "", "emotional_patterns": ""},
+        "identity": {"ai_name": "Wren", "archetype": "Curious Builder", "vibe": "", "emoji_style": "", "signature_greeting": ""},
+        "user": {"name": gpt, "location": gpt, "occupation": gpt, "relationships": [gpt], "interests": vec![gpt; 12],
+                 "life_context": gpt, "preferred_address": ""},
+        "agents": {"response_style": "", "behavioral_rules": [], "context_adaptation": "", "memory_directives": "", "do_not": []},
+        "tools": {"likely_usage": [], "capabilities_emphasis": [], "output_preferences": "", "depth_preference": ""},
+    })
+    .to_string()
+}
+
+#[tokio::test]
+async fn a_degenerate_profile_is_repaired_once_then_refused() {
+    let (url, requests) = fake(vec![
+        completion(&degenerate_sections()),
+        completion(&sections_json("Wren")),
+    ])
+    .await;
+    let sections = model(url).profile(&profile_request()).await.unwrap().value;
+    assert_eq!(sections.user.name, "Sam");
+    let said = requests.lock().unwrap()[1].body["messages"][3]["content"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert!(
+        said.contains("GPT-4"),
+        "the repair says what was wrong: {said}"
+    );
+
+    let (url, _) = fake(vec![
+        completion(&degenerate_sections()),
+        completion(&degenerate_sections()),
+    ])
+    .await;
+    let err = model(url).profile(&profile_request()).await.unwrap_err();
+    assert!(
+        matches!(err, LlmError::InvalidOutput(ref m) if m.contains("GPT-4")),
+        "{err}"
+    );
+}
+
 #[tokio::test]
 async fn a_bad_request_is_refused_and_nothing_listening_is_unavailable() {
     let (url, _) = fake(vec![(400, r#"{"error": "context too long"}"#.into())]).await;

@@ -368,19 +368,15 @@ fn signals(mapping: &Mapping<'_>) -> ProfileSignals {
             let c = content.expect("content_type implies content");
             push_instructions(
                 &mut out,
-                c.user_profile
-                    .get()
-                    .map(|t| unwrap_boilerplate(t, "User profile:")),
-                c.user_instructions
-                    .get()
-                    .map(|t| unwrap_boilerplate(t, "User's Instructions:")),
+                c.user_profile.get().map(person_words),
+                c.user_instructions.get().map(person_words),
                 created_at,
             );
         } else if let Some(data) = user_context {
             push_instructions(
                 &mut out,
-                data.about_user_message.get().map(str::to_owned),
-                data.about_model_message.get().map(str::to_owned),
+                data.about_user_message.get().map(person_words),
+                data.about_model_message.get().map(person_words),
                 created_at,
             );
         } else if content_type == Some("model_editable_context") {
@@ -449,17 +445,41 @@ fn push_memory(
 
 /// ChatGPT wraps custom instructions in a preamble addressed to the model and a code fence;
 /// keep only what the person wrote.
-fn unwrap_boilerplate(text: &str, marker: &str) -> String {
-    let body = text
-        .find(marker)
-        .map_or(text, |at| &text[at + marker.len()..]);
-    let body = body.trim();
-    let body = body
-        .strip_prefix("```")
-        .and_then(|b| b.strip_suffix("```"))
-        .unwrap_or(body);
-    body.trim().to_owned()
+/// The person's own words in a custom-instruction field. ChatGPT wraps them in its own prose
+/// (2025: "The user provided the following information about themselves. … User profile:"
+/// or "The user provided the additional info about how they would like you to respond:",
+/// then the text between triple backticks): only what is between the fences is theirs. A
+/// wrapper without fences is cut at its colon; a field with no wrapper is the person's whole.
+fn person_words(text: &str) -> String {
+    let text = text.trim();
+    let wrapped = text
+        .get(..WRAPPER.len())
+        .is_some_and(|start| start.eq_ignore_ascii_case(WRAPPER));
+    let body = if wrapped {
+        match text.find("```") {
+            Some(open) => {
+                let inner = &text[open + 3..];
+                inner.rfind("```").map_or(inner, |close| &inner[..close])
+            }
+            None => text.split_once(":\n").map_or(text, |(_, rest)| rest),
+        }
+    } else {
+        MARKERS
+            .iter()
+            .find_map(|m| text.strip_prefix(m))
+            .unwrap_or(text)
+    };
+    body.trim().trim_matches('`').trim().to_owned()
 }
+
+/// How ChatGPT's prose around a custom-instruction field begins (2023–2025 exports).
+const WRAPPER: &str = "The user provided";
+/// Labels older exports put before the person's text.
+const MARKERS: [&str; 3] = [
+    "User profile:",
+    "User's Instructions:",
+    "User instructions:",
+];
 
 #[cfg(test)]
 mod tests {
@@ -474,15 +494,29 @@ mod tests {
     }
 
     #[test]
-    fn custom_instruction_preambles_are_removed() {
-        let text = "The user provided the following information about themselves.\nUser profile:\n```Preferred name: Ada\nRole: engineer```";
+    fn custom_instruction_wrappers_are_removed_whatever_the_field() {
+        // The 2025 about-me, as ChatGPT wraps it (guidance lines and all).
+        let profile = "The user provided the following information about themselves. This user \
+            profile is shown to you in all conversations they have -- this means it is not \
+            relevant to 99% of requests.\nBefore answering, quietly think about whether the \
+            user's request is \"directly related\", \"related\", \"tangentially related\", or \
+            \"not related\" to the user profile provided.\nUser profile:\n```Preferred name: \
+            Erin\nRole: director of a gardening company```";
         assert_eq!(
-            unwrap_boilerplate(text, "User profile:"),
-            "Preferred name: Ada\nRole: engineer"
+            person_words(profile),
+            "Preferred name: Erin\nRole: director of a gardening company"
         );
+        // The 2025 how-to-respond form, which the old marker never matched.
+        let instructions = "The user provided the additional info about how they would like you \
+            to respond:\n```Be brief. No emoji.```";
+        assert_eq!(person_words(instructions), "Be brief. No emoji.");
+        // A wrapper without fences, an old label, and the person's own words (backticks kept
+        // inside them).
         assert_eq!(
-            unwrap_boilerplate("plain words", "User profile:"),
-            "plain words"
+            person_words("The user provided the additional info about how they would like you to respond:\nBe brief."),
+            "Be brief."
         );
+        assert_eq!(person_words("User profile: I teach."), "I teach.");
+        assert_eq!(person_words("I write `rust` daily"), "I write `rust` daily");
     }
 }

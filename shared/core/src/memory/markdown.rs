@@ -39,10 +39,13 @@ pub fn render(facts: &[MemoryFact]) -> String {
             .iter()
             .filter(|f| f.category == category && f.status == FactStatus::Current)
             .collect();
-        // Said most often first, then most recently.
+        // The person's core facts first (home, work, employer, family: never cut for a
+        // repeated remark), then said most often, then most recently.
         current.sort_by(|a, b| {
-            b.times_stated()
-                .cmp(&a.times_stated())
+            b.subject
+                .is_some()
+                .cmp(&a.subject.is_some())
+                .then(b.times_stated().cmp(&a.times_stated()))
                 .then(b.last_observed().cmp(&a.last_observed()))
                 .then(a.id.cmp(&b.id))
         });
@@ -142,5 +145,37 @@ mod tests {
         assert!(md.contains("## Life & Circumstances\n- I moved to Oslo. (2023-01-01)\n  - before: I live in Lisbon. (2021-01-01)\n"), "{md}");
         assert!(md.contains("## Projects\nNo data yet.\n"), "{md}");
         assert!(md.contains("## Preferences\n- I prefer tea."), "{md}");
+    }
+
+    #[test]
+    fn the_cap_never_drops_home_or_work_for_repeated_remarks() {
+        let said = |text: String, subject, times: usize, year: i32| {
+            (0..times).map(move |n| Fact {
+                category: Category::Life,
+                text: text.clone(),
+                subject,
+                source: Source {
+                    origin: Origin::Conversation,
+                    conversation_id: format!("c{n}"),
+                    message_ids: vec!["m".into()],
+                    observed_at: Some(datetime!(2020-01-01 0:00 UTC).replace_year(year).unwrap()),
+                },
+            })
+        };
+        let mut facts: Vec<Fact> = (0..MAX_PER_HEADING + 5)
+            .flat_map(|i| said(format!("I have a habit number {i}."), None, 3, 2024))
+            .collect();
+        facts.extend(said(
+            "Occupation: director of a gardening company.".into(),
+            Some(Subject::Occupation),
+            1,
+            2019,
+        ));
+        let md = render(&consolidate(facts));
+        assert!(
+            md.contains("## Life & Circumstances\n- Occupation: director of a gardening company."),
+            "{md}"
+        );
+        assert!(md.contains("…and 6 more"), "{md}");
     }
 }

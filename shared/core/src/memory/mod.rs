@@ -1,11 +1,13 @@
 //! What SoulPrint remembers about a person: facts with their sources, consolidated, and the
 //! MEMORY section written from them.
 
+pub mod about_me;
 pub mod about_self;
 pub mod consolidate;
 pub mod fact;
 pub mod learn;
 pub mod markdown;
+pub mod not_a_fact;
 pub mod seed;
 pub mod statements;
 pub mod tombstone;

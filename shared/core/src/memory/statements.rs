@@ -31,6 +31,9 @@ pub fn statements(text: &str) -> Vec<Statement> {
         }
         let lead = trimmed.len() - strip_discourse(trimmed).len();
         let body = &trimmed[lead..];
+        if super::not_a_fact::is_not_a_fact(body) {
+            continue;
+        }
         let lower = body.to_lowercase();
         if !FIRST_PERSON.iter().any(|p| lower.starts_with(p)) {
             continue;

@@ -4,6 +4,7 @@ use serde_json::{json, Value};
 
 use crate::memory::{Category, Subject};
 use crate::ports::llm::{ExtractedFact, PackFacts};
+use crate::sections::is_placeholder;
 
 // Bounds on every string and list: the domain cuts longer ones anyway (`tidy_sections`), and
 // a server that turns the schema into a grammar (llama.cpp) then stops a small model that
@@ -165,14 +166,100 @@ pub fn memory_schema() -> Value {
     object(&[("memory_md", bounded_text(MEMORY_CHARS))])
 }
 
-/// The five sections must all be there, as objects (a model's answer, before it is parsed).
+/// The five sections must all be there, as objects, and not degenerate ([`degenerate`]): a
+/// model's answer, before it is parsed.
 pub fn check_sections(v: &Value) -> Result<(), String> {
     for key in ["soul", "identity", "user", "agents", "tools"] {
         if !v.get(key).is_some_and(Value::is_object) {
             return Err(format!("missing the \"{key}\" section"));
         }
     }
-    Ok(())
+    degenerate(v).map_or(Ok(()), Err)
+}
+
+/// What makes a well-formed profile degenerate, in words: a list that repeats an item, one
+/// value filling most fields, or the person described as an AI model (a 0.5B model once wrote
+/// "GPT-4" as their name, home, work and twelve interests, and every other check passed).
+pub fn degenerate(v: &Value) -> Option<String> {
+    let mut texts: Vec<(String, String)> = Vec::new();
+    for (section, fields) in v.as_object()?.iter() {
+        for (field, value) in fields.as_object().into_iter().flatten() {
+            let at = format!("{section}.{field}");
+            match value {
+                Value::String(text) => texts.push((at, text.clone())),
+                Value::Array(items) => {
+                    let mut seen = std::collections::HashSet::new();
+                    for item in items.iter().filter_map(Value::as_str) {
+                        let key = item.trim().to_lowercase();
+                        if !is_placeholder(&key) && !seen.insert(key) {
+                            return Some(format!("{at} repeats {item:?}"));
+                        }
+                        if section == "user" && names_a_model(item) {
+                            return Some(format!("{at} describes the person as {item:?}"));
+                        }
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+    if let Some((at, text)) = texts
+        .iter()
+        .find(|(at, text)| at.starts_with("user.") && names_a_model(text))
+    {
+        return Some(format!("{at} describes the person as {text:?}"));
+    }
+    let filled: Vec<String> = texts
+        .iter()
+        .map(|(_, t)| t.trim().to_lowercase())
+        // "None" is a real answer for a few fields (emoji, boundaries), not a fill.
+        .filter(|t| !is_placeholder(t) && t != "none")
+        .collect();
+    let mut counts = std::collections::HashMap::new();
+    for t in &filled {
+        *counts.entry(t.as_str()).or_insert(0usize) += 1;
+    }
+    let (value, most) = counts.into_iter().max_by_key(|&(_, n)| n)?;
+    (most >= 3 && most * 2 >= filled.len()).then(|| {
+        format!(
+            "{value:?} fills {most} of the {} fields given",
+            filled.len()
+        )
+    })
+}
+
+/// An AI model or assistant where a description of a person belongs ("GPT-4", "ChatGPT",
+/// "the assistant"): the whole value, not a word of it ("AI researcher" is a person's work).
+fn names_a_model(value: &str) -> bool {
+    const MODELS: &[&str] = &[
+        "gpt",
+        "chatgpt",
+        "openai",
+        "claude",
+        "anthropic",
+        "qwen",
+        "llama",
+        "gemini",
+        "bard",
+        "copilot",
+        "mistral",
+    ];
+    const ASSISTANTS: &[&str] = &[
+        "assistant",
+        "the assistant",
+        "ai",
+        "an ai",
+        "ai assistant",
+        "chatbot",
+        "bot",
+        "language model",
+        "a language model",
+        "llm",
+    ];
+    let v = value.trim().trim_end_matches('.').to_lowercase();
+    let head = v.split(|c: char| !c.is_alphabetic()).next().unwrap_or("");
+    (v.split_whitespace().count() <= 3 && MODELS.contains(&head))
+        || ASSISTANTS.contains(&v.as_str())
 }
 
 /// The input of [`super::questions::WEB_SEARCH_TOOL`].
@@ -262,4 +349,39 @@ pub struct MemoryAnswer {
 /// `{"ready": true}`: the answer to [`super::questions::READY_SYSTEM`].
 pub fn ready_schema() -> Value {
     object(&[("ready", json!({"type": "boolean"}))])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn profile(user: Value) -> Value {
+        json!({"soul": {"communication_style": "Short, direct messages", "boundaries": "None",
+                        "humor_style": "None", "emoji_style": "None"},
+               "identity": {"ai_name": "Wren"}, "user": user, "agents": {}, "tools": {}})
+    }
+
+    #[test]
+    fn repeated_items_one_value_everywhere_and_a_model_for_a_person_are_degenerate() {
+        let ok = profile(json!({"name": "Erin", "occupation": "AI researcher",
+                                 "location": "not enough data", "interests": ["cello", "gardening"]}));
+        assert_eq!(
+            degenerate(&ok),
+            None,
+            "\"None\" thrice and an AI researcher are fine"
+        );
+        let repeated = profile(json!({"interests": ["cello", "Cello"]}));
+        assert!(degenerate(&repeated)
+            .unwrap()
+            .contains("user.interests repeats"));
+        let model = profile(json!({"name": "GPT-4"}));
+        assert!(degenerate(&model)
+            .unwrap()
+            .contains("user.name describes the person"));
+        let mut same = profile(json!({"name": "Erin"}));
+        for field in ["vibe", "archetype", "signature_greeting"] {
+            same["identity"][field] = json!("Calm and kind");
+        }
+        assert!(degenerate(&same).unwrap().contains("fills 3 of the 6"));
+    }
 }

@@ -8,6 +8,7 @@ use super::{update_state, StageError};
 use crate::chunker::Chunk;
 use crate::import_state::FullPassStatus;
 use crate::jobs::Job;
+use crate::memory::not_a_fact::is_not_a_fact;
 use crate::memory::words::content_words;
 use crate::memory::{Fact, Origin, Source};
 use crate::model::{questions, schemas};
@@ -420,7 +421,8 @@ pub(crate) async fn load(
 
 /// The model's facts, each tied to the message of the person's it rests on. A fact whose
 /// evidence is nowhere in the person's words is dropped: it came from the assistant's lines
-/// or from nowhere.
+/// or from nowhere, and so is one that is a question, a request or a reaction
+/// ([`is_not_a_fact`]).
 pub fn with_provenance(chunk: &Chunk, extracted: Vec<ExtractedFact>) -> Vec<Fact> {
     let mut facts = Vec::new();
     for e in extracted.into_iter().take(MAX_FACTS_PER_CHUNK) {
@@ -429,6 +431,14 @@ pub fn with_provenance(chunk: &Chunk, extracted: Vec<ExtractedFact>) -> Vec<Fact
             continue;
         }
         let evidence = e.evidence.as_deref().unwrap_or(&text);
+        // A question, a request or a reaction to the assistant is no fact, however the
+        // model words it (a small model copies the person's message, "Person:" and all).
+        let copied = text
+            .get(..7)
+            .is_some_and(|p| p.eq_ignore_ascii_case("person:"));
+        if copied || is_not_a_fact(&text) || is_not_a_fact(evidence) {
+            continue;
+        }
         let Some(part) = find_part(chunk, evidence) else {
             continue;
         };
@@ -483,4 +493,54 @@ fn find_part<'c>(chunk: &'c Chunk, evidence: &str) -> Option<&'c crate::chunker:
         .filter(|(shared, _)| *shared * 2 >= wanted.len().max(1) && *shared > 0)
         .max_by_key(|(shared, _)| *shared)
         .map(|(_, part)| part)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::chunker::ChunkPart;
+    use crate::memory::Category;
+
+    #[test]
+    fn a_models_fact_resting_on_a_question_request_reaction_or_a_copy_is_dropped() {
+        let text = "Person: I moved to Porto in May. I love number 8! Can you plan my week?";
+        let chunk = Chunk {
+            conversation_id: "c".into(),
+            title: None,
+            index: 0,
+            total: 1,
+            observed_at: None,
+            recent: false,
+            tokens: 20,
+            message_ids: vec!["m".into()],
+            parts: vec![ChunkPart {
+                message_id: "m".into(),
+                person: true,
+                start: 0,
+                end: text.len() as u32,
+                at: None,
+            }],
+            text: text.into(),
+        };
+        let fact = |text: &str, evidence: &str| ExtractedFact {
+            category: Category::Life,
+            text: text.into(),
+            subject: None,
+            evidence: Some(evidence.into()),
+        };
+        let kept = with_provenance(
+            &chunk,
+            vec![
+                fact("Moved to Porto in May.", "I moved to Porto in May"),
+                fact("Loves number 8.", "I love number 8"),
+                fact("Wants their week planned.", "Can you plan my week?"),
+                fact(
+                    "Person: I moved to Porto in May.",
+                    "I moved to Porto in May",
+                ),
+            ],
+        );
+        let texts: Vec<&str> = kept.iter().map(|f| f.text.as_str()).collect();
+        assert_eq!(texts, vec!["Moved to Porto in May."]);
+    }
 }
