@@ -60,48 +60,8 @@ pub fn classify(lower: &str) -> Option<(Category, Option<Subject>)> {
     if has(&["birthday", "anniversary", "due date", "wedding is on"]) {
         return Some((Category::Date, None));
     }
-    if has(&[
-        "live in",
-        "lives in",
-        "living in",
-        "moved to",
-        "moving to",
-        "based in",
-        "relocated to",
-    ]) {
-        return Some((Category::Life, Some(Subject::Location)));
-    }
-    if has(&[
-        "work as",
-        "worked as",
-        "works as",
-        "working as",
-        "my job is",
-        "my profession",
-        "i'm a professional",
-        "by profession",
-    ]) {
-        return Some((Category::Life, Some(Subject::Occupation)));
-    }
-    if has(&[
-        "work at",
-        "work for",
-        "works at",
-        "works for",
-        "i joined",
-        "started a new job",
-    ]) {
-        return Some((Category::Life, Some(Subject::Employer)));
-    }
-    if has(&[
-        "married",
-        "engaged",
-        "divorced",
-        "my girlfriend",
-        "my boyfriend",
-        "my partner",
-    ]) {
-        return Some((Category::Life, Some(Subject::Relationship)));
+    if let Some((subject, about_them)) = slot(lower) {
+        return Some((Category::Life, about_them.then_some(subject)));
     }
     if has(&[
         "i decided",
@@ -159,6 +119,9 @@ pub fn classify(lower: &str) -> Option<(Category, Option<Subject>)> {
         "i've got a",
         "my wife",
         "my husband",
+        "my partner",
+        "my girlfriend",
+        "my boyfriend",
         "my son",
         "my daughter",
         "my kids",
@@ -185,6 +148,116 @@ pub fn classify(lower: &str) -> Option<(Category, Option<Subject>)> {
         return Some((Category::Life, None));
     }
     None
+}
+
+/// What states one of the person's slots (home, work, employer, partner): a newer statement
+/// of a slot replaces the older one, so only a confident one is tagged.
+const SLOTS: &[(&str, Subject)] = &[
+    ("live in", Subject::Location),
+    ("lives in", Subject::Location),
+    ("living in", Subject::Location),
+    ("moved to", Subject::Location),
+    ("moving to", Subject::Location),
+    ("based in", Subject::Location),
+    ("relocated to", Subject::Location),
+    ("work as", Subject::Occupation),
+    ("worked as", Subject::Occupation),
+    ("works as", Subject::Occupation),
+    ("working as", Subject::Occupation),
+    ("my job is", Subject::Occupation),
+    ("by profession", Subject::Occupation),
+    ("work at", Subject::Employer),
+    ("work for", Subject::Employer),
+    ("works at", Subject::Employer),
+    ("works for", Subject::Employer),
+    ("working at", Subject::Employer),
+    ("working for", Subject::Employer),
+    ("joined", Subject::Employer),
+    ("started a new job", Subject::Employer),
+    ("married", Subject::Relationship),
+    ("engaged", Subject::Relationship),
+    ("divorced", Subject::Relationship),
+];
+
+/// The slot a sentence (lower case) states, and whether it is the person's own: the one
+/// before the verb is the person ("I", "we", "my wife and I", "User" or a name in ChatGPT's
+/// memory), and, for a home or an employer, what follows names a place ("living in a rented
+/// home" names none). `None` when no slot's words are there, or they are someone else's ("my
+/// sister lives in Berlin", "that wouldn't work for me", "I would live in Paris").
+fn slot(lower: &str) -> Option<(Subject, bool)> {
+    let (at, cue, subject) = SLOTS
+        .iter()
+        .filter_map(|&(cue, subject)| lower.find(cue).map(|at| (at, cue, subject)))
+        .min_by_key(|&(at, ..)| at)?;
+    if !is_the_person(&lower[..at]) {
+        return None;
+    }
+    let object = lower[at + cue.len()..].trim_start();
+    if subject == Subject::Relationship && object.starts_with("in ") {
+        return None; // "engaged in a project"
+    }
+    let names_a_place = !["a ", "an ", "fear", "denial", "hope"]
+        .iter()
+        .any(|w| object.starts_with(w));
+    let placed = !matches!(subject, Subject::Location | Subject::Employer) || names_a_place;
+    Some((subject, placed))
+}
+
+/// Whether the words before a verb name the person (auxiliaries and adverbs aside).
+fn is_the_person(who: &str) -> bool {
+    const AUX: &[&str] = &[
+        "am",
+        "is",
+        "are",
+        "was",
+        "were",
+        "be",
+        "been",
+        "have",
+        "has",
+        "had",
+        "will",
+        "just",
+        "recently",
+        "currently",
+        "still",
+        "now",
+        "got",
+        "get",
+        "also",
+        "both",
+        "finally",
+        "officially",
+        "already",
+        "actually",
+        "then",
+        "really",
+        "happily",
+        "newly",
+    ];
+    const NOT_THE_PERSON: &[&str] = &[
+        "he", "she", "they", "it", "this", "that", "who", "which", "someone", "everyone", "people",
+        "you", "there", "here", "what",
+    ];
+    let who = who
+        .replace('’', "'")
+        .replace("'m", " am")
+        .replace("'ve", " have")
+        .replace("'re", " are")
+        .replace("'ll", " will")
+        .replace("'s", " is");
+    let mut words: Vec<&str> = who
+        .split(|c: char| c.is_whitespace() || c == ',')
+        .filter(|w| !w.is_empty())
+        .collect();
+    while words.last().is_some_and(|w| AUX.contains(w)) {
+        words.pop();
+    }
+    match words.as_slice() {
+        [] | ["i"] | ["we"] | ["user"] | ["the", "user"] | [.., "and", "i"] => true,
+        [name] => name.chars().all(char::is_alphabetic) && !NOT_THE_PERSON.contains(name),
+        _ => false,
+    }
 }
 
 const FIRST_PERSON: &[&str] = &["i ", "i'm ", "i’m ", "i've ", "i’ve ", "my ", "i am "];
@@ -312,6 +385,37 @@ mod tests {
             statements("OK, I live in İzmir now.")[0].text,
             "I live in İzmir now."
         );
+    }
+
+    #[test]
+    fn a_slot_is_tagged_only_when_it_is_the_persons_own() {
+        let tag = |s: &str| classify(&s.to_lowercase());
+        let location = Some((Category::Life, Some(Subject::Location)));
+        assert_eq!(tag("I live in Berlin"), location);
+        assert_eq!(tag("My wife and I moved to Porto in May"), location);
+        assert_eq!(tag("I'm currently based in the UK"), location);
+        assert_eq!(tag("User moved to Lisbon in April 2024"), location);
+        assert_eq!(tag("Sam lives in Lisbon"), location);
+        assert_eq!(
+            tag("I'm married to Ana"),
+            Some((Category::Life, Some(Subject::Relationship)))
+        );
+        // Someone else's, a doubt, a hypothetical, or no place named: no slot.
+        assert_eq!(
+            tag("My sister lives in Berlin"),
+            Some((Category::Life, None))
+        );
+        assert_eq!(tag("I think that wouldn't work for me"), None);
+        assert_eq!(tag("I would live in Paris if I could"), None);
+        assert_eq!(
+            tag("I'm living in a rented home"),
+            Some((Category::Life, None))
+        );
+        assert_eq!(
+            tag("My partner is vegetarian"),
+            Some((Category::Life, None))
+        );
+        assert_eq!(tag("I am engaged in a long project"), None);
     }
 
     #[test]

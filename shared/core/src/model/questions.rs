@@ -21,10 +21,13 @@ macro_rules! facts_rules {
 conversations with an AI assistant. Only facts about the person themselves that will still be \
 true in a month: where they live, their work, people and animals in their life, preferences, \
 projects, important dates, beliefs, decisions. Use only what the person says (lines starting \
-\"Person:\"); assistant lines are context. No facts about the assistant, about the topic in \
-general, or one-off requests. Each fact is one short sentence in the third person; `evidence` \
-quotes the person's words it rests on, from the same chunk; `subject` is location, \
-occupation, employer or relationship when the fact is about one of those, else null. "
+\"Person:\"); assistant lines are context. Not facts: questions, requests and tasks, \
+reactions to the assistant's answers (\"I love number 8\"), hypotheticals, role-play, pasted \
+or quoted text, anything about the assistant or the topic in general. Each fact is one short \
+sentence in the third person, in the person's language; `evidence` quotes the person's words \
+it rests on, from the same chunk; `subject` is location, occupation, employer or relationship \
+only when the person states their own home, work, employer or partner (a relative's home or \
+job is a fact about the relative, subject null), else null. "
     };
 }
 
