@@ -17,6 +17,11 @@ pub struct PersonStats {
     pub person_messages: u64,
     /// Words in the person's messages, split at whitespace.
     pub person_words: u64,
+    /// How many of the person's typed messages (no code, no upload, no paste of more than
+    /// [`PASTE_WORDS`] words) have each length: `[n]` counts those of [`BUCKETS`]`[n]` words
+    /// or more, below the next. The median length comes from it in constant memory.
+    #[serde(default)]
+    pub typed_lengths: Vec<u64>,
     /// Of the person's messages, those that ask something.
     pub questions: u64,
     /// Of the person's messages, those holding code.
@@ -43,11 +48,24 @@ impl PersonStats {
             }
             self.person_messages += 1;
             self.person_words += m.text.split_whitespace().count() as u64;
-            if m.text.trim_end().ends_with('?') {
+            if asks(&m.text) {
                 self.questions += 1;
             }
-            if m.text.contains("```") || m.text.contains("fn ") || m.text.contains("def ") {
+            let code = m.text.contains("```") || m.text.contains("fn ") || m.text.contains("def ");
+            if code {
                 self.with_code += 1;
+            }
+            let words = m
+                .text
+                .split_whitespace()
+                .filter(|w| *w != "[image]")
+                .count();
+            if !code && words > 0 && words <= PASTE_WORDS {
+                let bucket = BUCKETS.partition_point(|&b| b <= words) - 1;
+                if self.typed_lengths.len() < BUCKETS.len() {
+                    self.typed_lengths.resize(BUCKETS.len(), 0);
+                }
+                self.typed_lengths[bucket] += 1;
             }
             if m.text.chars().any(is_emoji) {
                 self.with_emoji += 1;
@@ -59,9 +77,19 @@ impl PersonStats {
         }
     }
 
-    /// Mean words per message of the person's.
+    /// Words in the person's typical message: the median of their typed messages (a pasted
+    /// article or an image does not make a terse person thorough, nor a wordy one concise),
+    /// to the bucket's lower bound; 0 with none.
     pub fn words_per_message(&self) -> f64 {
-        self.person_words as f64 / self.person_messages.max(1) as f64
+        let typed: u64 = self.typed_lengths.iter().sum();
+        let mut seen = 0;
+        for (bucket, n) in self.typed_lengths.iter().enumerate() {
+            seen += n;
+            if seen * 2 >= typed && typed > 0 {
+                return BUCKETS[bucket] as f64;
+            }
+        }
+        0.0
     }
 
     /// `part` of the person's messages, in percent.
@@ -70,6 +98,84 @@ impl PersonStats {
     }
 }
 
+/// A message of more words than this is a paste, not how the person writes.
+pub const PASTE_WORDS: usize = 400;
+
+/// Lower bounds of the length buckets: every length up to 30 words, then coarser.
+pub const BUCKETS: [usize; 37] = [
+    1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26,
+    27, 28, 29, 30, 40, 50, 60, 80, 100, 150, 250,
+];
+
+/// Whether a message asks something, by its form in the person's language: a question mark
+/// (also "¿" and the full-width "？") or an opening question word, since many type questions
+/// without one.
+fn asks(text: &str) -> bool {
+    const OPENERS: &[&str] = &[
+        "what", "how", "why", "when", "where", "who", "which", "can", "could", "would", "should",
+        "is", "are", "do", "does", "did", "qué", "que", "cómo", "como", "por", "cuándo", "quando",
+        "dónde", "onde", "quién", "quem", "comment", "pourquoi", "quand", "où", "est-ce", "wie",
+        "warum", "wann", "wo", "was", "wer", "kannst", "können", "come", "perché", "dove", "cosa",
+        "chi",
+    ];
+    if text.contains(['?', '？', '¿']) {
+        return true;
+    }
+    let first = text
+        .split_whitespace()
+        .next()
+        .unwrap_or("")
+        .trim_matches(|c: char| !c.is_alphanumeric() && c != '-')
+        .to_lowercase();
+    OPENERS.contains(&first.as_str())
+}
+
 fn is_emoji(c: char) -> bool {
     matches!(u32::from(c), 0x1F300..=0x1FAFF | 0x2600..=0x27BF)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::conversation::Message;
+
+    fn said(texts: &[&str]) -> PersonStats {
+        let mut stats = PersonStats::default();
+        stats.offer(&Conversation {
+            format_version: crate::conversation::FORMAT_VERSION,
+            id: "c".into(),
+            title: None,
+            created_at: None,
+            updated_at: None,
+            do_not_remember: false,
+            messages: texts
+                .iter()
+                .enumerate()
+                .map(|(i, t)| Message {
+                    id: format!("m{i}"),
+                    role: Role::User,
+                    text: (*t).into(),
+                    created_at: None,
+                })
+                .collect(),
+            profile_signals: Default::default(),
+        });
+        stats
+    }
+
+    #[test]
+    fn a_typical_message_leaves_out_pastes_and_uploads_and_questions_need_no_mark() {
+        let paste = "word ".repeat(2_000);
+        let stats = said(&[
+            "fix this for me please",
+            "ok thanks a lot",
+            "what time is it in tokyo",
+            &paste,
+            "[image]",
+            "¿Dónde está el museo",
+        ]);
+        assert_eq!(stats.words_per_message(), 4.0, "the median typed message");
+        assert_eq!(stats.questions, 2, "by its opening word, and by ¿");
+        assert_eq!(said(&[]).words_per_message(), 0.0);
+    }
 }

@@ -197,9 +197,9 @@ fn profile(r: &ProfileRequest) -> Sections {
             ));
         }
         if wpm >= 60.0 {
-            traits.push(format!("Thorough: {wpm:.0} words a message on average"));
+            traits.push(format!("Thorough: {wpm:.0} words in a typical message"));
         } else if wpm <= 15.0 {
-            traits.push(format!("Concise: {wpm:.0} words a message on average"));
+            traits.push(format!("Concise: {wpm:.0} words in a typical message"));
         }
         if s.conversations >= 100 {
             traits.push(format!(
@@ -266,7 +266,7 @@ fn profile(r: &ProfileRequest) -> Sections {
         }
     }
     let mut rules = vec![format!(
-        "Match their length: they write {wpm:.0} words a message on average ({n} messages)"
+        "Match their length: they write {wpm:.0} words in a typical message ({n} messages)"
     )];
     if let Some(m) = about_model.first() {
         rules.push(format!(
@@ -280,7 +280,7 @@ fn profile(r: &ProfileRequest) -> Sections {
                 NO_DATA.into()
             } else {
                 format!(
-                    "{wpm:.0} words a message on average over {n} messages; {question_pct}% \
+                    "{wpm:.0} words in a typical message over {n} messages; {question_pct}% \
                      are questions ({span})"
                 )
             },
@@ -339,9 +339,9 @@ fn profile(r: &ProfileRequest) -> Sections {
             depth_preference: if n == 0 {
                 NO_DATA.into()
             } else if wpm >= 40.0 {
-                format!("In depth: they write {wpm:.0} words a message on average")
+                format!("In depth: they write {wpm:.0} words in a typical message")
             } else {
-                format!("To the point: they write {wpm:.0} words a message on average")
+                format!("To the point: they write {wpm:.0} words in a typical message")
             },
         },
     }

@@ -8,6 +8,7 @@ pub mod fact;
 pub mod learn;
 pub mod markdown;
 pub mod not_a_fact;
+pub mod other_languages;
 pub mod seed;
 pub mod statements;
 pub mod tombstone;

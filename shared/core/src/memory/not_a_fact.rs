@@ -27,6 +27,20 @@ const REQUESTS: &[&str] = &[
     "what's",
     "let's",
     "lets ",
+    // Spanish, Portuguese, French, German, Italian.
+    "puedes",
+    "podrías",
+    "por favor",
+    "você pode",
+    "pode ",
+    "peux-tu",
+    "pouvez-vous",
+    "s'il te plaît",
+    "kannst du",
+    "könntest du",
+    "bitte",
+    "puoi",
+    "potresti",
 ];
 
 /// Verbs of liking that, aimed at the assistant's output, are a reaction.
@@ -90,7 +104,7 @@ const ORDINALS: &[&str] = &[
 /// assistant's output rather than something about the person.
 pub fn is_not_a_fact(sentence: &str) -> bool {
     let s = sentence.trim();
-    if s.ends_with('?') {
+    if s.ends_with('?') || s.starts_with('¿') {
         return true;
     }
     let lower = s.to_lowercase();

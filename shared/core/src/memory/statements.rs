@@ -35,7 +35,9 @@ pub fn statements(text: &str) -> Vec<Statement> {
             continue;
         }
         let lower = body.to_lowercase();
-        if !FIRST_PERSON.iter().any(|p| lower.starts_with(p)) {
+        if !FIRST_PERSON.iter().any(|p| lower.starts_with(p))
+            && super::other_languages::classify(&lower).is_none()
+        {
             continue;
         }
         let Some((category, subject)) = classify(&lower) else {
@@ -54,7 +56,7 @@ pub fn statements(text: &str) -> Vec<Statement> {
 }
 
 /// The heading a statement about the person goes under, and what it is about (lower-case
-/// input); `None` when it is no fact worth keeping.
+/// input; English, else [`super::other_languages`]); `None` when it is no fact worth keeping.
 pub fn classify(lower: &str) -> Option<(Category, Option<Subject>)> {
     let has = |words: &[&str]| words.iter().any(|w| lower.contains(w));
     if has(&["birthday", "anniversary", "due date", "wedding is on"]) {
@@ -147,7 +149,7 @@ pub fn classify(lower: &str) -> Option<(Category, Option<Subject>)> {
     ]) {
         return Some((Category::Life, None));
     }
-    None
+    super::other_languages::classify(lower)
 }
 
 /// What states one of the person's slots (home, work, employer, partner): a newer statement
@@ -416,6 +418,17 @@ mod tests {
             Some((Category::Life, None))
         );
         assert_eq!(tag("I am engaged in a long project"), None);
+    }
+
+    #[test]
+    fn statements_in_other_languages_keep_the_persons_words() {
+        let found = statements("¿Qué tal? Vivo en Madrid desde 2019. Mi hermana vive en Berlín.");
+        assert_eq!(found.len(), 1);
+        assert_eq!(found[0].text, "Vivo en Madrid desde 2019.");
+        assert_eq!(found[0].subject, Some(Subject::Location));
+        let found = statements("Ich arbeite als Krankenpfleger. Kannst du mir helfen?");
+        assert_eq!(found[0].subject, Some(Subject::Occupation));
+        assert_eq!(found.len(), 1);
     }
 
     #[test]

@@ -68,8 +68,8 @@ pub fn profile_prompt(request: &ProfileRequest) -> String {
     let s = &request.stats;
     let _ = writeln!(
         out,
-        "The person's export: {} conversations, {} of their own messages ({:.0} words each on \
-         average, {}% questions), from {} to {}.\n",
+        "The person's export: {} conversations, {} of their own messages ({:.0} words in a \
+         typical one, {}% questions), from {} to {}.\n",
         s.conversations,
         s.person_messages,
         s.words_per_message(),
