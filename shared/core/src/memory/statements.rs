@@ -93,6 +93,9 @@ pub fn classify(lower: &str) -> Option<(Category, Option<Subject>)> {
         "my startup",
         "i'm writing a",
         "i am writing a",
+        "i'm learning",
+        "i am learning",
+        "i've been learning",
     ]) {
         return Some((Category::Project, None));
     }
@@ -138,9 +141,10 @@ pub fn classify(lower: &str) -> Option<(Category, Option<Subject>)> {
         "my dad",
         "i am allergic",
         "i'm allergic",
-        "i'm vegetarian",
-        "i'm vegan",
-        "i am vegetarian",
+        "vegetarian",
+        "vegan",
+        "i play ",
+        "i drive ",
         "i grew up",
         "i was born",
         "i speak",

@@ -40,7 +40,7 @@ pub use chat::{
     MAX_MESSAGE_CHARS, MAX_SEARCHES,
 };
 pub use export::{write_export, EXPORTS_DIR};
-pub use facts::{fit_marker, MARKER_FACT_BYTES};
+pub use facts::{fit_marker, with_provenance, MARKER_FACT_BYTES};
 pub use forget::begin_forgetting;
 pub use import::{new_import_id, retry_full_pass, start_import, StartError};
 pub use memory_control::{delete_memory, Deleted};
