@@ -1,6 +1,8 @@
 //! Counts about how the person writes, gathered while the import reads the conversations:
 //! evidence the offline reader cites, and context any model can use.
 
+use std::collections::{BTreeMap, HashSet};
+
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
@@ -34,12 +36,81 @@ pub struct PersonStats {
     pub last_at: Option<OffsetDateTime>,
     /// Tokens of everything visibly said: the export's size in the model's terms.
     pub tokens: u64,
+    /// Words of the conversations' titles, each with how many titles hold it: the topics the
+    /// person comes back to across the whole export. At most [`TITLE_WORDS`] words are
+    /// counted (the first met), so memory stays bounded on any export.
+    #[serde(default)]
+    pub title_words: BTreeMap<String, u64>,
 }
+
+/// Most distinct title words counted.
+pub const TITLE_WORDS: usize = 5_000;
+
+/// Words ChatGPT's titles use for any topic.
+const TITLE_FLUFF: &[&str] = &[
+    "help",
+    "helping",
+    "question",
+    "questions",
+    "request",
+    "guide",
+    "tips",
+    "ideas",
+    "idea",
+    "chat",
+    "conversation",
+    "overview",
+    "explanation",
+    "explained",
+    "summary",
+    "advice",
+    "need",
+    "new",
+    "using",
+    "with",
+    "from",
+    "into",
+    "about",
+    "your",
+    "best",
+    "list",
+    "assistance",
+    "untitled",
+    "issue",
+    "issues",
+    "problem",
+    "problems",
+    "create",
+    "creating",
+    "write",
+    "writing",
+    "make",
+    "making",
+    "how",
+    "what",
+    "why",
+];
 
 impl PersonStats {
     /// Adds one conversation's counts.
     pub fn offer(&mut self, c: &Conversation) {
         self.conversations += 1;
+        if let Some(title) = &c.title {
+            let words: HashSet<String> = title
+                .split(|ch: char| !ch.is_alphanumeric())
+                .filter(|w| w.chars().count() >= 4 && !w.chars().all(|ch| ch.is_ascii_digit()))
+                .map(str::to_lowercase)
+                .filter(|w| {
+                    !TITLE_FLUFF.contains(&w.as_str())
+                        && !crate::memory::words::STOP.contains(&w.as_str())
+                })
+                .collect();
+            for word in words {
+                if self.title_words.len() < TITLE_WORDS || self.title_words.contains_key(&word) {
+                    *self.title_words.entry(word).or_insert(0) += 1;
+                }
+            }
+        }
         for m in &c.messages {
             self.messages += 1;
             self.tokens += u64::from(crate::tokens::estimate_tokens(&m.text));
@@ -90,6 +161,20 @@ impl PersonStats {
             }
         }
         0.0
+    }
+
+    /// Up to `n` topics the person came back to: title words of at least two conversations,
+    /// the most frequent first.
+    pub fn recurring_topics(&self, n: usize) -> Vec<(&str, u64)> {
+        let mut topics: Vec<(&str, u64)> = self
+            .title_words
+            .iter()
+            .filter(|(_, &count)| count >= 2)
+            .map(|(w, &count)| (w.as_str(), count))
+            .collect();
+        topics.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(b.0)));
+        topics.truncate(n);
+        topics
     }
 
     /// `part` of the person's messages, in percent.
@@ -177,5 +262,34 @@ mod tests {
         assert_eq!(stats.words_per_message(), 4.0, "the median typed message");
         assert_eq!(stats.questions, 2, "by its opening word, and by ¿");
         assert_eq!(said(&[]).words_per_message(), 0.0);
+    }
+
+    #[test]
+    fn topics_are_title_words_the_person_comes_back_to() {
+        let mut stats = PersonStats::default();
+        for title in [
+            "Sourdough starter help",
+            "Sourdough hydration question",
+            "Cello bowing technique",
+            "Cello practice plan",
+            "Tax return 2023",
+            "Sourdough scoring",
+        ] {
+            let conversation = Conversation {
+                format_version: crate::conversation::FORMAT_VERSION,
+                id: title.into(),
+                title: Some(title.into()),
+                created_at: None,
+                updated_at: None,
+                do_not_remember: false,
+                messages: Vec::new(),
+                profile_signals: Default::default(),
+            };
+            stats.offer(&conversation);
+        }
+        assert_eq!(
+            stats.recurring_topics(5),
+            vec![("sourdough", 3), ("cello", 2)]
+        );
     }
 }

@@ -241,20 +241,11 @@ fn profile(r: &ProfileRequest) -> Sections {
         .map(|x| format!("“{}” ({})", x.statement.text, x.date))
         .take(5)
         .collect();
-    let interests: Vec<String> = r
-        .sample
-        .iter()
-        .filter_map(|c| c.text.lines().next())
-        .map(|l| {
-            let title = l.trim_start_matches("## ");
-            title
-                .rsplit_once(" (")
-                .map_or(title, |(t, _)| t)
-                .trim()
-                .to_owned()
-        })
-        .take(6)
-        .map(|t| format!("Talked at length about: {t}"))
+    // Topics they came back to across the whole export, not the sample's titles.
+    let interests: Vec<String> = s
+        .recurring_topics(6)
+        .into_iter()
+        .map(|(topic, n)| format!("Came back to “{topic}” in {n} conversations"))
         .collect();
     let mut likely_usage = Vec::new();
     if n > 0 {

@@ -87,7 +87,7 @@ fn stem(w: &str) -> String {
     s.to_owned()
 }
 
-const STOP: &[&str] = &[
+pub(crate) const STOP: &[&str] = &[
     "a",
     "about",
     "actually",

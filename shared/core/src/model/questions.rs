@@ -77,6 +77,15 @@ pub fn profile_prompt(request: &ProfileRequest) -> String {
         s.first_at.map_or("?".into(), |t| t.date().to_string()),
         s.last_at.map_or("?".into(), |t| t.date().to_string()),
     );
+    let topics = s.recurring_topics(12);
+    if !topics.is_empty() {
+        let topics: Vec<String> = topics.iter().map(|(t, n)| format!("{t} ({n})")).collect();
+        let _ = writeln!(
+            out,
+            "Words their conversations' titles come back to (conversations): {}.\n",
+            topics.join(", ")
+        );
+    }
     let signals = &request.signals;
     if !signals.is_empty() {
         out.push_str("# What ChatGPT already knew about them\n");
