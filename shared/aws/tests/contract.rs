@@ -237,14 +237,18 @@ async fn batches_recorded_by_many_workers_are_all_counted() {
     assert!(progress.complete());
 }
 
-/// Forgetting a person with ten thousand items deletes them all a page of keys at a time (no
-/// item held in memory whole), leaves the marker until it is lifted, and leaves others alone.
+/// Forgetting a person with ten thousand items (`SOULPRINT_FORGET_ITEMS` for more: 100,000 was
+/// measured) deletes them all a page of keys at a time (no item held in memory whole), leaves
+/// the marker until it is lifted, and leaves others alone.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn forgetting_a_large_partition_deletes_every_item_but_the_marker() {
     use aws_sdk_dynamodb::types::{AttributeValue, PutRequest, WriteRequest};
     use soulprint_core::ports::store::PersonStore;
     use soulprint_core::ports::UserId;
-    const ITEMS: usize = 10_000;
+    let items: usize = std::env::var("SOULPRINT_FORGET_ITEMS")
+        .ok()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(10_000);
     let (store, ddb, table) = dynamo().await;
     let user = UserId::new("many-items").unwrap();
     let other = UserId::new("someone-else").unwrap();
@@ -260,7 +264,7 @@ async fn forgetting_a_large_partition_deletes_every_item_but_the_marker() {
             )
             .build()
     };
-    let requests: Vec<WriteRequest> = (0..ITEMS)
+    let requests: Vec<WriteRequest> = (0..items)
         .map(|n| item(&user, n))
         .chain([item(&other, 0)])
         .collect();
@@ -277,7 +281,7 @@ async fn forgetting_a_large_partition_deletes_every_item_but_the_marker() {
         .unwrap();
     let started = std::time::Instant::now();
     store.forget(&user).await.unwrap();
-    println!("forgot {ITEMS} items in {:?} on moto", started.elapsed());
+    println!("forgot {items} items in {:?} on moto", started.elapsed());
     let count = |user: UserId| {
         let (ddb, table) = (ddb.clone(), table.clone());
         async move {

@@ -436,7 +436,7 @@ pub fn with_provenance(chunk: &Chunk, extracted: Vec<ExtractedFact>) -> Vec<Fact
         let copied = text
             .get(..7)
             .is_some_and(|p| p.eq_ignore_ascii_case("person:"));
-        if copied || is_not_a_fact(&text) || is_not_a_fact(evidence) {
+        if copied || repeats_itself(&text) || is_not_a_fact(&text) || is_not_a_fact(evidence) {
             continue;
         }
         let Some(part) = find_part(chunk, evidence) else {
@@ -463,6 +463,16 @@ pub fn with_provenance(chunk: &Chunk, extracted: Vec<ExtractedFact>) -> Vec<Fact
         });
     }
     facts
+}
+
+/// A fact that says the same sentence twice: a small model looping ("I am your first mate. I am
+/// your first mate. …"), not a statement.
+fn repeats_itself(text: &str) -> bool {
+    let mut seen = std::collections::HashSet::new();
+    text.split(['.', '!', '?'])
+        .map(|s| s.trim().to_lowercase())
+        .filter(|s| !s.is_empty())
+        .any(|s| !seen.insert(s))
 }
 
 /// The person's part holding `evidence`: verbatim, else the one sharing most of its words
@@ -502,7 +512,7 @@ mod tests {
     use crate::memory::Category;
 
     #[test]
-    fn a_models_fact_resting_on_a_question_request_reaction_or_a_copy_is_dropped() {
+    fn a_models_fact_resting_on_a_question_request_reaction_a_copy_or_a_loop_is_dropped() {
         let text = "Person: I moved to Porto in May. I love number 8! Can you plan my week?";
         let chunk = Chunk {
             conversation_id: "c".into(),
