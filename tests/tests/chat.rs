@@ -200,6 +200,64 @@ async fn a_turn_recalls_streams_keeps_the_thread_and_learns() {
     assert!(matches!(long, Err(ChatError::BadMessage(50_001))));
 }
 
+/// With a model configured, a chat message is read by it too, within the turn's time: what the
+/// rules miss is learned, what both find is one statement, and a turn with no time left is
+/// learned by the rules alone.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_configured_model_learns_what_the_rules_miss_within_the_turn() {
+    let model = Arc::new(ScriptedModel::new(
+        vec![
+            "I run a small pottery studio".into(),
+            "I have a cat called Miso".into(),
+        ],
+        vec![Ok(sections("Wren"))],
+    ));
+    let (local, user, _, _dir) = imported(model.clone()).await;
+    let chat = Chat::default();
+    let asked_before = model.fact_requests.lock().unwrap().len();
+    let turn = ask(
+        &local.ports,
+        &chat,
+        &user,
+        "I run a small pottery studio from my garage.",
+    )
+    .await;
+    assert_eq!(
+        turn.learned,
+        ["I run a small pottery studio"],
+        "the rules miss it"
+    );
+    let memory = local.ports.store.memory(&user).await.unwrap();
+    let pottery = memory.iter().find(|f| f.text.contains("pottery")).unwrap();
+    assert_eq!(pottery.sources[0].origin, Origin::Chat);
+    assert_eq!(pottery.sources[0].conversation_id, turn.thread_id);
+
+    let turn = ask(&local.ports, &chat, &user, "I have a cat called Miso.").await;
+    assert_eq!(turn.learned.len(), 1, "one statement: {:?}", turn.learned);
+    let memory = local.ports.store.memory(&user).await.unwrap();
+    let miso = memory.iter().find(|f| f.text.contains("Miso")).unwrap();
+    assert_eq!(miso.times_stated(), 1);
+    assert_eq!(model.fact_requests.lock().unwrap().len(), asked_before + 2);
+
+    // No time left after the reply: the rules alone, the model not asked.
+    let rushed = chat_turn(
+        &local.ports,
+        &chat,
+        &user,
+        None,
+        "Also, I have a dog called Biscuit now.",
+        ChatBudget {
+            primary: Duration::from_millis(1_500),
+            fallback: Duration::ZERO,
+        },
+        &|_| {},
+    )
+    .await
+    .unwrap();
+    assert_eq!(rushed.learned, ["I have a dog called Biscuit now."]);
+    assert_eq!(model.fact_requests.lock().unwrap().len(), asked_before + 2);
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn offline_chat_says_so_and_answers_with_sources() {
     let (local, user, report, _dir) = imported(Arc::new(Offline)).await;

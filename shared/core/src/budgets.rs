@@ -26,17 +26,18 @@ pub fn chunk_options(model: &ModelInfo) -> ChunkOptions {
 }
 
 /// Input tokens of the chunks packed into one fact-extraction call (a batch of the full
-/// pass): at most half the window, so the answer fits beside them. Twelve thousand make a
-/// call of a few seconds on a hosted model and cut the calls of a typical export five to
-/// fifteen times against one a chunk. A model with a window under [`PACKING_WINDOW`] tokens
-/// gets 0: each chunk goes alone ([`crate::stages::packs::Packer`]), in the flat answer a small
-/// model can fill (a 0.5B model given two chunks in the nested answer left most of them out).
+/// pass). Twelve thousand make a call of a few seconds on a hosted model, leave a 32k window
+/// room for the answer, and cut the calls of a typical export five to fifteen times against
+/// one a chunk; a model of unknown window (Bedrock's, sized by the operator) gets them too. A
+/// window under [`PACKING_WINDOW`] tokens gets 0: each chunk goes alone
+/// ([`crate::stages::packs::Packer`]), in the flat answer a small model can fill (a 0.5B model
+/// given two chunks in the nested answer left most of them out).
 pub fn pack_tokens(model: &ModelInfo) -> usize {
     const DEFAULT: usize = 12_000;
     match model.context_tokens {
         None => DEFAULT,
         Some(window) if window < PACKING_WINDOW => 0,
-        Some(window) => DEFAULT.min(window as usize / 2),
+        Some(_) => DEFAULT,
     }
 }
 

@@ -89,16 +89,57 @@ const TITLE_FLUFF: &[&str] = &[
     "how",
     "what",
     "why",
+    "the",
+    "and",
+    "for",
+    "you",
+    "get",
+    "use",
+    "set",
+    "its",
+    "via",
+    "para",
+    "ayuda",
+    "sobre",
+    "como",
+    "con",
+    "una",
+    "del",
+    "los",
+    "las",
+    "pour",
+    "avec",
+    "aide",
+    "une",
+    "des",
+    "les",
+    "sur",
+    "über",
+    "für",
+    "mit",
+    "hilfe",
+    "und",
+    "der",
+    "die",
+    "das",
+    "com",
+    "uma",
+    "ajuda",
+    "dos",
+    "aiuto",
+    "della",
+    "per",
 ];
 
 impl PersonStats {
     /// Adds one conversation's counts.
     pub fn offer(&mut self, c: &Conversation) {
         self.conversations += 1;
-        if let Some(title) = &c.title {
+        // A do-not-remember conversation's topics are not the person's to show.
+        if let Some(title) = c.title.as_ref().filter(|_| !c.do_not_remember) {
             let words: HashSet<String> = title
                 .split(|ch: char| !ch.is_alphanumeric())
-                .filter(|w| w.chars().count() >= 4 && !w.chars().all(|ch| ch.is_ascii_digit()))
+                .filter(|w| w.chars().count() >= 3 && !w.chars().all(|ch| ch.is_ascii_digit()))
                 .map(str::to_lowercase)
                 .filter(|w| {
                     !TITLE_FLUFF.contains(&w.as_str())
@@ -194,14 +235,13 @@ pub const BUCKETS: [usize; 37] = [
 
 /// Whether a message asks something, by its form in the person's language: a question mark
 /// (also "¿" and the full-width "？") or an opening question word, since many type questions
-/// without one.
+/// without one (words that also open statements, "when", "was", "como", are left out).
 fn asks(text: &str) -> bool {
     const OPENERS: &[&str] = &[
-        "what", "how", "why", "when", "where", "who", "which", "can", "could", "would", "should",
-        "is", "are", "do", "does", "did", "qué", "que", "cómo", "como", "por", "cuándo", "quando",
-        "dónde", "onde", "quién", "quem", "comment", "pourquoi", "quand", "où", "est-ce", "wie",
-        "warum", "wann", "wo", "was", "wer", "kannst", "können", "come", "perché", "dove", "cosa",
-        "chi",
+        "what", "how", "why", "where", "who", "which", "can", "could", "would", "should", "is",
+        "are", "does", "did", "qué", "cómo", "cuándo", "dónde", "onde", "quién", "quem", "comment",
+        "pourquoi", "quand", "où", "est-ce", "wie", "warum", "wann", "wo", "wer", "kannst",
+        "können", "perché", "dove", "cosa",
     ];
     if text.contains(['?', '？', '¿']) {
         return true;

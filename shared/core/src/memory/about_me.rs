@@ -51,8 +51,17 @@ const LABELS: [(&str, Label); 17] = [
 /// words is prose that happens to start with a label word, not an answer to it.
 pub fn labelled(line: &str) -> Option<(Label, &str)> {
     let (label, value) = line.split_once(':')?;
-    let label = label.trim().trim_start_matches(['-', '*', '•']).trim();
-    let value = value.trim().trim_end_matches('.').trim();
+    // "- Name: Erin", "**Name:** Erin": list marks and Markdown emphasis are not the label.
+    let label = label
+        .trim()
+        .trim_start_matches(['-', '•'])
+        .trim_matches('*')
+        .trim();
+    let value = value
+        .trim_start_matches('*')
+        .trim()
+        .trim_end_matches('.')
+        .trim();
     if value.is_empty() || value.split_whitespace().count() > 12 {
         return None;
     }
@@ -71,15 +80,27 @@ pub fn first(about: &str, wanted: Label) -> Option<&str> {
         .map(|(_, value)| value)
 }
 
-/// The lines of an about-me that carry no label of [`LABELS`] ("Other information: …" keeps
-/// what follows its colon): the person's own prose.
+/// Labels that only introduce the person's prose: what follows them is kept without them.
+const INTRODUCING: [&str; 6] = [
+    "other information",
+    "other info",
+    "about me",
+    "more about me",
+    "additional information",
+    "bio",
+];
+
+/// The lines of an about-me that carry no label of [`LABELS`], whole ("Allergies: peanuts"
+/// stays as it is), but for an introducing label ("Other information: …"): the person's own
+/// prose.
 pub fn prose(about: &str) -> Vec<&str> {
     about
         .lines()
         .filter(|l| labelled(l).is_none())
         .map(|l| match l.split_once(':') {
             Some((label, rest))
-                if label.split_whitespace().count() <= 3 && !rest.trim().is_empty() =>
+                if INTRODUCING
+                    .contains(&label.trim().trim_matches('*').to_lowercase().as_str()) =>
             {
                 rest.trim()
             }
@@ -104,11 +125,20 @@ mod tests {
         );
         assert_eq!(first(about, Label::Location), Some("Leeds, UK"));
         assert_eq!(prose(about), vec!["I have two whippets."]);
+        assert_eq!(prose("Allergies: peanuts"), vec!["Allergies: peanuts"]);
+        assert_eq!(labelled("**Name:** Erin"), Some((Label::Name, "Erin")));
         // A sentence is not a label, whatever its first word.
         let sentence = "Work: I have been running the same small gardening business for \
                         twenty years now and love it";
         assert_eq!(labelled(sentence), None);
         assert_eq!(labelled("Name:"), None);
-        assert_eq!(first("I teach maths in Leeds", Label::Occupation), None);
+        assert_eq!(
+            first(
+                "Job: I teach maths in Leeds, and have done so since the \
+                          nineties with great pleasure",
+                Label::Occupation
+            ),
+            None
+        );
     }
 }

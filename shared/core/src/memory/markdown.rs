@@ -39,8 +39,8 @@ pub fn render(facts: &[MemoryFact]) -> String {
             .iter()
             .filter(|f| f.category == category && f.status == FactStatus::Current)
             .collect();
-        // The person's core facts first (home, work, employer, family: never cut for a
-        // repeated remark), then said most often, then most recently.
+        // The person's slots first (home, work, employer, partner: never cut for a repeated
+        // remark), then said most often, then most recently.
         current.sort_by(|a, b| {
             b.subject
                 .is_some()

@@ -1,7 +1,7 @@
 //! Sentences of the person's that are never a durable fact about them, whatever their words:
 //! questions, requests and tasks, and reactions to what the assistant just wrote ("I love
-//! number 8", "I like all three ideas"). The offline rules and a model's facts (by the
-//! person's words they cite) are held to the same test.
+//! number 8", "I like all three ideas"). The offline rules and a model's facts (both the
+//! person's words they cite and the fact's own text) are held to the same test.
 
 /// How requests and tasks begin (lower case, the person's own words).
 const REQUESTS: &[&str] = &[
@@ -28,6 +28,11 @@ const REQUESTS: &[&str] = &[
     "let's",
     "lets ",
     // Spanish, Portuguese, French, German, Italian.
+    "me gustaría",
+    "me encantaría",
+    "mi piacerebbe",
+    "gostaria",
+    "j'aimerais",
     "puedes",
     "podrías",
     "por favor",
@@ -48,29 +53,26 @@ const LIKING: &[&str] = &[
     "like", "love", "prefer", "liked", "loved", "hate", "dislike", "enjoy", "enjoyed",
 ];
 
-/// What a reaction is aimed at: the assistant's last answer, or one item of it.
+/// What a reaction is aimed at that always is the assistant's output, or an item of it.
 const OUTPUT: &[&str] = &[
-    "this",
-    "that",
-    "it",
-    "these",
-    "those",
-    "them",
-    "both",
-    "all",
-    "option",
-    "options",
     "number",
-    "no.",
     "#",
     "your",
     "version",
     "idea",
     "ideas",
-    "one",
     "suggestion",
     "suggestions",
     "draft",
+    "option",
+    "options",
+];
+
+/// Pointers that make a reaction only when little follows them ("I love it", "I like all
+/// three ideas"), not when a clause does ("I love it here in Lisbon", "I like all kinds of
+/// music").
+const POINTERS: &[&str] = &[
+    "this", "that", "it", "these", "those", "them", "both", "all", "one",
 ];
 
 /// Ordinals that point at an item of a list the assistant gave ("the second one").
@@ -114,11 +116,11 @@ pub fn is_not_a_fact(sentence: &str) -> bool {
     REQUESTS.iter().any(|r| lower.starts_with(r)) || is_reaction(lower)
 }
 
-/// "I (really) like/love … this / number 8 / all three ideas / the second one".
+/// "I (really) like/love … this / number 8 / all three ideas / the second one", within the
+/// sentence's first clause.
 fn is_reaction(lower: &str) -> bool {
-    let mut words = lower
-        .split(|c: char| c.is_whitespace() || matches!(c, ',' | '!' | '.'))
-        .filter(|w| !w.is_empty());
+    let clause = lower.split([',', '!', '.', ';', ':']).next().unwrap_or("");
+    let mut words = clause.split_whitespace();
     if words.next() != Some("i") {
         return false;
     }
@@ -132,10 +134,13 @@ fn is_reaction(lower: &str) -> bool {
     if !verb.is_some_and(|v| LIKING.contains(&v)) {
         return false;
     }
-    match words.next() {
-        Some("the") => words.next().is_some_and(|w| ORDINALS.contains(&w)),
-        Some(object) => OUTPUT.contains(&object) || object.starts_with('#'),
+    let object = words.next();
+    let rest: Vec<&str> = words.collect();
+    match object {
         None => true,
+        Some("the") => rest.first().is_some_and(|w| ORDINALS.contains(w)),
+        Some(o) if OUTPUT.contains(&o) || o.starts_with('#') => true,
+        Some(o) => POINTERS.contains(&o) && rest.len() <= 2,
     }
 }
 
@@ -151,6 +156,7 @@ mod tests {
             "I really like the second one.",
             "I love it",
             "I like your version better",
+            "I like both, but the first is shorter",
             "I need help organising my garage",
             "Can you make it shorter",
             "Person: what is a monad",
@@ -163,6 +169,10 @@ mod tests {
             "I like my coffee black",
             "I play the cello in a community orchestra",
             "I prefer trains to planes",
+            "I like all kinds of music",
+            "I love it here in Lisbon",
+            "I love both cats and dogs",
+            "I hate it when meetings run over",
             "I've been vegetarian for six years",
         ] {
             assert!(!is_not_a_fact(s), "{s}");

@@ -88,19 +88,17 @@ const CUES: &[(&str, Category, Option<Subject>)] = &[
     ("ich bin vegetarier", Category::Life, None),
     ("ich bin veganer", Category::Life, None),
     ("sono vegetarian", Category::Life, None),
-    ("estudio ", Category::Life, None),
     ("estudo ", Category::Life, None),
     ("j'étudie ", Category::Life, None),
     ("ich studiere ", Category::Life, None),
-    ("studio ", Category::Life, None),
     ("estoy aprendiendo ", Category::Project, None),
     ("estou aprendendo ", Category::Project, None),
     ("j'apprends ", Category::Project, None),
     ("ich lerne ", Category::Project, None),
     ("sto imparando ", Category::Project, None),
     // Preferences.
-    ("me encanta", Category::Preference, None),
-    ("me gusta", Category::Preference, None),
+    ("me encanta ", Category::Preference, None),
+    ("me gusta ", Category::Preference, None),
     ("prefiero ", Category::Preference, None),
     ("adoro ", Category::Preference, None),
     ("prefiro ", Category::Preference, None),
@@ -108,20 +106,12 @@ const CUES: &[(&str, Category, Option<Subject>)] = &[
     ("je préfère ", Category::Preference, None),
     ("ich liebe ", Category::Preference, None),
     ("ich mag ", Category::Preference, None),
-    ("mi piace", Category::Preference, None),
+    ("mi piace ", Category::Preference, None),
     ("preferisco ", Category::Preference, None),
 ];
 
 /// Pronouns that may open the sentence before the verb ("Yo vivo en…", "Eu moro em…").
-const PRONOUNS: &[&str] = &[
-    "yo ",
-    "eu ",
-    "io ",
-    "ahora ",
-    "agora ",
-    "maintenant ",
-    "jetzt ",
-];
+const PRONOUNS: &[&str] = &["yo ", "eu ", "io ", "ahora ", "agora ", "maintenant "];
 
 /// What `lower` (a sentence, lower case) states about the person in one of these languages:
 /// the sentence opens with a first-person cue, after an optional pronoun or "now".
@@ -131,10 +121,62 @@ pub fn classify(lower: &str) -> Option<(Category, Option<Subject>)> {
         rest = &rest[p.len()..];
     }
     let rest = rest.replace('’', "'");
-    CUES.iter()
-        .find(|(cue, ..)| rest.starts_with(cue))
-        .map(|&(_, category, subject)| (category, subject))
+    let &(cue, category, subject) = CUES.iter().find(|(cue, ..)| rest.starts_with(cue))?;
+    let object = rest[cue.len()..].trim_start();
+    let first = object.split_whitespace().next().unwrap_or("");
+    // "Tengo un problema", "J'ai une question": a prompt's opening, not something they have.
+    if category == Category::Life && subject.is_none() && NOT_HELD.contains(&first) {
+        return None;
+    }
+    // "Vivo en un piso compartido", "Trabajo en equipo": no place, so no slot.
+    let placed = !matches!(subject, Some(Subject::Location | Subject::Employer))
+        || !NO_PLACE.contains(&first);
+    Some((category, subject.filter(|_| placed)))
 }
+
+/// What people "have" when they are about to ask for something.
+const NOT_HELD: &[&str] = &[
+    "problema",
+    "pregunta",
+    "duda",
+    "dúvida",
+    "pergunta",
+    "question",
+    "problème",
+    "frage",
+    "problem",
+    "domanda",
+    "dubbio",
+    "idea",
+    "idée",
+    "ideia",
+    "error",
+    "erro",
+    "erreur",
+    "fehler",
+    "errore",
+];
+
+/// Words after "vivo en", "trabajo en" that name no place or employer.
+const NO_PLACE: &[&str] = &[
+    "un",
+    "una",
+    "um",
+    "uma",
+    "une",
+    "ein",
+    "eine",
+    "einem",
+    "einer",
+    "casa",
+    "remoto",
+    "equipo",
+    "equipe",
+    "home",
+    "proyecto",
+    "projeto",
+    "proyectos",
+];
 
 #[cfg(test)]
 mod tests {
@@ -159,5 +201,17 @@ mod tests {
         // Someone else's, in the third person.
         assert_eq!(classify("mi hermana vive en berlín."), None);
         assert_eq!(classify("ela mora em lisboa."), None);
+        // A prompt's opening, a wish, and no place named.
+        assert_eq!(classify("tengo un problema con mi código"), None);
+        assert_eq!(classify("ich habe eine frage"), None);
+        assert_eq!(classify("me gustaría que escribieras un correo"), None);
+        assert_eq!(
+            classify("vivo en un piso compartido"),
+            Some((Category::Life, None))
+        );
+        assert_eq!(
+            classify("trabajo en equipo con diseño"),
+            Some((Category::Life, None))
+        );
     }
 }

@@ -24,8 +24,16 @@ pub struct Statement {
 /// Statements about the person in `text` (their own words).
 pub fn statements(text: &str) -> Vec<Statement> {
     let mut out = Vec::new();
+    let pasted = pasted_from(text);
     for (start, sentence) in sentences(text) {
+        if start >= pasted {
+            break;
+        }
         let trimmed = sentence.trim();
+        // A quotation is someone's words, not the person's statement.
+        if trimmed.starts_with(['"', '\'', '“', '‘', '«', '>']) {
+            continue;
+        }
         if trimmed.ends_with('?') || trimmed.chars().count() < 8 || trimmed.chars().count() > 300 {
             continue;
         }
@@ -53,6 +61,43 @@ pub fn statements(text: &str) -> Vec<Statement> {
         });
     }
     out
+}
+
+/// Where pasted text starts: after a line that introduces it ("Translate this:", "Here is the
+/// email:", "Proofread the following:"). What follows is someone's text, or the person's
+/// written for another purpose, not a statement to remember.
+fn pasted_from(text: &str) -> usize {
+    const INTRODUCING: &[&str] = &[
+        "translate",
+        "here is",
+        "here's",
+        "this email",
+        "the following",
+        "paste",
+        "proofread",
+        "rewrite",
+        "summarize",
+        "summarise",
+        "correct",
+        "improve",
+        "edit",
+        "review",
+        "reply to",
+        "respond to",
+        "this text:",
+        "the text:",
+        "this message:",
+        "the message:",
+    ];
+    let mut at = 0;
+    for line in text.split_inclusive('\n') {
+        at += line.len();
+        let lower = line.trim().to_lowercase();
+        if lower.ends_with(':') && INTRODUCING.iter().any(|w| lower.contains(w)) {
+            return at;
+        }
+    }
+    usize::MAX
 }
 
 /// The heading a statement about the person goes under, and what it is about (lower-case
@@ -171,14 +216,12 @@ const SLOTS: &[(&str, Subject)] = &[
     ("works as", Subject::Occupation),
     ("working as", Subject::Occupation),
     ("my job is", Subject::Occupation),
-    ("by profession", Subject::Occupation),
     ("work at", Subject::Employer),
     ("work for", Subject::Employer),
     ("works at", Subject::Employer),
     ("works for", Subject::Employer),
     ("working at", Subject::Employer),
     ("working for", Subject::Employer),
-    ("joined", Subject::Employer),
     ("started a new job", Subject::Employer),
     ("married", Subject::Relationship),
     ("engaged", Subject::Relationship),
@@ -243,7 +286,7 @@ fn is_the_person(who: &str) -> bool {
     ];
     const NOT_THE_PERSON: &[&str] = &[
         "he", "she", "they", "it", "this", "that", "who", "which", "someone", "everyone", "people",
-        "you", "there", "here", "what",
+        "you", "there", "here", "what", "my", "our", "his", "her", "their", "your",
     ];
     let who = who
         .replace('’', "'")
@@ -422,6 +465,12 @@ mod tests {
             Some((Category::Life, None))
         );
         assert_eq!(tag("I am engaged in a long project"), None);
+        assert_eq!(
+            tag("My married sister lives in Leeds"),
+            None,
+            "not their slot"
+        );
+        assert_eq!(tag("I joined the gym in January"), None);
     }
 
     #[test]
@@ -433,6 +482,23 @@ mod tests {
         let found = statements("Ich arbeite als Krankenpfleger. Kannst du mir helfen?");
         assert_eq!(found[0].subject, Some(Subject::Occupation));
         assert_eq!(found.len(), 1);
+    }
+
+    #[test]
+    fn pasted_and_quoted_text_is_not_the_persons_statement() {
+        assert!(
+            statements("Translate this:\nJe travaille chez Renault depuis dix ans.").is_empty()
+        );
+        assert!(
+            statements("Proofread the following:\nI live in Dallas and work at Contoso.")
+                .is_empty()
+        );
+        assert!(statements("\"I live in Dallas,\" she wrote.").is_empty());
+        // A colon that introduces nothing pasted leaves the person's words theirs.
+        assert_eq!(
+            statements("Some context:\nI live in Leeds.")[0].subject,
+            Some(Subject::Location)
+        );
     }
 
     #[test]

@@ -194,9 +194,6 @@ pub fn degenerate(v: &Value) -> Option<String> {
                         if !is_placeholder(&key) && !seen.insert(key) {
                             return Some(format!("{at} repeats {item:?}"));
                         }
-                        if section == "user" && names_a_model(item) {
-                            return Some(format!("{at} describes the person as {item:?}"));
-                        }
                     }
                 }
                 _ => {}
@@ -205,7 +202,7 @@ pub fn degenerate(v: &Value) -> Option<String> {
     }
     if let Some((at, text)) = texts
         .iter()
-        .find(|(at, text)| at.starts_with("user.") && names_a_model(text))
+        .find(|(at, text)| PERSON_FIELDS.contains(&at.as_str()) && names_a_model(text))
     {
         return Some(format!("{at} describes the person as {text:?}"));
     }
@@ -228,38 +225,43 @@ pub fn degenerate(v: &Value) -> Option<String> {
     })
 }
 
+/// The fields that describe who the person is: an AI model there is a degenerate answer.
+/// (Interests and relationships may well name one: "AI", "Claude (husband)".)
+const PERSON_FIELDS: [&str; 4] = [
+    "user.name",
+    "user.location",
+    "user.occupation",
+    "user.preferred_address",
+];
+
 /// An AI model or assistant where a description of a person belongs ("GPT-4", "ChatGPT",
-/// "the assistant"): the whole value, not a word of it ("AI researcher" is a person's work).
+/// "the assistant"): the whole value, not a word of it ("OpenAI engineer" is a person's work,
+/// and "Claude" or "Ai" a person's name).
 fn names_a_model(value: &str) -> bool {
     const MODELS: &[&str] = &[
-        "gpt",
         "chatgpt",
         "openai",
-        "claude",
-        "anthropic",
-        "qwen",
-        "llama",
-        "gemini",
-        "bard",
-        "copilot",
-        "mistral",
-    ];
-    const ASSISTANTS: &[&str] = &[
         "assistant",
         "the assistant",
-        "ai",
-        "an ai",
+        "an assistant",
         "ai assistant",
+        "an ai",
+        "an ai assistant",
         "chatbot",
         "bot",
         "language model",
         "a language model",
+        "large language model",
         "llm",
     ];
     let v = value.trim().trim_end_matches('.').to_lowercase();
-    let head = v.split(|c: char| !c.is_alphabetic()).next().unwrap_or("");
-    (v.split_whitespace().count() <= 3 && MODELS.contains(&head))
-        || ASSISTANTS.contains(&v.as_str())
+    // "gpt-4", "gpt4o", "gpt-3.5 turbo": a model's name, never a person's.
+    let gpt = v.strip_prefix("gpt").is_some_and(|rest| {
+        rest.is_empty()
+            || rest.starts_with(['-', ' '])
+            || rest.starts_with(|c: char| c.is_ascii_digit())
+    });
+    gpt || MODELS.contains(&v.as_str())
 }
 
 /// The input of [`super::questions::WEB_SEARCH_TOOL`].
@@ -363,8 +365,11 @@ mod tests {
 
     #[test]
     fn repeated_items_one_value_everywhere_and_a_model_for_a_person_are_degenerate() {
-        let ok = profile(json!({"name": "Erin", "occupation": "AI researcher",
-                                 "location": "not enough data", "interests": ["cello", "gardening"]}));
+        let ok = profile(
+            json!({"name": "Claude Dubois", "occupation": "OpenAI engineer",
+                                 "location": "not enough data", "interests": ["AI", "LLM", "cello"],
+                                 "relationships": ["Claude (husband)"]}),
+        );
         assert_eq!(
             degenerate(&ok),
             None,

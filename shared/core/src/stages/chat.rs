@@ -10,7 +10,9 @@ use super::breaker::Breaker;
 use super::cache::ByteLru;
 use super::StageError;
 use crate::conversation::Role;
+use crate::memory::not_a_fact::is_not_a_fact;
 use crate::memory::statements::statements;
+use crate::memory::words::{content_words, same_fact};
 use crate::memory::{learn as learn_facts, Fact, FactStatus, MemoryFact, Origin, Source};
 use crate::ports::llm::{ChatAnswer, ChatRequest, ChatTurn, Llm, Reply, TokenSink, Usage};
 use crate::ports::store::ChatMessage;
@@ -305,6 +307,7 @@ pub async fn chat_turn(
     if chars == 0 || chars > MAX_MESSAGE_CHARS || message.trim().is_empty() {
         return Err(ChatError::BadMessage(chars));
     }
+    let started = tokio::time::Instant::now();
     let thread_id = thread_id.unwrap_or_else(|| uuid::Uuid::now_v7().simple().to_string());
     let span = info_span!("chat", user = %user, thread_id = %thread_id);
     async {
@@ -398,7 +401,9 @@ pub async fn chat_turn(
             .append_chat(user, &[asked.clone(), answered])
             .await
             .map_err(StageError::from)?;
-        let learned = learn(ports, chat, user, &asked, revision, &memory)
+        // Learning may take what the models' shares left unused, never more.
+        let left = (budget.primary + budget.fallback).saturating_sub(started.elapsed());
+        let learned = learn(ports, chat, user, &asked, revision, &memory, left)
             .await
             .unwrap_or_else(|e| {
                 warn!(error = %e, "could not learn from the message");
@@ -536,6 +541,8 @@ pub fn with_sources(reply: &str, sources: &[WebSource]) -> String {
 
 /// Facts the person stated about themselves in `message`, merged into memory with the chat
 /// message as their source: only the facts they change are written. Returns their texts.
+/// The rules read every message; a model, where one is configured, reads it too within
+/// `time_left` ([`model_facts`]).
 async fn learn(
     ports: &Ports,
     chat: &Chat,
@@ -543,8 +550,9 @@ async fn learn(
     message: &ChatMessage,
     mut revision: Option<String>,
     memory: &Arc<Vec<MemoryFact>>,
+    time_left: Duration,
 ) -> Result<Vec<String>, StageError> {
-    let found: Vec<Fact> = statements(&message.text)
+    let mut found: Vec<Fact> = statements(&message.text)
         .into_iter()
         .map(|s| Fact {
             category: s.category,
@@ -558,6 +566,25 @@ async fn learn(
             },
         })
         .collect();
+    // What the model found that the rules did not (one statement is one source, not two).
+    let ruled: Vec<Vec<String>> = found.iter().map(|f| content_words(&f.text)).collect();
+    // A question or a request states nothing; a chat model that is failing (its breaker
+    // open) is not asked to read either, when it is also the fact model.
+    let failing = chat.breaker.is_open() && ports.fact_llm.info().label == ports.llm.info().label;
+    let left = if is_not_a_fact(&message.text) || failing {
+        Duration::ZERO
+    } else {
+        time_left
+    };
+    found.extend(
+        model_facts(ports, message, left)
+            .await
+            .into_iter()
+            .filter(|f| {
+                let words = content_words(&f.text);
+                !ruled.iter().any(|r| same_fact(r, &words))
+            }),
+    );
     if found.is_empty() {
         return Ok(Vec::new());
     }
@@ -590,6 +617,65 @@ async fn learn(
         }
     }
     Err(StageError::Contention)
+}
+
+/// Least time worth giving the model to learn from a message, and most it is given.
+const LEARNING_MIN: Duration = Duration::from_secs(2);
+const LEARNING_MAX: Duration = Duration::from_secs(10);
+
+/// The fact model's reading of a chat message, as an import's chunk is read and held to the
+/// same checks ([`super::with_provenance`]): what the rules miss ("I run a small pottery
+/// studio"), in any language the model reads. None without a model, for a message the
+/// pre-filter skips, or when the turn has too little time left; a failure or a timeout only
+/// loses what the model would have added.
+async fn model_facts(ports: &Ports, message: &ChatMessage, time_left: Duration) -> Vec<Fact> {
+    if ports.fact_llm.info().offline || time_left < LEARNING_MIN {
+        return Vec::new();
+    }
+    let text = format!("Person: {}", message.text);
+    let chunk = crate::chunker::Chunk {
+        conversation_id: message.thread_id.clone(),
+        title: Some("Chat with SoulPrint".into()),
+        index: 0,
+        total: 1,
+        observed_at: Some(message.at),
+        recent: true,
+        tokens: crate::tokens::estimate_tokens(&text),
+        message_ids: vec![message.id.clone()],
+        parts: vec![crate::chunker::ChunkPart {
+            message_id: message.id.clone(),
+            person: true,
+            start: 0,
+            end: u32::try_from(text.len()).unwrap_or(u32::MAX),
+            at: Some(message.at),
+        }],
+        text,
+    };
+    if !super::packs::worth_asking(&chunk) {
+        return Vec::new();
+    }
+    let request = crate::ports::llm::FactRequest {
+        chunks: vec![chunk],
+    };
+    let asked = ports.fact_llm.extract_facts(&request);
+    let extracted = match tokio::time::timeout(time_left.min(LEARNING_MAX), asked).await {
+        Ok(Ok(reply)) => reply.value.into_iter().next().flatten().unwrap_or_default(),
+        Ok(Err(e)) => {
+            warn!(error = %e, "the model could not read the message; learned by the rules only");
+            return Vec::new();
+        }
+        Err(_) => {
+            warn!("the model took too long to read the message; learned by the rules only");
+            return Vec::new();
+        }
+    };
+    super::with_provenance(&request.chunks[0], extracted)
+        .into_iter()
+        .map(|mut f| {
+            f.source.origin = Origin::Chat;
+            f
+        })
+        .collect()
 }
 
 /// Consolidated facts back into one fact per source, to consolidate again with new ones.
