@@ -17,7 +17,8 @@ struct Cluster {
     facts: Vec<Fact>,
 }
 
-/// Merges near-duplicate facts of one category and marks what newer facts replaced; the result
+/// Merges near-duplicate facts (whatever heading each was filed under: the fullest wording's
+/// wins) and marks what newer facts replaced; the result
 /// is sorted by category, current first, most recently stated first.
 pub fn consolidate(mut facts: Vec<Fact>) -> Vec<MemoryFact> {
     facts.sort_by(|a, b| {
@@ -47,7 +48,7 @@ pub fn consolidate(mut facts: Vec<Fact>) -> Vec<MemoryFact> {
         candidates.dedup();
         let home = candidates.into_iter().find(|&i| {
             let c = &clusters[i];
-            c.facts[0].category == fact.category && same_fact(&c.words, &words)
+            same_fact(&c.words, &words)
         });
         match home {
             Some(i) => {
@@ -77,7 +78,25 @@ pub fn consolidate(mut facts: Vec<Fact>) -> Vec<MemoryFact> {
         }
     }
 
-    let mut memory: Vec<MemoryFact> = clusters.into_iter().map(into_memory).collect();
+    let mut memory: Vec<MemoryFact> = Vec::with_capacity(clusters.len());
+    let mut at: HashMap<String, usize> = HashMap::new();
+    for fact in clusters.into_iter().map(into_memory) {
+        // Two clusters that came to the same wording (a restatement that no shared rare word
+        // led to) are one fact: one id, one record.
+        match at.get(&fact.id) {
+            Some(&i) => {
+                let kept: &mut MemoryFact = &mut memory[i];
+                let stated = kept.times_stated() + fact.times_stated();
+                kept.sources.extend(fact.sources);
+                kept.stated = stated;
+                kept.bound_sources();
+            }
+            None => {
+                at.insert(fact.id.clone(), memory.len());
+                memory.push(fact);
+            }
+        }
+    }
     supersede(&mut memory);
     super::sort_canonically(&mut memory);
     memory
@@ -99,7 +118,7 @@ fn into_memory(c: Cluster) -> MemoryFact {
     let subject = c.facts.iter().find_map(|f| f.subject);
     let sources: Vec<_> = c.facts.into_iter().map(|f| f.source).collect();
     let mut fact = MemoryFact {
-        id: fact_id(category.as_str(), &text),
+        id: fact_id(&text),
         category,
         text,
         subject,
@@ -136,10 +155,12 @@ fn supersede(memory: &mut [MemoryFact]) {
     }
 }
 
-/// A stable id: FNV-1a of the category and wording.
-pub fn fact_id(category: &str, text: &str) -> String {
+/// A stable id: FNV-1a of the wording alone, so that a fact filed under another heading
+/// (rules that improved, a model that judged otherwise) keeps its id, and a deletion or a link
+/// to it still holds. Facts with the same words are one fact whatever their heading.
+pub fn fact_id(text: &str) -> String {
     let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    for b in category.bytes().chain([0]).chain(text.bytes()) {
+    for b in text.bytes() {
         h ^= u64::from(b);
         h = h.wrapping_mul(0x0100_0000_01b3);
     }
@@ -165,6 +186,25 @@ mod tests {
                 observed_at: Some(at),
             },
         }
+    }
+
+    #[test]
+    fn a_fact_filed_under_another_heading_keeps_its_id_and_is_one_fact() {
+        let at = datetime!(2024-02-01 0:00 UTC);
+        let as_life = consolidate(vec![fact("I love hiking in the Alps.", None, "c1", at)]);
+        let mut preference = fact("I love hiking in the Alps.", None, "c2", at);
+        preference.category = Category::Preference;
+        let as_preference = consolidate(vec![preference.clone()]);
+        assert_eq!(
+            as_life[0].id, as_preference[0].id,
+            "the heading is not the id"
+        );
+        let both = consolidate(vec![
+            fact("I love hiking in the Alps.", None, "c1", at),
+            preference,
+        ]);
+        assert_eq!(both.len(), 1);
+        assert_eq!(both[0].times_stated(), 2);
     }
 
     #[test]

@@ -18,7 +18,7 @@ pub fn learn(memory: &[MemoryFact], new: Vec<Fact>) -> Vec<MemoryFact> {
         let home = changed
             .values()
             .chain(memory.iter())
-            .find(|m| m.category == fact.category && same_fact(&content_words(&m.text), &words))
+            .find(|m| same_fact(&content_words(&m.text), &words))
             .map(|m| m.id.clone());
         let merged = match home {
             Some(id) => {
@@ -35,7 +35,7 @@ pub fn learn(memory: &[MemoryFact], new: Vec<Fact>) -> Vec<MemoryFact> {
             None => {
                 let text = clean_text(&fact.text);
                 let mut m = MemoryFact {
-                    id: fact_id(fact.category.as_str(), &text),
+                    id: fact_id(&text),
                     category: fact.category,
                     text,
                     subject: fact.subject,
