@@ -163,10 +163,6 @@ pub fn classify(lower: &str) -> Option<(Category, Option<Subject>)> {
     if has(&[
         "my name is",
         "call me",
-        "i have a ",
-        "i have two",
-        "i have three",
-        "i've got a",
         "my wife",
         "my husband",
         "my partner",
@@ -198,7 +194,87 @@ pub fn classify(lower: &str) -> Option<(Category, Option<Subject>)> {
     ]) {
         return Some((Category::Life, None));
     }
+    if has_durable(lower) {
+        return Some((Category::Life, None));
+    }
     super::other_languages::classify(lower)
+}
+
+/// "I have a …" opens a task's context far more often than a fact ("I have a docker image
+/// that…", "I have a list of features"): it is a fact when what they have is one of these,
+/// within the next four words ("I have two whippets", "I've got a little daughter"), or it
+/// has a name ("a greyhound called Pixel").
+const DURABLE: &[&str] = &[
+    "dog",
+    "dogs",
+    "cat",
+    "cats",
+    "puppy",
+    "kitten",
+    "pet",
+    "pets",
+    "tortoise",
+    "turtle",
+    "rabbit",
+    "hamster",
+    "parrot",
+    "horse",
+    "son",
+    "sons",
+    "daughter",
+    "daughters",
+    "kid",
+    "kids",
+    "child",
+    "children",
+    "baby",
+    "brother",
+    "sister",
+    "twin",
+    "wife",
+    "husband",
+    "partner",
+    "girlfriend",
+    "boyfriend",
+    "fiancé",
+    "fiancée",
+    "house",
+    "flat",
+    "apartment",
+    "garden",
+    "allotment",
+    "farm",
+    "car",
+    "bike",
+    "motorbike",
+    "degree",
+    "phd",
+    "master's",
+    "bachelor's",
+    "allergy",
+    "diagnosis",
+    "condition",
+    "disability",
+    "diabetes",
+    "adhd",
+    "autism",
+    "asthma",
+];
+
+fn has_durable(lower: &str) -> bool {
+    ["i have ", "i've got ", "i’ve got ", "i have got "]
+        .iter()
+        .filter_map(|cue| lower.find(cue).map(|at| &lower[at + cue.len()..]))
+        .any(|rest| {
+            let words: Vec<&str> = rest
+                .split(|c: char| !c.is_alphanumeric() && c != '\'')
+                .filter(|w| !w.is_empty())
+                .take(5)
+                .collect();
+            // Something they have that has a name ("a greyhound called Pixel") is theirs.
+            words.iter().take(4).any(|w| DURABLE.contains(w))
+                || words.iter().any(|w| matches!(*w, "called" | "named"))
+        })
 }
 
 /// What states one of the person's slots (home, work, employer, partner): a newer statement
@@ -498,6 +574,25 @@ mod tests {
         assert_eq!(
             statements("Some context:\nI live in Leeds.")[0].subject,
             Some(Subject::Location)
+        );
+    }
+
+    #[test]
+    fn having_is_a_fact_only_of_something_durable() {
+        assert!(statements("I have a docker image with django that fails.").is_empty());
+        assert!(statements("I have a list of features for the checkout.").is_empty());
+        assert_eq!(
+            statements("I have two whippets called Fig and Olive.").len(),
+            1
+        );
+        assert_eq!(
+            statements("I have a tortoise called Pixel number 2.").len(),
+            1
+        );
+        assert_eq!(statements("I've got a little daughter.").len(), 1);
+        assert_eq!(
+            statements("I have a greyhound called Pixel number 3.").len(),
+            1
         );
     }
 
