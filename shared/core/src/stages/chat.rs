@@ -568,10 +568,14 @@ async fn learn(
         .collect();
     // What the model found that the rules did not (one statement is one source, not two).
     let ruled: Vec<Vec<String>> = found.iter().map(|f| content_words(&f.text)).collect();
-    // A question or a request states nothing; a chat model that is failing (its breaker
+    // Questions and requests alone state nothing; a chat model that is failing (its breaker
     // open) is not asked to read either, when it is also the fact model.
     let failing = chat.breaker.is_open() && ports.fact_llm.info().label == ports.llm.info().label;
-    let left = if is_not_a_fact(&message.text) || failing {
+    let states_something = message
+        .text
+        .split_inclusive(['.', '!', '?', '\n'])
+        .any(|s| !s.trim().is_empty() && !is_not_a_fact(s));
+    let left = if !states_something || failing {
         Duration::ZERO
     } else {
         time_left
