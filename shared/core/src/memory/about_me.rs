@@ -46,9 +46,9 @@ const LABELS: [(&str, Label); 17] = [
     ("where are you based?", Label::Location),
 ];
 
-/// The label and value of `line`, when it is one of [`LABELS`] followed by a colon and
-/// something ("Preferred name: Erin" gives `(Name, "Erin")`). A value of more than a dozen
-/// words is prose that happens to start with a label word, not an answer to it.
+/// The label and value of `line`, when it is one of the labels people use followed by a colon
+/// and something ("Preferred name: Erin" gives `(Name, "Erin")`). A value of more than a
+/// dozen words is prose that happens to start with a label word, not an answer to it.
 pub fn labelled(line: &str) -> Option<(Label, &str)> {
     let (label, value) = line.split_once(':')?;
     // "- Name: Erin", "**Name:** Erin": list marks and Markdown emphasis are not the label.
@@ -90,7 +90,7 @@ const INTRODUCING: [&str; 6] = [
     "bio",
 ];
 
-/// The lines of an about-me that carry no label of [`LABELS`], whole ("Allergies: peanuts"
+/// The lines of an about-me that carry no known label, whole ("Allergies: peanuts"
 /// stays as it is), but for an introducing label ("Other information: …"): the person's own
 /// prose.
 pub fn prose(about: &str) -> Vec<&str> {
