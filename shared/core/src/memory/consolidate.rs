@@ -86,10 +86,15 @@ pub fn consolidate(mut facts: Vec<Fact>) -> Vec<MemoryFact> {
         match at.get(&fact.id) {
             Some(&i) => {
                 let kept: &mut MemoryFact = &mut memory[i];
-                let stated = kept.times_stated() + fact.times_stated();
+                // Sources both clusters hold count once; a count beyond the kept sources
+                // (trimmed by `bound_sources`) is added as it is.
+                let beyond = |f: &MemoryFact| f.times_stated() - f.sources.len() as u64;
+                let extra = beyond(kept) + beyond(&fact);
+                kept.subject = kept.subject.or(fact.subject);
                 kept.sources.extend(fact.sources);
-                kept.stated = stated;
+                kept.stated = 0;
                 kept.bound_sources();
+                kept.stated += extra;
             }
             None => {
                 at.insert(fact.id.clone(), memory.len());

@@ -26,8 +26,11 @@ pub fn learn(memory: &[MemoryFact], new: Vec<Fact>) -> Vec<MemoryFact> {
                     .remove(&id)
                     .or_else(|| memory.iter().find(|m| m.id == id).cloned())
                     .expect("found above");
-                m.stated = m.times_stated() + 1;
-                m.sources.push(fact.source);
+                // One message is one statement, however many readers found it there.
+                if !m.sources.contains(&fact.source) {
+                    m.stated = m.times_stated() + 1;
+                    m.sources.push(fact.source);
+                }
                 m.subject = m.subject.or(fact.subject);
                 m.bound_sources();
                 m

@@ -67,13 +67,11 @@ pub fn statements(text: &str) -> Vec<Statement> {
 /// email:", "Proofread the following:"). What follows is someone's text, or the person's
 /// written for another purpose, not a statement to remember.
 fn pasted_from(text: &str) -> usize {
-    const INTRODUCING: &[&str] = &[
+    // Verbs asking for work on a text, matched as whole words ("edit", not "credit").
+    const VERBS: &[&str] = &[
         "translate",
-        "here is",
-        "here's",
-        "this email",
-        "the following",
         "paste",
+        "pasted",
         "proofread",
         "rewrite",
         "summarize",
@@ -82,18 +80,34 @@ fn pasted_from(text: &str) -> usize {
         "improve",
         "edit",
         "review",
+        "reword",
+        "shorten",
+    ];
+    // Phrases that point at a text.
+    const PHRASES: &[&str] = &[
+        "the following",
         "reply to",
         "respond to",
-        "this text:",
-        "the text:",
-        "this message:",
-        "the message:",
+        "this email",
+        "the email",
+        "this text",
+        "the text",
+        "this message",
+        "the message",
+        "this letter",
+        "the letter",
     ];
     let mut at = 0;
     for line in text.split_inclusive('\n') {
         at += line.len();
         let lower = line.trim().to_lowercase();
-        if lower.ends_with(':') && INTRODUCING.iter().any(|w| lower.contains(w)) {
+        if !lower.ends_with(':') {
+            continue;
+        }
+        let verb = lower
+            .split(|c: char| !c.is_alphanumeric())
+            .any(|w| VERBS.contains(&w));
+        if verb || PHRASES.iter().any(|p| lower.contains(p)) {
             return at;
         }
     }
@@ -206,13 +220,10 @@ pub fn classify(lower: &str) -> Option<(Category, Option<Subject>)> {
 /// has a name ("a greyhound called Pixel").
 const DURABLE: &[&str] = &[
     "dog",
-    "dogs",
     "cat",
-    "cats",
     "puppy",
     "kitten",
     "pet",
-    "pets",
     "tortoise",
     "turtle",
     "rabbit",
@@ -220,17 +231,16 @@ const DURABLE: &[&str] = &[
     "parrot",
     "horse",
     "son",
-    "sons",
     "daughter",
-    "daughters",
     "kid",
-    "kids",
     "child",
     "children",
     "baby",
+    "toddler",
+    "twin",
     "brother",
     "sister",
-    "twin",
+    "sibling",
     "wife",
     "husband",
     "partner",
@@ -249,13 +259,19 @@ const DURABLE: &[&str] = &[
     "motorbike",
     "degree",
     "phd",
-    "master's",
-    "bachelor's",
+    "master",
+    "masters",
+    "mba",
+    "bachelor",
     "allergy",
+    "allergie",
     "diagnosis",
     "condition",
     "disability",
-    "diabetes",
+    "disease",
+    "illness",
+    "disorder",
+    "diabete",
     "adhd",
     "autism",
     "asthma",
@@ -264,11 +280,21 @@ const DURABLE: &[&str] = &[
 fn has_durable(lower: &str) -> bool {
     ["i have ", "i've got ", "i’ve got ", "i have got "]
         .iter()
-        .filter_map(|cue| lower.find(cue).map(|at| &lower[at + cue.len()..]))
+        .flat_map(|cue| {
+            lower
+                .match_indices(cue)
+                .map(|(at, _)| &lower[at + cue.len()..])
+        })
         .any(|rest| {
+            // Ages and counts ("a 3-year-old son", "two brothers") do not push the noun out.
             let words: Vec<&str> = rest
                 .split(|c: char| !c.is_alphanumeric() && c != '\'')
-                .filter(|w| !w.is_empty())
+                .filter(|w| {
+                    !w.is_empty()
+                        && !w.chars().all(|c| c.is_ascii_digit())
+                        && !matches!(*w, "year" | "years" | "old" | "month" | "months")
+                })
+                .map(|w| w.strip_suffix('s').filter(|_| w.len() > 3).unwrap_or(w))
                 .take(5)
                 .collect();
             // Something they have that has a name ("a greyhound called Pixel") is theirs.
@@ -571,10 +597,17 @@ mod tests {
         );
         assert!(statements("\"I live in Dallas,\" she wrote.").is_empty());
         // A colon that introduces nothing pasted leaves the person's words theirs.
-        assert_eq!(
-            statements("Some context:\nI live in Leeds.")[0].subject,
-            Some(Subject::Location)
-        );
+        for said in [
+            "Some context:\nI live in Leeds.",
+            "Here's some context about me:\nI live in Leeds.",
+            "About my credit card:\nI live in Leeds.",
+        ] {
+            assert_eq!(
+                statements(said)[0].subject,
+                Some(Subject::Location),
+                "{said}"
+            );
+        }
     }
 
     #[test]

@@ -402,7 +402,8 @@ pub async fn chat_turn(
             .await
             .map_err(StageError::from)?;
         // Learning may take what the models' shares left unused, never more.
-        let left = (budget.primary + budget.fallback).saturating_sub(started.elapsed());
+        let left =
+            (budget.primary.saturating_add(budget.fallback)).saturating_sub(started.elapsed());
         let learned = learn(ports, chat, user, &asked, revision, &memory, left)
             .await
             .unwrap_or_else(|e| {
