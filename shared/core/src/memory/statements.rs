@@ -63,6 +63,11 @@ pub fn statements(text: &str) -> Vec<Statement> {
     out
 }
 
+/// The person's own words of a message: what comes before a pasted text, if any.
+pub fn own_words(text: &str) -> &str {
+    &text[..pasted_from(text).min(text.len())]
+}
+
 /// Where pasted text starts: after a line that introduces it ("Translate this:", "Here is the
 /// email:", "Proofread the following:"). What follows is someone's text, or the person's
 /// written for another purpose, not a statement to remember.
@@ -588,6 +593,11 @@ mod tests {
 
     #[test]
     fn pasted_and_quoted_text_is_not_the_persons_statement() {
+        assert_eq!(
+            own_words("Translate this:\nJe suis ici."),
+            "Translate this:\n"
+        );
+        assert_eq!(own_words("I live in Leeds."), "I live in Leeds.");
         assert!(
             statements("Translate this:\nJe travaille chez Renault depuis dix ans.").is_empty()
         );

@@ -572,8 +572,7 @@ async fn learn(
     // Questions and requests alone state nothing; a chat model that is failing (its breaker
     // open) is not asked to read either, when it is also the fact model.
     let failing = chat.breaker.is_open() && ports.fact_llm.info().label == ports.llm.info().label;
-    let states_something = message
-        .text
+    let states_something = crate::memory::statements::own_words(&message.text)
         .split_inclusive(['.', '!', '?', '\n'])
         .any(|s| !s.trim().is_empty() && !is_not_a_fact(s));
     let left = if !states_something || failing {
@@ -637,7 +636,11 @@ async fn model_facts(ports: &Ports, message: &ChatMessage, time_left: Duration) 
     if ports.fact_llm.info().offline || time_left < LEARNING_MIN {
         return Vec::new();
     }
-    let text = format!("Person: {}", message.text);
+    // A pasted text is not the person's to learn from.
+    let text = format!(
+        "Person: {}",
+        crate::memory::statements::own_words(&message.text)
+    );
     let chunk = crate::chunker::Chunk {
         conversation_id: message.thread_id.clone(),
         title: Some("Chat with SoulPrint".into()),
