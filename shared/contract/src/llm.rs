@@ -6,7 +6,7 @@ use std::future::Future;
 use std::sync::Arc;
 
 use serde_json::{json, Value};
-use soulprint_core::chunker::{Chunk, ChunkPart};
+use soulprint_core::chunker::Chunk;
 use soulprint_core::ports::llm::FactRequest;
 use soulprint_core::ports::{Llm, LlmError};
 
@@ -34,24 +34,10 @@ pub struct Harness {
 }
 
 fn chunk(id: &str, text: &str) -> Chunk {
-    Chunk {
-        conversation_id: id.into(),
-        title: Some("Moving".into()),
-        index: 0,
-        total: 1,
-        observed_at: None,
-        recent: false,
-        text: text.into(),
-        tokens: 16,
-        message_ids: vec!["m1".into()],
-        parts: vec![ChunkPart {
-            message_id: "m1".into(),
-            person: true,
-            start: 0,
-            end: text.len() as u32,
-            at: None,
-        }],
-    }
+    let words = text.strip_prefix("Person: ").unwrap_or(text);
+    let mut chunk = Chunk::of_message(id, "m1", words, None);
+    chunk.title = Some("Moving".into());
+    chunk
 }
 
 fn request() -> FactRequest {

@@ -86,6 +86,34 @@ pub struct ChunkPart {
 }
 
 impl Chunk {
+    /// One message of the person's as a chunk of its own (a chat message read for facts).
+    pub fn of_message(
+        conversation_id: &str,
+        message_id: &str,
+        words: &str,
+        at: Option<OffsetDateTime>,
+    ) -> Chunk {
+        let text = format!("Person: {words}");
+        Chunk {
+            conversation_id: conversation_id.to_owned(),
+            title: None,
+            index: 0,
+            total: 1,
+            observed_at: at,
+            recent: false,
+            tokens: estimate_tokens(&text),
+            message_ids: vec![message_id.to_owned()],
+            parts: vec![ChunkPart {
+                message_id: message_id.to_owned(),
+                person: true,
+                start: 0,
+                end: u32::try_from(text.len()).unwrap_or(u32::MAX),
+                at,
+            }],
+            text,
+        }
+    }
+
     /// The parts holding the person's words, with their words (the `Person:` label off).
     pub fn person_parts(&self) -> impl Iterator<Item = (&ChunkPart, &str)> {
         self.parts.iter().filter(|p| p.person).map(|p| {

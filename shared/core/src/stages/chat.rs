@@ -637,28 +637,14 @@ async fn model_facts(ports: &Ports, message: &ChatMessage, time_left: Duration) 
         return Vec::new();
     }
     // A pasted text is not the person's to learn from.
-    let text = format!(
-        "Person: {}",
-        crate::memory::statements::own_words(&message.text)
+    let mut chunk = crate::chunker::Chunk::of_message(
+        &message.thread_id,
+        &message.id,
+        crate::memory::statements::own_words(&message.text),
+        Some(message.at),
     );
-    let chunk = crate::chunker::Chunk {
-        conversation_id: message.thread_id.clone(),
-        title: Some("Chat with SoulPrint".into()),
-        index: 0,
-        total: 1,
-        observed_at: Some(message.at),
-        recent: true,
-        tokens: crate::tokens::estimate_tokens(&text),
-        message_ids: vec![message.id.clone()],
-        parts: vec![crate::chunker::ChunkPart {
-            message_id: message.id.clone(),
-            person: true,
-            start: 0,
-            end: u32::try_from(text.len()).unwrap_or(u32::MAX),
-            at: Some(message.at),
-        }],
-        text,
-    };
+    chunk.title = Some("Chat with SoulPrint".into());
+    chunk.recent = true;
     if !super::packs::worth_asking(&chunk) {
         return Vec::new();
     }

@@ -509,30 +509,16 @@ fn find_part<'c>(chunk: &'c Chunk, evidence: &str) -> Option<&'c crate::chunker:
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::chunker::ChunkPart;
     use crate::memory::Category;
 
     #[test]
     fn a_models_fact_resting_on_a_question_request_reaction_a_copy_or_a_loop_is_dropped() {
-        let text = "Person: I moved to Porto in May. I love number 8! Can you plan my week?";
-        let chunk = Chunk {
-            conversation_id: "c".into(),
-            title: None,
-            index: 0,
-            total: 1,
-            observed_at: None,
-            recent: false,
-            tokens: 20,
-            message_ids: vec!["m".into()],
-            parts: vec![ChunkPart {
-                message_id: "m".into(),
-                person: true,
-                start: 0,
-                end: text.len() as u32,
-                at: None,
-            }],
-            text: text.into(),
-        };
+        let chunk = Chunk::of_message(
+            "c",
+            "m",
+            "I moved to Porto in May. I love number 8! Can you plan my week?",
+            None,
+        );
         let fact = |text: &str, evidence: &str| ExtractedFact {
             category: Category::Life,
             text: text.into(),

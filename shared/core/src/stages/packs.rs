@@ -79,25 +79,9 @@ mod tests {
     use super::*;
 
     fn chunk(tokens: u32) -> Chunk {
-        let text = "Person: I moved to Porto.".to_owned();
-        Chunk {
-            conversation_id: "c".into(),
-            title: None,
-            index: 0,
-            total: 1,
-            observed_at: None,
-            recent: false,
-            tokens,
-            message_ids: vec!["m".into()],
-            parts: vec![crate::chunker::ChunkPart {
-                message_id: "m".into(),
-                person: true,
-                start: 0,
-                end: text.len() as u32,
-                at: None,
-            }],
-            text,
-        }
+        let mut chunk = Chunk::of_message("c", "m", "I moved to Porto.", None);
+        chunk.tokens = tokens;
+        chunk
     }
 
     fn sizes(budget: usize, tokens: &[u32]) -> Vec<Vec<u32>> {
