@@ -39,12 +39,11 @@ pub fn render(facts: &[MemoryFact]) -> String {
             .iter()
             .filter(|f| f.category == category && f.status == FactStatus::Current)
             .collect();
-        // The person's slots first (home, work, employer, partner: never cut for a repeated
-        // remark), then said most often, then most recently.
+        // The person's core facts first (home, work, employer, partner, family: never cut
+        // for a repeated remark), then said most often, then most recently.
         current.sort_by(|a, b| {
-            b.subject
-                .is_some()
-                .cmp(&a.subject.is_some())
+            is_core(b)
+                .cmp(&is_core(a))
                 .then(b.times_stated().cmp(&a.times_stated()))
                 .then(b.last_observed().cmp(&a.last_observed()))
                 .then(a.id.cmp(&b.id))
@@ -71,6 +70,19 @@ pub fn render(facts: &[MemoryFact]) -> String {
         out.push('\n');
     }
     out.trim_end().to_owned() + "\n"
+}
+
+/// A fact MEMORY keeps whatever else was said more often: one of the person's slots, or one
+/// about their family (which carries no slot: a person has many relatives).
+fn is_core(f: &MemoryFact) -> bool {
+    const FAMILY: &[&str] = &[
+        "wife", "husband", "partner", "son", "daughter", "kids", "children", "child", "baby",
+        "mother", "father", "mum", "mom", "dad", "brother", "sister", "twins",
+    ];
+    f.subject.is_some()
+        || f.text
+            .split(|c: char| !c.is_alphanumeric())
+            .any(|w| FAMILY.contains(&w.to_lowercase().as_str()))
 }
 
 fn when(f: &MemoryFact) -> String {
@@ -148,7 +160,7 @@ mod tests {
     }
 
     #[test]
-    fn the_cap_never_drops_home_or_work_for_repeated_remarks() {
+    fn the_cap_never_drops_home_work_or_family_for_repeated_remarks() {
         let said = |text: String, subject, times: usize, year: i32| {
             (0..times).map(move |n| Fact {
                 category: Category::Life,
@@ -171,11 +183,13 @@ mod tests {
             1,
             2019,
         ));
+        facts.extend(said("I have a daughter called Ines.".into(), None, 1, 2019));
         let md = render(&consolidate(facts));
         assert!(
-            md.contains("## Life & Circumstances\n- Occupation: director of a gardening company."),
+            md.contains("\n- Occupation: director of a gardening company."),
             "{md}"
         );
-        assert!(md.contains("…and 6 more"), "{md}");
+        assert!(md.contains("- I have a daughter called Ines."), "{md}");
+        assert!(md.contains("…and 7 more"), "{md}");
     }
 }
