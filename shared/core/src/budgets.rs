@@ -34,10 +34,13 @@ pub fn chunk_options(model: &ModelInfo) -> ChunkOptions {
 /// given two chunks in the nested answer left most of them out).
 pub fn pack_tokens(model: &ModelInfo) -> usize {
     const DEFAULT: usize = 12_000;
-    match model.context_tokens {
-        None => DEFAULT,
-        Some(window) if window < PACKING_WINDOW => 0,
-        Some(_) => DEFAULT,
+    if model
+        .context_tokens
+        .is_some_and(|window| window < PACKING_WINDOW)
+    {
+        0
+    } else {
+        DEFAULT
     }
 }
 

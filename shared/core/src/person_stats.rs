@@ -17,8 +17,6 @@ pub struct PersonStats {
     pub messages: u64,
     /// The person's own messages.
     pub person_messages: u64,
-    /// Words in the person's messages, split at whitespace.
-    pub person_words: u64,
     /// How many of the person's typed messages (no code, no upload, no paste of more than
     /// [`PASTE_WORDS`] words) have each length: `[n]` counts those of [`BUCKETS`]`[n]` words
     /// or more, below the next. The median length comes from it in constant memory.
@@ -159,7 +157,6 @@ impl PersonStats {
                 continue;
             }
             self.person_messages += 1;
-            self.person_words += m.text.split_whitespace().count() as u64;
             if asks(&m.text) {
                 self.questions += 1;
             }

@@ -225,9 +225,9 @@ fn profile(r: &ProfileRequest) -> Sections {
         .map(str::to_owned)
         .or_else(|| said.iter().find_map(|x| name_in(&x.statement.text)))
         .unwrap_or_else(|| NO_DATA.into());
-    let from_about_me = |label: Label, subject: Subject| {
+    let from_about_me = |label: Label| {
         labelled(label).map_or_else(
-            || quote(subject),
+            || label.subject().map_or_else(|| NO_DATA.into(), quote),
             |v| format!("In their custom instructions: “{}”", cut(v, 300)),
         )
     };
@@ -295,8 +295,8 @@ fn profile(r: &ProfileRequest) -> Sections {
         },
         user: User {
             name,
-            location: from_about_me(Label::Location, Subject::Location),
-            occupation: from_about_me(Label::Occupation, Subject::Occupation),
+            location: from_about_me(Label::Location),
+            occupation: from_about_me(Label::Occupation),
             relationships,
             interests,
             life_context: if about_prose.is_empty() {

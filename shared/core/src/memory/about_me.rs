@@ -2,6 +2,8 @@
 //! "Role: director of a gardening company", "Location: Leeds"): their name, work and home,
 //! read by the label rather than guessed from the words.
 
+use super::fact::Subject;
+
 /// What a labelled line gives.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Label {
@@ -14,6 +16,15 @@ pub enum Label {
 }
 
 impl Label {
+    /// The slot a labelled fact fills: a name fills none.
+    pub fn subject(self) -> Option<Subject> {
+        match self {
+            Label::Name => None,
+            Label::Occupation => Some(Subject::Occupation),
+            Label::Location => Some(Subject::Location),
+        }
+    }
+
     /// How the fact reads in memory: the label, named the same whatever the person wrote.
     pub fn as_str(self) -> &'static str {
         match self {

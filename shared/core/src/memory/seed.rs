@@ -3,8 +3,8 @@
 
 use crate::conversation::Conversation;
 
-use super::about_me::{self, Label};
-use super::fact::{Category, Fact, Origin, Source, Subject};
+use super::about_me;
+use super::fact::{Category, Fact, Origin, Source};
 use super::statements::classify;
 
 /// Facts from the signals of `conversation` (none from a do-not-remember conversation).
@@ -57,15 +57,10 @@ pub fn seed_facts(conversation: &Conversation) -> Vec<Fact> {
         if let Some(about) = &ci.about_user {
             // "Preferred name: Erin", "Role: …": read by the label, not guessed from words.
             for (label, value) in about.lines().filter_map(about_me::labelled) {
-                let subject = match label {
-                    Label::Name => None,
-                    Label::Occupation => Some(Subject::Occupation),
-                    Label::Location => Some(Subject::Location),
-                };
                 labelled.push(Fact {
                     category: Category::Life,
                     text: format!("{}: {value}.", label.as_str()),
-                    subject,
+                    subject: label.subject(),
                     source: source(Origin::CustomInstructions, ci.created_at),
                 });
             }
@@ -129,6 +124,7 @@ pub fn dedup_seeds(seeds: &mut Vec<Fact>) {
 mod tests {
     use super::*;
     use crate::conversation::{CustomInstructions, ProfileSignals};
+    use crate::memory::Subject;
     use time::macros::datetime;
 
     #[test]

@@ -24,11 +24,7 @@ pub struct Statement {
 /// Statements about the person in `text` (their own words).
 pub fn statements(text: &str) -> Vec<Statement> {
     let mut out = Vec::new();
-    let pasted = pasted_from(text);
-    for (start, sentence) in sentences(text) {
-        if start >= pasted {
-            break;
-        }
+    for (start, sentence) in sentences(own_words(text)) {
         let trimmed = sentence.trim();
         // A quotation is someone's words, not the person's statement.
         if trimmed.starts_with(['"', '\'', '“', '‘', '«', '>']) {
@@ -265,7 +261,6 @@ const DURABLE: &[&str] = &[
     "degree",
     "phd",
     "master",
-    "masters",
     "mba",
     "bachelor",
     "allergy",

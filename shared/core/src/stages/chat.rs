@@ -569,19 +569,8 @@ async fn learn(
         .collect();
     // What the model found that the rules did not (one statement is one source, not two).
     let ruled: Vec<Vec<String>> = found.iter().map(|f| content_words(&f.text)).collect();
-    // Questions and requests alone state nothing; a chat model that is failing (its breaker
-    // open) is not asked to read either, when it is also the fact model.
-    let failing = chat.breaker.is_open() && ports.fact_llm.info().label == ports.llm.info().label;
-    let states_something = crate::memory::statements::own_words(&message.text)
-        .split_inclusive(['.', '!', '?', '\n'])
-        .any(|s| !s.trim().is_empty() && !is_not_a_fact(s));
-    let left = if !states_something || failing {
-        Duration::ZERO
-    } else {
-        time_left
-    };
     found.extend(
-        model_facts(ports, message, left)
+        model_facts(ports, chat, message, time_left)
             .await
             .into_iter()
             .filter(|f| {
@@ -629,20 +618,30 @@ const LEARNING_MAX: Duration = Duration::from_secs(10);
 
 /// The fact model's reading of a chat message, as an import's chunk is read and held to the
 /// same checks ([`super::with_provenance`]): what the rules miss ("I run a small pottery
-/// studio"), in any language the model reads. None without a model, for a message the
-/// pre-filter skips, or when the turn has too little time left; a failure or a timeout only
-/// loses what the model would have added.
-async fn model_facts(ports: &Ports, message: &ChatMessage, time_left: Duration) -> Vec<Fact> {
-    if ports.fact_llm.info().offline || time_left < LEARNING_MIN {
+/// studio"), in any language the model reads. None without a model, when the turn has too
+/// little time left, for a message of questions and requests only or one the pre-filter
+/// skips, or while the chat model, being the fact model too, is failing (its breaker open); a
+/// failure or a timeout only loses what the model would have added.
+async fn model_facts(
+    ports: &Ports,
+    chat: &Chat,
+    message: &ChatMessage,
+    time_left: Duration,
+) -> Vec<Fact> {
+    let failing = chat.breaker.is_open() && ports.fact_llm.info().label == ports.llm.info().label;
+    if ports.fact_llm.info().offline || time_left < LEARNING_MIN || failing {
         return Vec::new();
     }
     // A pasted text is not the person's to learn from.
-    let mut chunk = crate::chunker::Chunk::of_message(
-        &message.thread_id,
-        &message.id,
-        crate::memory::statements::own_words(&message.text),
-        Some(message.at),
-    );
+    let words = crate::memory::statements::own_words(&message.text);
+    let states_something = words
+        .split_inclusive(['.', '!', '?', '\n'])
+        .any(|s| !s.trim().is_empty() && !is_not_a_fact(s));
+    if !states_something {
+        return Vec::new();
+    }
+    let mut chunk =
+        crate::chunker::Chunk::of_message(&message.thread_id, &message.id, words, Some(message.at));
     chunk.title = Some("Chat with SoulPrint".into());
     chunk.recent = true;
     if !super::packs::worth_asking(&chunk) {
